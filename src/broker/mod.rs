@@ -1,0 +1,425 @@
+//! Broker state shared by every connection: topics and their partition logs, the
+//! metadata store, the flush policy and the "new data" signal fetches wait on.
+//! Kafka wire types never appear here.
+
+pub mod flush;
+pub mod topic_config;
+
+use std::collections::{BTreeMap, HashMap};
+use std::fs;
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex, RwLock};
+
+use thiserror::Error;
+use tokio::sync::Notify;
+use uuid::Uuid;
+
+use crate::log::{LogError, PartitionLog};
+use crate::meta::{MetaError, MetadataStore, SledStore, TopicRecord, TopicState};
+pub use flush::{Flusher, FsyncPolicy};
+
+/// Settings a broker runs with (from the command line).
+#[derive(Debug, Clone)]
+pub struct BrokerConfig {
+    pub node_id: i32,
+    pub advertised_host: String,
+    pub advertised_port: u16,
+    pub data_dir: PathBuf,
+    pub auto_create_topics: bool,
+    pub default_partitions: i32,
+    pub max_request_bytes: usize,
+    pub fsync: FsyncPolicy,
+}
+
+#[derive(Debug, Error)]
+pub enum BrokerError {
+    #[error(transparent)]
+    Meta(#[from] MetaError),
+    #[error(transparent)]
+    Log(#[from] LogError),
+    #[error("i/o error on {path}: {source}")]
+    Io {
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+}
+
+/// Why a topic operation failed; each maps to one Kafka error code.
+#[derive(Debug, Error)]
+pub enum TopicError {
+    #[error("Topic '{0}' already exists.")]
+    AlreadyExists(String),
+    #[error("This server does not host this topic-partition.")]
+    UnknownTopic,
+    #[error("{0}")]
+    InvalidName(String),
+    #[error("{0}")]
+    InvalidPartitions(String),
+    #[error("{0}")]
+    InvalidReplicationFactor(String),
+    #[error("{0}")]
+    InvalidConfig(String),
+    #[error("storage error: {0}")]
+    Storage(#[from] BrokerError),
+}
+
+impl From<MetaError> for TopicError {
+    fn from(e: MetaError) -> Self {
+        TopicError::Storage(BrokerError::Meta(e))
+    }
+}
+impl From<LogError> for TopicError {
+    fn from(e: LogError) -> Self {
+        TopicError::Storage(BrokerError::Log(e))
+    }
+}
+
+pub struct Topic {
+    pub name: String,
+    pub id: Uuid,
+    pub configs: RwLock<BTreeMap<String, String>>,
+    partitions: RwLock<Vec<Arc<PartitionLog>>>,
+    dir: PathBuf,
+}
+
+impl Topic {
+    pub fn partition(&self, index: i32) -> Option<Arc<PartitionLog>> {
+        let p = self.partitions.read().unwrap_or_else(|p| p.into_inner());
+        usize::try_from(index).ok().and_then(|i| p.get(i).cloned())
+    }
+    pub fn partition_count(&self) -> i32 {
+        self.partitions
+            .read()
+            .unwrap_or_else(|p| p.into_inner())
+            .len() as i32
+    }
+    pub fn partitions(&self) -> Vec<Arc<PartitionLog>> {
+        self.partitions
+            .read()
+            .unwrap_or_else(|p| p.into_inner())
+            .clone()
+    }
+    pub fn configs(&self) -> BTreeMap<String, String> {
+        self.configs
+            .read()
+            .unwrap_or_else(|p| p.into_inner())
+            .clone()
+    }
+}
+
+#[derive(Default)]
+struct TopicTable {
+    by_name: HashMap<String, Arc<Topic>>,
+    by_id: HashMap<Uuid, Arc<Topic>>,
+}
+
+pub struct Broker {
+    pub config: BrokerConfig,
+    pub cluster_id: String,
+    meta: Box<dyn MetadataStore>,
+    topics: RwLock<TopicTable>,
+    /// Serialises topic creation, deletion and partition changes.
+    admin: Mutex<()>,
+    /// Signalled after every append; long-polling fetches wait on it.
+    pub data_arrived: Notify,
+    pub flusher: Arc<Flusher>,
+}
+
+const CLEAN_MARKER: &str = ".clean_shutdown";
+
+/// Kafka's legal topic names: 1–249 chars of `[a-zA-Z0-9._-]`, not `.` or `..`.
+pub fn validate_topic_name(name: &str) -> Result<(), TopicError> {
+    if name.is_empty() || name == "." || name == ".." {
+        return Err(TopicError::InvalidName(format!(
+            "Topic name \"{name}\" is illegal, it cannot be empty, '.' or '..'"
+        )));
+    }
+    if name.len() > 249 {
+        return Err(TopicError::InvalidName(format!(
+            "Topic name is illegal, it can't be longer than 249 characters, topic name: {name}"
+        )));
+    }
+    if !name
+        .bytes()
+        .all(|c| c.is_ascii_alphanumeric() || c == b'.' || c == b'_' || c == b'-')
+    {
+        return Err(TopicError::InvalidName(format!(
+            "Topic name \"{name}\" is illegal, it contains a character other than ASCII alphanumerics, '.', '_' and '-'"
+        )));
+    }
+    Ok(())
+}
+
+/// Kafka-style cluster id: 22 characters of URL-safe base64 of a random UUID.
+fn new_cluster_id() -> String {
+    const ALPHABET: &[u8] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
+    let v = Uuid::new_v4().as_u128();
+    (0..22)
+        .map(|i| ALPHABET[((v >> (i * 6)) & 63) as usize] as char)
+        .collect()
+}
+
+impl Broker {
+    /// Opens the data directory: metadata, then every topic's partitions. A create or
+    /// delete interrupted by a crash is finished here.
+    pub fn open(config: BrokerConfig) -> Result<Arc<Broker>, BrokerError> {
+        let data = config.data_dir.clone();
+        let io = |path: &Path| {
+            let path = path.to_path_buf();
+            move |source| BrokerError::Io { path, source }
+        };
+        fs::create_dir_all(data.join("logs")).map_err(io(&data))?;
+        let meta = SledStore::open(&data.join("meta"))?;
+        let marker = data.join(CLEAN_MARKER);
+        let clean = marker.exists();
+        if clean {
+            fs::remove_file(&marker).map_err(io(&marker))?;
+        } else {
+            tracing::info!("no clean-shutdown marker: recovering active segments");
+        }
+        let cluster_id = meta.cluster_id(&new_cluster_id())?;
+        let flusher = Arc::new(Flusher::new(config.fsync));
+        let broker = Broker {
+            config,
+            cluster_id,
+            meta: Box::new(meta),
+            topics: RwLock::new(TopicTable::default()),
+            admin: Mutex::new(()),
+            data_arrived: Notify::new(),
+            flusher,
+        };
+        for rec in broker.meta.topics()? {
+            match rec.state {
+                TopicState::Deleting => {
+                    tracing::info!(topic = %rec.name, "finishing interrupted topic deletion");
+                    let dir = broker.topic_dir(&rec.name, Uuid::from_bytes(rec.id));
+                    remove_dir(&dir)?;
+                    broker.meta.remove_topic(&rec.name)?;
+                }
+                TopicState::Creating | TopicState::Ready => {
+                    let mut rec = rec;
+                    let topic = broker.open_topic(&rec, clean)?;
+                    if rec.state == TopicState::Creating {
+                        tracing::info!(topic = %rec.name, "finishing interrupted topic creation");
+                        rec.state = TopicState::Ready;
+                        broker.meta.put_topic(&rec)?;
+                    }
+                    broker.insert(topic);
+                }
+            }
+        }
+        Ok(Arc::new(broker))
+    }
+
+    fn topic_dir(&self, name: &str, id: Uuid) -> PathBuf {
+        self.config
+            .data_dir
+            .join("logs")
+            .join(format!("{name}-{}", id.simple()))
+    }
+
+    fn open_topic(&self, rec: &TopicRecord, clean: bool) -> Result<Arc<Topic>, BrokerError> {
+        let id = Uuid::from_bytes(rec.id);
+        let dir = self.topic_dir(&rec.name, id);
+        let cfg = topic_config::log_config(&rec.configs);
+        let mut parts = Vec::with_capacity(rec.partitions.max(0) as usize);
+        for p in 0..rec.partitions {
+            parts.push(Arc::new(PartitionLog::open(
+                &dir.join(p.to_string()),
+                cfg.clone(),
+                clean,
+            )?));
+        }
+        Ok(Arc::new(Topic {
+            name: rec.name.clone(),
+            id,
+            configs: RwLock::new(rec.configs.clone()),
+            partitions: RwLock::new(parts),
+            dir,
+        }))
+    }
+
+    fn insert(&self, topic: Arc<Topic>) {
+        let mut t = self.topics.write().unwrap_or_else(|p| p.into_inner());
+        t.by_id.insert(topic.id, topic.clone());
+        t.by_name.insert(topic.name.clone(), topic);
+    }
+
+    pub fn topic(&self, name: &str) -> Option<Arc<Topic>> {
+        let t = self.topics.read().unwrap_or_else(|p| p.into_inner());
+        t.by_name.get(name).cloned()
+    }
+
+    pub fn topic_by_id(&self, id: Uuid) -> Option<Arc<Topic>> {
+        let t = self.topics.read().unwrap_or_else(|p| p.into_inner());
+        t.by_id.get(&id).cloned()
+    }
+
+    /// All topics, sorted by name.
+    pub fn topics(&self) -> Vec<Arc<Topic>> {
+        let t = self.topics.read().unwrap_or_else(|p| p.into_inner());
+        let mut v: Vec<_> = t.by_name.values().cloned().collect();
+        v.sort_by(|a, b| a.name.cmp(&b.name));
+        v
+    }
+
+    /// Creates a topic (or only validates the request when `validate_only`).
+    /// `partitions` of -1 means the broker default.
+    pub fn create_topic(
+        &self,
+        name: &str,
+        partitions: i32,
+        replication_factor: i16,
+        configs: BTreeMap<String, String>,
+        validate_only: bool,
+    ) -> Result<Arc<Topic>, TopicError> {
+        validate_topic_name(name)?;
+        let partitions = if partitions == -1 {
+            self.config.default_partitions
+        } else {
+            partitions
+        };
+        if partitions <= 0 {
+            return Err(TopicError::InvalidPartitions(
+                "Number of partitions must be larger than 0.".into(),
+            ));
+        }
+        if replication_factor != -1 && replication_factor != 1 {
+            return Err(TopicError::InvalidReplicationFactor(format!(
+                "Unable to replicate the partition {replication_factor} time(s): The target replication factor of {replication_factor} cannot be reached because only 1 broker(s) are registered."
+            )));
+        }
+        for (k, v) in &configs {
+            topic_config::validate(k, v).map_err(TopicError::InvalidConfig)?;
+        }
+        let _guard = self.admin.lock().unwrap_or_else(|p| p.into_inner());
+        if let Some(t) = self.topic(name) {
+            return Err(TopicError::AlreadyExists(t.name.clone()));
+        }
+        let id = Uuid::new_v4();
+        if validate_only {
+            // Nothing is created; describe what would be.
+            return Ok(Arc::new(Topic {
+                name: name.to_string(),
+                id,
+                configs: RwLock::new(configs),
+                partitions: RwLock::new(Vec::new()),
+                dir: PathBuf::new(),
+            }));
+        }
+        let mut rec = TopicRecord {
+            name: name.to_string(),
+            id: *id.as_bytes(),
+            partitions,
+            configs,
+            state: TopicState::Creating,
+        };
+        self.meta.put_topic(&rec)?;
+        let topic = self.open_topic(&rec, true)?;
+        rec.state = TopicState::Ready;
+        self.meta.put_topic(&rec)?;
+        self.insert(topic.clone());
+        tracing::info!(topic = name, partitions, id = %id, "created topic");
+        Ok(topic)
+    }
+
+    /// Deletes a topic and its data.
+    pub fn delete_topic(&self, topic: &Arc<Topic>) -> Result<(), TopicError> {
+        let _guard = self.admin.lock().unwrap_or_else(|p| p.into_inner());
+        {
+            let mut t = self.topics.write().unwrap_or_else(|p| p.into_inner());
+            match t.by_id.get(&topic.id) {
+                Some(cur) if Arc::ptr_eq(cur, topic) => {}
+                _ => return Err(TopicError::UnknownTopic),
+            }
+            t.by_id.remove(&topic.id);
+            t.by_name.remove(&topic.name);
+        }
+        let rec = TopicRecord {
+            name: topic.name.clone(),
+            id: *topic.id.as_bytes(),
+            partitions: topic.partition_count(),
+            configs: topic.configs(),
+            state: TopicState::Deleting,
+        };
+        self.meta.put_topic(&rec)?;
+        for p in topic.partitions() {
+            if let Err(e) = p.delete() {
+                tracing::warn!(topic = %topic.name, error = %e, "removing partition files failed");
+            }
+        }
+        remove_dir(&topic.dir)?;
+        self.meta.remove_topic(&topic.name)?;
+        tracing::info!(topic = %topic.name, "deleted topic");
+        Ok(())
+    }
+
+    /// Grows a topic to `count` partitions.
+    pub fn create_partitions(
+        &self,
+        topic: &Arc<Topic>,
+        count: i32,
+        validate_only: bool,
+    ) -> Result<(), TopicError> {
+        let _guard = self.admin.lock().unwrap_or_else(|p| p.into_inner());
+        let current = topic.partition_count();
+        if count <= current {
+            return Err(TopicError::InvalidPartitions(format!(
+                "Topic currently has {current} partitions, which is higher than the requested {count}."
+            )));
+        }
+        if validate_only {
+            return Ok(());
+        }
+        let rec = TopicRecord {
+            name: topic.name.clone(),
+            id: *topic.id.as_bytes(),
+            partitions: count,
+            configs: topic.configs(),
+            state: TopicState::Ready,
+        };
+        self.meta.put_topic(&rec)?;
+        let cfg = topic_config::log_config(&rec.configs);
+        let mut parts = topic.partitions.write().unwrap_or_else(|p| p.into_inner());
+        for p in current..count {
+            parts.push(Arc::new(PartitionLog::open(
+                &topic.dir.join(p.to_string()),
+                cfg.clone(),
+                true,
+            )?));
+        }
+        Ok(())
+    }
+
+    /// Every partition log of every topic.
+    pub fn all_partitions(&self) -> Vec<Arc<PartitionLog>> {
+        self.topics().iter().flat_map(|t| t.partitions()).collect()
+    }
+
+    /// Clean shutdown: seal and fsync every log, then leave the clean-shutdown marker.
+    pub fn close(&self) -> Result<(), BrokerError> {
+        for p in self.all_partitions() {
+            p.close().map_err(|source| BrokerError::Io {
+                path: p.dir().to_path_buf(),
+                source,
+            })?;
+        }
+        let marker = self.config.data_dir.join(CLEAN_MARKER);
+        fs::write(&marker, b"").map_err(|source| BrokerError::Io {
+            path: marker.clone(),
+            source,
+        })?;
+        Ok(())
+    }
+}
+
+fn remove_dir(dir: &Path) -> Result<(), BrokerError> {
+    match fs::remove_dir_all(dir) {
+        Err(e) if e.kind() != std::io::ErrorKind::NotFound => Err(BrokerError::Io {
+            path: dir.to_path_buf(),
+            source: e,
+        }),
+        _ => Ok(()),
+    }
+}

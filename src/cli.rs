@@ -1,0 +1,362 @@
+//! Command line: `rill serve` and its flags (each also settable as a `RILL_*` variable).
+
+use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand};
+use thiserror::Error;
+use tokio::net::TcpListener;
+
+use crate::broker::{Broker, BrokerConfig, BrokerError, FsyncPolicy};
+
+#[derive(Parser, Debug)]
+#[command(
+    name = "rill",
+    version,
+    about = "A Kafka-compatible broker in one small binary"
+)]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Subcommand, Debug)]
+pub enum Command {
+    /// Run the broker.
+    Serve(ServeArgs),
+}
+
+#[derive(Args, Debug, Clone)]
+pub struct ServeArgs {
+    /// Addresses to listen on (host:port, comma-separated or repeated). `localhost` means
+    /// both 127.0.0.1 and ::1. Port 0 picks a free port (shared by all addresses).
+    #[arg(
+        long,
+        env = "RILL_LISTEN",
+        value_delimiter = ',',
+        default_value = "localhost:9092"
+    )]
+    pub listen: Vec<String>,
+    /// host[:port] that clients are told to connect to (Metadata). Defaults to the
+    /// listen host and the bound port. 0.0.0.0 / :: are refused.
+    #[arg(long, env = "RILL_ADVERTISE")]
+    pub advertise: Option<String>,
+    /// Where logs and metadata live. Default: $XDG_DATA_HOME/rill or ~/.local/share/rill.
+    #[arg(long, env = "RILL_DATA_DIR")]
+    pub data_dir: Option<PathBuf>,
+    /// Use a fresh temporary data directory, deleted on exit (for CI).
+    #[arg(long, env = "RILL_EPHEMERAL", conflicts_with = "data_dir")]
+    pub ephemeral: bool,
+    /// This broker's node id.
+    #[arg(long, env = "RILL_NODE_ID", default_value_t = 1)]
+    pub node_id: i32,
+    /// Create unknown topics when a client asks for them in Metadata.
+    #[arg(long, env = "RILL_AUTO_CREATE_TOPICS", default_value_t = true, action = clap::ArgAction::Set)]
+    pub auto_create_topics: bool,
+    /// Partitions of auto-created topics and of CreateTopics with num_partitions -1.
+    #[arg(long, env = "RILL_DEFAULT_PARTITIONS", default_value_t = 1,
+          value_parser = clap::value_parser!(i32).range(1..))]
+    pub default_partitions: i32,
+    /// Largest request frame accepted; bigger frames close the connection.
+    #[arg(long, env = "RILL_MAX_REQUEST_BYTES", default_value_t = 100 * 1024 * 1024)]
+    pub max_request_bytes: usize,
+    /// Durability: `always` (ack after fsync, group commit), `interval:<ms>`, or `never`.
+    #[arg(long, env = "RILL_FSYNC", default_value = "interval:1000")]
+    pub fsync: FsyncPolicy,
+    /// Log filter (error, warn, info, debug, trace, or a tracing filter directive).
+    #[arg(long, env = "RILL_LOG_LEVEL", default_value = "info")]
+    pub log_level: String,
+    /// Once listening, write the advertised `host:port` to this file (for scripts/tests).
+    #[arg(long, env = "RILL_READY_FILE")]
+    pub ready_file: Option<PathBuf>,
+}
+
+#[derive(Debug, Error)]
+pub enum CliError {
+    #[error("invalid --listen address {0:?}: expected host:port")]
+    BadListen(String),
+    #[error("cannot listen on {addr}: {source}")]
+    Bind {
+        addr: SocketAddr,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error("invalid --advertise {0:?}: expected host[:port]")]
+    BadAdvertise(String),
+    #[error(
+        "--advertise {0} is not an address clients can connect to; give a real host name or IP"
+    )]
+    UnroutableAdvertise(String),
+    #[error("listening on {0} (all interfaces) needs --advertise <host[:port]> so clients know where to connect")]
+    NeedAdvertise(String),
+    #[error("no data directory: set --data-dir, RILL_DATA_DIR or HOME")]
+    NoDataDir,
+    #[error("invalid --log-level: {0}")]
+    LogLevel(String),
+    #[error(transparent)]
+    Broker(#[from] BrokerError),
+    #[error(transparent)]
+    Io(#[from] std::io::Error),
+}
+
+/// Splits "host:port" / "[v6]:port".
+fn split_host_port(s: &str) -> Option<(String, Option<u16>)> {
+    if let Some(rest) = s.strip_prefix('[') {
+        let (host, after) = rest.split_once(']')?;
+        let port = match after.strip_prefix(':') {
+            Some(p) => Some(p.parse().ok()?),
+            None if after.is_empty() => None,
+            None => return None,
+        };
+        return Some((host.to_string(), port));
+    }
+    match s.rsplit_once(':') {
+        Some((h, p)) if !h.contains(':') => Some((h.to_string(), Some(p.parse().ok()?))),
+        Some(_) => Some((s.to_string(), None)), // bare IPv6
+        None => Some((s.to_string(), None)),
+    }
+}
+
+fn listen_addrs(spec: &str) -> Result<(String, Vec<IpAddr>, u16), CliError> {
+    let bad = || CliError::BadListen(spec.to_string());
+    let (host, port) = split_host_port(spec).ok_or_else(bad)?;
+    let port = port.ok_or_else(bad)?;
+    let ips = if host.is_empty() || host == "localhost" {
+        vec![
+            IpAddr::V4(Ipv4Addr::LOCALHOST),
+            IpAddr::V6(Ipv6Addr::LOCALHOST),
+        ]
+    } else {
+        vec![host.parse::<IpAddr>().map_err(|_| bad())?]
+    };
+    let host = if host.is_empty() {
+        "localhost".into()
+    } else {
+        host
+    };
+    Ok((host, ips, port))
+}
+
+fn default_data_dir() -> Option<PathBuf> {
+    if let Some(x) = std::env::var_os("XDG_DATA_HOME").filter(|v| !v.is_empty()) {
+        return Some(PathBuf::from(x).join("rill"));
+    }
+    std::env::var_os("HOME")
+        .filter(|v| !v.is_empty())
+        .map(|h| PathBuf::from(h).join(".local/share/rill"))
+}
+
+/// Binds every listen address. The first port-0 bind picks the port the others reuse.
+async fn bind_all(specs: &[String]) -> Result<(Vec<TcpListener>, String, u16), CliError> {
+    let mut listeners = Vec::new();
+    let mut first: Option<(String, u16)> = None;
+    for spec in specs {
+        let (host, ips, port) = listen_addrs(spec)?;
+        let mut port = port;
+        if port == 0 {
+            if let Some((_, p)) = &first {
+                port = *p;
+            }
+        }
+        let mut bound_any = false;
+        for (i, ip) in ips.iter().enumerate() {
+            let addr = SocketAddr::new(*ip, port);
+            match TcpListener::bind(addr).await {
+                Ok(l) => {
+                    let actual = l.local_addr()?.port();
+                    port = actual;
+                    tracing::info!(addr = %l.local_addr()?, "listening");
+                    listeners.push(l);
+                    bound_any = true;
+                }
+                // `localhost` also tries ::1; a machine without IPv6 is fine.
+                Err(e) if i > 0 && bound_any => {
+                    tracing::warn!(%addr, error = %e, "could not listen on secondary address");
+                }
+                Err(source) => return Err(CliError::Bind { addr, source }),
+            }
+        }
+        if first.is_none() {
+            first = Some((host, port));
+        }
+    }
+    let (host, port) = first.ok_or_else(|| CliError::BadListen(String::new()))?;
+    Ok((listeners, host, port))
+}
+
+fn advertised(args: &ServeArgs, listen_host: &str, port: u16) -> Result<(String, u16), CliError> {
+    let (host, port) = match &args.advertise {
+        Some(a) => {
+            let (h, p) = split_host_port(a).ok_or_else(|| CliError::BadAdvertise(a.clone()))?;
+            if h.is_empty() {
+                return Err(CliError::BadAdvertise(a.clone()));
+            }
+            (h, p.unwrap_or(port))
+        }
+        None => {
+            if let Ok(ip) = listen_host.parse::<IpAddr>() {
+                if ip.is_unspecified() {
+                    return Err(CliError::NeedAdvertise(listen_host.to_string()));
+                }
+            }
+            (listen_host.to_string(), port)
+        }
+    };
+    if let Ok(ip) = host.parse::<IpAddr>() {
+        if ip.is_unspecified() {
+            return Err(CliError::UnroutableAdvertise(host));
+        }
+    }
+    Ok((host, port))
+}
+
+pub fn run(cli: Cli) -> Result<(), CliError> {
+    match cli.command {
+        Command::Serve(args) => serve(args),
+    }
+}
+
+fn serve(args: ServeArgs) -> Result<(), CliError> {
+    let filter = tracing_subscriber::EnvFilter::try_new(&args.log_level)
+        .map_err(|e| CliError::LogLevel(e.to_string()))?;
+    tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .init();
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()?;
+    runtime.block_on(serve_async(args))
+}
+
+async fn serve_async(args: ServeArgs) -> Result<(), CliError> {
+    let started = std::time::Instant::now();
+    let ephemeral = if args.ephemeral {
+        Some(tempfile::Builder::new().prefix("rill-").tempdir()?)
+    } else {
+        None
+    };
+    let data_dir = match (&ephemeral, &args.data_dir) {
+        (Some(t), _) => t.path().to_path_buf(),
+        (None, Some(d)) => d.clone(),
+        (None, None) => default_data_dir().ok_or(CliError::NoDataDir)?,
+    };
+    let (listeners, listen_host, port) = bind_all(&args.listen).await?;
+    let (advertised_host, advertised_port) = advertised(&args, &listen_host, port)?;
+    let config = BrokerConfig {
+        node_id: args.node_id,
+        advertised_host,
+        advertised_port,
+        data_dir: data_dir.clone(),
+        auto_create_topics: args.auto_create_topics,
+        default_partitions: args.default_partitions,
+        max_request_bytes: args.max_request_bytes,
+        fsync: args.fsync,
+    };
+    let broker = tokio::task::block_in_place(|| Broker::open(config))?;
+    let (tx, rx) = tokio::sync::watch::channel(false);
+    tokio::spawn(async move {
+        wait_for_signal().await;
+        tracing::info!("shutting down");
+        let _ = tx.send(true);
+    });
+    let server = tokio::spawn(crate::server::run(listeners, broker.clone(), rx));
+    let ready = format!(
+        "{}:{}",
+        broker.config.advertised_host, broker.config.advertised_port
+    );
+    if let Some(path) = &args.ready_file {
+        let tmp = path.with_extension("tmp");
+        std::fs::write(&tmp, format!("{ready}\n"))?;
+        std::fs::rename(&tmp, path)?;
+    }
+    tracing::info!(
+        advertised = %ready,
+        data_dir = %data_dir.display(),
+        fsync = ?broker.config.fsync,
+        startup_ms = started.elapsed().as_secs_f64() * 1000.0,
+        "rill is ready"
+    );
+    if let Err(e) = server.await {
+        tracing::error!(error = %e, "server task failed");
+    }
+    tokio::task::block_in_place(|| broker.close())?;
+    drop(broker);
+    drop(ephemeral);
+    tracing::info!("stopped cleanly");
+    Ok(())
+}
+
+async fn wait_for_signal() {
+    #[cfg(unix)]
+    {
+        use tokio::signal::unix::{signal, SignalKind};
+        match signal(SignalKind::terminate()) {
+            Ok(mut term) => {
+                tokio::select! {
+                    _ = tokio::signal::ctrl_c() => {}
+                    _ = term.recv() => {}
+                }
+            }
+            Err(_) => {
+                let _ = tokio::signal::ctrl_c().await;
+            }
+        }
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = tokio::signal::ctrl_c().await;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn host_port_parsing() {
+        assert_eq!(
+            split_host_port("localhost:9092"),
+            Some(("localhost".into(), Some(9092)))
+        );
+        assert_eq!(split_host_port("[::1]:9"), Some(("::1".into(), Some(9))));
+        assert_eq!(
+            split_host_port("example.com"),
+            Some(("example.com".into(), None))
+        );
+        assert!(split_host_port("h:notaport").is_none());
+    }
+
+    #[test]
+    fn advertise_rules() {
+        let mut a = ServeArgs::parse_from_for_test(&[]);
+        assert_eq!(
+            advertised(&a, "localhost", 9092).unwrap(),
+            ("localhost".into(), 9092)
+        );
+        assert!(matches!(
+            advertised(&a, "0.0.0.0", 9092),
+            Err(CliError::NeedAdvertise(_))
+        ));
+        a.advertise = Some("0.0.0.0:9092".into());
+        assert!(matches!(
+            advertised(&a, "localhost", 9092),
+            Err(CliError::UnroutableAdvertise(_))
+        ));
+        a.advertise = Some("broker.example:19092".into());
+        assert_eq!(
+            advertised(&a, "0.0.0.0", 9092).unwrap(),
+            ("broker.example".into(), 19092)
+        );
+    }
+
+    impl ServeArgs {
+        fn parse_from_for_test(extra: &[&str]) -> ServeArgs {
+            let mut argv = vec!["rill", "serve"];
+            argv.extend_from_slice(extra);
+            match Cli::parse_from(argv).command {
+                Command::Serve(a) => a,
+            }
+        }
+    }
+}

@@ -1,0 +1,250 @@
+use std::collections::{BTreeMap, HashSet};
+use std::sync::Arc;
+
+use kafka_protocol::error::ResponseError;
+use kafka_protocol::messages::create_partitions_response::CreatePartitionsTopicResult;
+use kafka_protocol::messages::create_topics_response::{
+    CreatableTopicConfigs, CreatableTopicResult,
+};
+use kafka_protocol::messages::delete_topics_response::DeletableTopicResult;
+use kafka_protocol::messages::describe_cluster_response::DescribeClusterBroker;
+use kafka_protocol::messages::*;
+use uuid::Uuid;
+
+use super::{code, str_bytes, topic_name};
+use crate::broker::topic_config::TOPIC_CONFIG_DEFAULTS;
+use crate::broker::{Broker, Topic, TopicError};
+use crate::server::dispatch::RequestContext;
+
+/// Kafka's ConfigSource values.
+const SOURCE_TOPIC: i8 = 1;
+const SOURCE_DEFAULT: i8 = 5;
+
+fn topic_configs(configs: &BTreeMap<String, String>) -> Vec<CreatableTopicConfigs> {
+    TOPIC_CONFIG_DEFAULTS
+        .iter()
+        .map(|(name, default)| {
+            let (value, source) = match configs.get(*name) {
+                Some(v) => (v.as_str(), SOURCE_TOPIC),
+                None => (*default, SOURCE_DEFAULT),
+            };
+            CreatableTopicConfigs::default()
+                .with_name(str_bytes(name))
+                .with_value(Some(str_bytes(value)))
+                .with_config_source(source)
+        })
+        .collect()
+}
+
+pub async fn create_topics(
+    broker: &Arc<Broker>,
+    ctx: &RequestContext,
+    req: CreateTopicsRequest,
+) -> CreateTopicsResponse {
+    let mut seen = HashSet::new();
+    let dupes: HashSet<String> = req
+        .topics
+        .iter()
+        .filter(|t| !seen.insert(t.name.to_string()))
+        .map(|t| t.name.to_string())
+        .collect();
+    let version = ctx.api_version;
+    let topics = req
+        .topics
+        .into_iter()
+        .map(|t| {
+            let name = t.name.to_string();
+            let fail = |err: i16, msg: String| {
+                CreatableTopicResult::default()
+                    .with_name(t.name.clone())
+                    .with_error_code(err)
+                    .with_error_message(Some(str_bytes(&msg)))
+                    .with_num_partitions(-1)
+                    .with_replication_factor(-1)
+                    .with_configs(None)
+            };
+            if dupes.contains(&name) {
+                return fail(
+                    code(ResponseError::InvalidRequest),
+                    format!("Create topics request from client contains duplicate topic {name}"),
+                );
+            }
+            let mut partitions = t.num_partitions;
+            let mut rf = t.replication_factor;
+            if !t.assignments.is_empty() {
+                if partitions != -1 || rf != -1 {
+                    return fail(
+                        code(ResponseError::InvalidRequest),
+                        "Both numPartitions or replicationFactor and replicasAssignments were set. Both cannot be used at the same time.".into(),
+                    );
+                }
+                let node = broker.config.node_id;
+                let bad = t.assignments.iter().enumerate().any(|(i, a)| {
+                    a.partition_index != i as i32 || a.broker_ids.iter().any(|b| b.0 != node)
+                });
+                if bad {
+                    return fail(
+                        code(ResponseError::InvalidReplicaAssignment),
+                        format!("Replica assignment must use broker {node} and partitions 0..n"),
+                    );
+                }
+                partitions = t.assignments.len() as i32;
+                rf = t.assignments[0].broker_ids.len() as i16;
+            }
+            let mut configs = BTreeMap::new();
+            for c in &t.configs {
+                match &c.value {
+                    Some(v) => {
+                        configs.insert(c.name.to_string(), v.to_string());
+                    }
+                    None => {
+                        return fail(
+                            code(ResponseError::InvalidConfig),
+                            format!("Null value not supported for topic configs: {}", c.name.as_str()),
+                        );
+                    }
+                }
+            }
+            match broker.create_topic(&name, partitions, rf, configs, req.validate_only) {
+                Ok(topic) => {
+                    let mut r = CreatableTopicResult::default()
+                        .with_name(t.name.clone())
+                        .with_num_partitions(if req.validate_only {
+                            if partitions == -1 {
+                                broker.config.default_partitions
+                            } else {
+                                partitions
+                            }
+                        } else {
+                            topic.partition_count()
+                        })
+                        .with_replication_factor(1);
+                    if version >= 5 {
+                        r = r.with_configs(Some(topic_configs(&topic.configs())));
+                    }
+                    if !req.validate_only {
+                        r = r.with_topic_id(topic.id);
+                    }
+                    r
+                }
+                Err(e) => fail(e.kafka_code(), e.to_string()),
+            }
+        })
+        .collect();
+    CreateTopicsResponse::default().with_topics(topics)
+}
+
+pub async fn delete_topics(
+    broker: &Arc<Broker>,
+    ctx: &RequestContext,
+    req: DeleteTopicsRequest,
+) -> DeleteTopicsResponse {
+    // v0–5 name topics; v6 names or IDs.
+    let targets: Vec<(Option<TopicName>, Uuid)> = if ctx.api_version >= 6 {
+        req.topics
+            .into_iter()
+            .map(|t| (t.name, t.topic_id))
+            .collect()
+    } else {
+        req.topic_names
+            .into_iter()
+            .map(|n| (Some(n), Uuid::nil()))
+            .collect()
+    };
+    let responses = targets
+        .into_iter()
+        .map(|(name, id)| {
+            let found: Option<Arc<Topic>> = match &name {
+                Some(n) => broker.topic(n),
+                None => broker.topic_by_id(id),
+            };
+            let result = DeletableTopicResult::default()
+                .with_name(name.clone())
+                .with_topic_id(id);
+            let Some(topic) = found else {
+                let err = if name.is_none() {
+                    ResponseError::UnknownTopicId
+                } else {
+                    ResponseError::UnknownTopicOrPartition
+                };
+                return result.with_error_code(code(err));
+            };
+            let result = result
+                .with_name(Some(topic_name(&topic.name)))
+                .with_topic_id(topic.id);
+            match broker.delete_topic(&topic) {
+                Ok(()) => result,
+                Err(e) => result
+                    .with_error_code(e.kafka_code())
+                    .with_error_message(Some(str_bytes(&e.to_string()))),
+            }
+        })
+        .collect();
+    DeleteTopicsResponse::default().with_responses(responses)
+}
+
+pub async fn create_partitions(
+    broker: &Arc<Broker>,
+    _ctx: &RequestContext,
+    req: CreatePartitionsRequest,
+) -> CreatePartitionsResponse {
+    let results = req
+        .topics
+        .into_iter()
+        .map(|t| {
+            let res = match broker.topic(&t.name) {
+                None => Err(TopicError::UnknownTopic),
+                Some(topic) => broker.create_partitions(&topic, t.count, req.validate_only),
+            };
+            let r = CreatePartitionsTopicResult::default().with_name(t.name);
+            match res {
+                Ok(()) => r,
+                Err(e) => r
+                    .with_error_code(e.kafka_code())
+                    .with_error_message(Some(str_bytes(&e.to_string()))),
+            }
+        })
+        .collect();
+    CreatePartitionsResponse::default().with_results(results)
+}
+
+pub async fn describe_cluster(
+    broker: &Arc<Broker>,
+    _ctx: &RequestContext,
+    req: DescribeClusterRequest,
+) -> DescribeClusterResponse {
+    let resp = DescribeClusterResponse::default()
+        .with_endpoint_type(req.endpoint_type)
+        .with_cluster_id(str_bytes(&broker.cluster_id))
+        .with_controller_id(BrokerId(broker.config.node_id));
+    // endpoint_type 1 = brokers; 2 = controllers, which a broker does not describe.
+    if req.endpoint_type != 1 {
+        return resp
+            .with_error_code(code(ResponseError::UnsupportedEndpointType))
+            .with_error_message(Some(str_bytes(
+                "The broker does not describe controller endpoints",
+            )));
+    }
+    resp.with_brokers(vec![DescribeClusterBroker::default()
+        .with_broker_id(BrokerId(broker.config.node_id))
+        .with_host(str_bytes(&broker.config.advertised_host))
+        .with_port(broker.config.advertised_port as i32)])
+}
+
+/// KIP-714: Rill collects no client metrics, so every client gets an empty subscription
+/// and stays quiet.
+pub async fn get_telemetry_subscriptions(
+    _broker: &Arc<Broker>,
+    _ctx: &RequestContext,
+    req: GetTelemetrySubscriptionsRequest,
+) -> GetTelemetrySubscriptionsResponse {
+    let id = if req.client_instance_id.is_nil() {
+        Uuid::new_v4()
+    } else {
+        req.client_instance_id
+    };
+    GetTelemetrySubscriptionsResponse::default()
+        .with_client_instance_id(id)
+        .with_push_interval_ms(300_000)
+        .with_telemetry_max_bytes(1024 * 1024)
+}

@@ -1,0 +1,89 @@
+use std::sync::Arc;
+
+use kafka_protocol::error::ResponseError;
+use kafka_protocol::messages::list_offsets_response::{
+    ListOffsetsPartitionResponse, ListOffsetsTopicResponse,
+};
+use kafka_protocol::messages::*;
+
+use super::code;
+use crate::broker::Broker;
+use crate::log::{LogError, PartitionLog};
+use crate::server::dispatch::RequestContext;
+
+pub const LATEST: i64 = -1;
+pub const EARLIEST: i64 = -2;
+pub const MAX_TIMESTAMP: i64 = -3;
+pub const EARLIEST_LOCAL: i64 = -4;
+pub const LATEST_TIERED: i64 = -5;
+
+/// (offset, timestamp) for one ListOffsets query; (-1, -1) when there is no such record.
+fn lookup(log: &PartitionLog, ts: i64) -> Result<(i64, i64), LogError> {
+    let (start, end) = log.offsets();
+    Ok(match ts {
+        LATEST => (end, -1),
+        EARLIEST | EARLIEST_LOCAL => (start, -1),
+        LATEST_TIERED => (-1, -1),
+        MAX_TIMESTAMP => log
+            .max_timestamp_offset()?
+            .map(|(o, t)| (o, t))
+            .unwrap_or((-1, -1)),
+        t => log.offset_for_timestamp(t)?.unwrap_or((-1, -1)),
+    })
+}
+
+pub async fn handle(
+    broker: &Arc<Broker>,
+    ctx: &RequestContext,
+    req: ListOffsetsRequest,
+) -> ListOffsetsResponse {
+    let version = ctx.api_version;
+    let topics = req
+        .topics
+        .into_iter()
+        .map(|t| {
+            let topic = broker.topic(&t.name);
+            let partitions = t
+                .partitions
+                .into_iter()
+                .map(|p| {
+                    let resp = ListOffsetsPartitionResponse::default()
+                        .with_partition_index(p.partition_index)
+                        .with_timestamp(-1)
+                        .with_offset(-1)
+                        .with_leader_epoch(-1);
+                    let Some(log) = topic.as_ref().and_then(|t| t.partition(p.partition_index))
+                    else {
+                        return resp.with_error_code(code(ResponseError::UnknownTopicOrPartition));
+                    };
+                    if p.current_leader_epoch > 0 {
+                        return resp.with_error_code(code(ResponseError::UnknownLeaderEpoch));
+                    }
+                    let needs = match p.timestamp {
+                        MAX_TIMESTAMP => 7,
+                        EARLIEST_LOCAL => 8,
+                        LATEST_TIERED => 9,
+                        _ => 0,
+                    };
+                    if version < needs {
+                        return resp.with_error_code(code(ResponseError::UnsupportedVersion));
+                    }
+                    match lookup(&log, p.timestamp) {
+                        Ok((offset, ts)) => resp
+                            .with_offset(offset)
+                            .with_timestamp(ts)
+                            .with_leader_epoch(if offset >= 0 { 0 } else { -1 }),
+                        Err(e) => {
+                            tracing::error!(error = %e, "list offsets failed");
+                            resp.with_error_code(code(ResponseError::KafkaStorageError))
+                        }
+                    }
+                })
+                .collect();
+            ListOffsetsTopicResponse::default()
+                .with_name(t.name)
+                .with_partitions(partitions)
+        })
+        .collect();
+    ListOffsetsResponse::default().with_topics(topics)
+}

@@ -1,0 +1,10 @@
+//! Rill: a Kafka wire-protocol-compatible broker in one small binary.
+//! See ARCHITECTURE.md for the map of the code.
+#![deny(unsafe_code)]
+
+pub mod broker;
+pub mod cli;
+pub mod handlers;
+pub mod log;
+pub mod meta;
+pub mod server;

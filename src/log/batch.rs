@@ -1,0 +1,377 @@
+//! Record batch (magic v2) header parsing and validation.
+//!
+//! Layout of the fixed 61-byte header (big-endian):
+//! ```text
+//! 0  base_offset i64 | 8  batch_length i32 | 12 partition_leader_epoch i32 | 16 magic i8
+//! 17 crc u32 (CRC-32C of bytes 21..end) | 21 attributes i16 | 23 last_offset_delta i32
+//! 27 base_timestamp i64 | 35 max_timestamp i64 | 43 producer_id i64 | 51 producer_epoch i16
+//! 53 base_sequence i32 | 57 record_count i32 | 61 records...
+//! ```
+//! `batch_length` counts the bytes after the length field itself, so a batch occupies
+//! `12 + batch_length` bytes in total.
+
+use thiserror::Error;
+
+pub const HEADER_LEN: usize = 61;
+/// Bytes before `partition_leader_epoch`: base offset + batch length.
+pub const LOG_OVERHEAD: usize = 12;
+pub const OFF_BASE_OFFSET: usize = 0;
+pub const OFF_LENGTH: usize = 8;
+pub const OFF_LEADER_EPOCH: usize = 12;
+pub const OFF_MAGIC: usize = 16;
+pub const OFF_CRC: usize = 17;
+pub const OFF_ATTRIBUTES: usize = 21;
+pub const OFF_LAST_OFFSET_DELTA: usize = 23;
+pub const OFF_BASE_TIMESTAMP: usize = 27;
+pub const OFF_MAX_TIMESTAMP: usize = 35;
+pub const OFF_RECORD_COUNT: usize = 57;
+
+const ATTR_COMPRESSION_MASK: i16 = 0x07;
+const ATTR_TIMESTAMP_TYPE: i16 = 0x08;
+const ATTR_TRANSACTIONAL: i16 = 0x10;
+const ATTR_CONTROL: i16 = 0x20;
+
+/// Why a batch was refused. Each maps to one Kafka error code.
+#[derive(Debug, Error, PartialEq, Eq)]
+pub enum BatchError {
+    #[error("record set is empty or shorter than a batch header")]
+    Truncated,
+    #[error("produce requests must contain exactly one record batch")]
+    NotExactlyOneBatch,
+    #[error("unsupported record batch magic {0}")]
+    BadMagic(i8),
+    #[error("batch length {0} does not match the bytes present")]
+    BadLength(i32),
+    #[error("CRC-32C mismatch: header says {expected:#010x}, computed {actual:#010x}")]
+    Crc { expected: u32, actual: u32 },
+    #[error("record count {count} does not match last offset delta {last_offset_delta}")]
+    CountMismatch { count: i32, last_offset_delta: i32 },
+    #[error("clients may not write control batches")]
+    ControlBatch,
+    #[error("batch of {size} bytes exceeds max.message.bytes {max}")]
+    TooLarge { size: usize, max: usize },
+}
+
+impl BatchError {
+    /// The Kafka error code a producer gets for this batch.
+    pub fn kafka_code(&self) -> i16 {
+        match self {
+            BatchError::Crc { .. } => 2,       // CORRUPT_MESSAGE
+            BatchError::TooLarge { .. } => 10, // MESSAGE_TOO_LARGE
+            BatchError::BadMagic(_) => 43,     // UNSUPPORTED_FOR_MESSAGE_FORMAT
+            BatchError::BadLength(_) => 2,     // CORRUPT_MESSAGE
+            _ => 87,                           // INVALID_RECORD
+        }
+    }
+}
+
+#[inline]
+fn be_i16(b: &[u8], at: usize) -> i16 {
+    i16::from_be_bytes([b[at], b[at + 1]])
+}
+#[inline]
+fn be_i32(b: &[u8], at: usize) -> i32 {
+    i32::from_be_bytes([b[at], b[at + 1], b[at + 2], b[at + 3]])
+}
+#[inline]
+fn be_i64(b: &[u8], at: usize) -> i64 {
+    let mut a = [0u8; 8];
+    a.copy_from_slice(&b[at..at + 8]);
+    i64::from_be_bytes(a)
+}
+
+/// The parsed fixed header of one v2 record batch.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct BatchHeader {
+    pub base_offset: i64,
+    pub batch_length: i32,
+    pub magic: i8,
+    pub crc: u32,
+    pub attributes: i16,
+    pub last_offset_delta: i32,
+    pub base_timestamp: i64,
+    pub max_timestamp: i64,
+    pub record_count: i32,
+}
+
+impl BatchHeader {
+    /// Parses the header at the start of `b`; `None` if fewer than 61 bytes are present.
+    pub fn parse(b: &[u8]) -> Option<BatchHeader> {
+        if b.len() < HEADER_LEN {
+            return None;
+        }
+        Some(BatchHeader {
+            base_offset: be_i64(b, OFF_BASE_OFFSET),
+            batch_length: be_i32(b, OFF_LENGTH),
+            magic: b[OFF_MAGIC] as i8,
+            crc: u32::from_be_bytes([b[17], b[18], b[19], b[20]]),
+            attributes: be_i16(b, OFF_ATTRIBUTES),
+            last_offset_delta: be_i32(b, OFF_LAST_OFFSET_DELTA),
+            base_timestamp: be_i64(b, OFF_BASE_TIMESTAMP),
+            max_timestamp: be_i64(b, OFF_MAX_TIMESTAMP),
+            record_count: be_i32(b, OFF_RECORD_COUNT),
+        })
+    }
+
+    /// Total bytes this batch occupies on disk and on the wire.
+    pub fn total_len(&self) -> usize {
+        LOG_OVERHEAD + self.batch_length.max(0) as usize
+    }
+    pub fn last_offset(&self) -> i64 {
+        self.base_offset + self.last_offset_delta as i64
+    }
+    pub fn compression(&self) -> u8 {
+        (self.attributes & ATTR_COMPRESSION_MASK) as u8
+    }
+    pub fn is_log_append_time(&self) -> bool {
+        self.attributes & ATTR_TIMESTAMP_TYPE != 0
+    }
+    pub fn is_control(&self) -> bool {
+        self.attributes & ATTR_CONTROL != 0
+    }
+    pub fn is_transactional(&self) -> bool {
+        self.attributes & ATTR_TRANSACTIONAL != 0
+    }
+}
+
+/// Reads only the 12-byte prefix (base offset, length) plus last offset delta:
+/// enough to walk a log without parsing whole headers.
+pub fn peek_span(b: &[u8]) -> Option<(i64, usize, i64)> {
+    if b.len() < OFF_LAST_OFFSET_DELTA + 4 {
+        return None;
+    }
+    let base = be_i64(b, 0);
+    let len = be_i32(b, OFF_LENGTH);
+    if len < (HEADER_LEN - LOG_OVERHEAD) as i32 {
+        return None;
+    }
+    let last = base + be_i32(b, OFF_LAST_OFFSET_DELTA) as i64;
+    Some((base, LOG_OVERHEAD + len as usize, last))
+}
+
+/// Checks one complete batch in `b` (which must be exactly the batch's bytes).
+pub fn validate_batch(b: &[u8]) -> Result<BatchHeader, BatchError> {
+    let h = BatchHeader::parse(b).ok_or(BatchError::Truncated)?;
+    if h.magic != 2 {
+        return Err(BatchError::BadMagic(h.magic));
+    }
+    if h.batch_length < (HEADER_LEN - LOG_OVERHEAD) as i32 || h.total_len() != b.len() {
+        return Err(BatchError::BadLength(h.batch_length));
+    }
+    let actual = crc32c::crc32c(&b[OFF_ATTRIBUTES..]);
+    if actual != h.crc {
+        return Err(BatchError::Crc {
+            expected: h.crc,
+            actual,
+        });
+    }
+    // Every record takes at least 7 bytes, so a count the body cannot hold is a lie too.
+    let body = b.len() - HEADER_LEN;
+    if h.record_count <= 0
+        || h.last_offset_delta != h.record_count - 1
+        || (h.record_count as usize) > body
+    {
+        return Err(BatchError::CountMismatch {
+            count: h.record_count,
+            last_offset_delta: h.last_offset_delta,
+        });
+    }
+    Ok(h)
+}
+
+/// Validates a produce request's record set: exactly one v2 batch, within `max_bytes`.
+pub fn validate_produce(records: &[u8], max_bytes: usize) -> Result<BatchHeader, BatchError> {
+    if records.len() < HEADER_LEN {
+        return Err(BatchError::Truncated);
+    }
+    let len = be_i32(records, OFF_LENGTH);
+    if len < 0 {
+        return Err(BatchError::BadLength(len));
+    }
+    let total = LOG_OVERHEAD + len as usize;
+    if total < records.len() {
+        return Err(BatchError::NotExactlyOneBatch);
+    }
+    if total > records.len() {
+        return Err(BatchError::BadLength(len));
+    }
+    let h = validate_batch(records)?;
+    if h.is_control() {
+        return Err(BatchError::ControlBatch);
+    }
+    if records.len() > max_bytes {
+        return Err(BatchError::TooLarge {
+            size: records.len(),
+            max: max_bytes,
+        });
+    }
+    Ok(h)
+}
+
+/// Rewrites what the broker owns in a stored batch: the base offset and the partition
+/// leader epoch (neither is covered by the CRC). For LogAppendTime topics it also sets the
+/// timestamp type and max timestamp and recomputes the CRC, as Kafka does.
+pub fn assign(batch: &mut [u8], base_offset: i64, log_append_time: Option<i64>) {
+    batch[OFF_BASE_OFFSET..OFF_BASE_OFFSET + 8].copy_from_slice(&base_offset.to_be_bytes());
+    batch[OFF_LEADER_EPOCH..OFF_LEADER_EPOCH + 4].copy_from_slice(&0i32.to_be_bytes());
+    if let Some(now) = log_append_time {
+        let attrs = be_i16(batch, OFF_ATTRIBUTES) | ATTR_TIMESTAMP_TYPE;
+        batch[OFF_ATTRIBUTES..OFF_ATTRIBUTES + 2].copy_from_slice(&attrs.to_be_bytes());
+        batch[OFF_MAX_TIMESTAMP..OFF_MAX_TIMESTAMP + 8].copy_from_slice(&now.to_be_bytes());
+        let crc = crc32c::crc32c(&batch[OFF_ATTRIBUTES..]);
+        batch[OFF_CRC..OFF_CRC + 4].copy_from_slice(&crc.to_be_bytes());
+    }
+}
+
+/// Reads a zig-zag varint (as used inside records); returns (value, bytes used).
+pub fn read_varint(b: &[u8]) -> Option<(i64, usize)> {
+    let mut value: u64 = 0;
+    for (i, byte) in b.iter().enumerate().take(10) {
+        value |= ((byte & 0x7f) as u64) << (7 * i);
+        if byte & 0x80 == 0 {
+            let v = ((value >> 1) as i64) ^ -((value & 1) as i64);
+            return Some((v, i + 1));
+        }
+    }
+    None
+}
+
+/// For an uncompressed batch, yields (offset, timestamp) of each record.
+/// Returns `None` if the batch is compressed or malformed.
+pub fn record_timestamps(batch: &[u8]) -> Option<Vec<(i64, i64)>> {
+    let h = BatchHeader::parse(batch)?;
+    if h.compression() != 0 {
+        return None;
+    }
+    if h.is_log_append_time() {
+        return Some(
+            (0..=h.last_offset_delta as i64)
+                .map(|d| (h.base_offset + d, h.max_timestamp))
+                .collect(),
+        );
+    }
+    let mut out = Vec::with_capacity((h.record_count.max(0) as usize).min(batch.len() / 7));
+    let mut pos = HEADER_LEN;
+    for _ in 0..h.record_count {
+        let (len, n) = read_varint(batch.get(pos..)?)?;
+        let start = pos + n;
+        let rec = batch.get(start..start + usize::try_from(len).ok()?)?;
+        // attributes: i8, then timestampDelta varlong, offsetDelta varint
+        let (ts_delta, n1) = read_varint(rec.get(1..)?)?;
+        let (off_delta, _) = read_varint(rec.get(1 + n1..)?)?;
+        out.push((h.base_offset + off_delta, h.base_timestamp + ts_delta));
+        pos = start + len as usize;
+    }
+    Some(out)
+}
+
+/// Builds an uncompressed v2 batch of `n` keyless records of `value_len` bytes, record
+/// `i` stamped `base_ts + i`. For tests and benchmarks.
+pub fn simple_batch(n: i32, base_ts: i64, value_len: usize) -> Vec<u8> {
+    let mut records = Vec::new();
+    for i in 0..n {
+        let mut rec = vec![0u8]; // attributes
+        rec.extend(zigzag(i as i64)); // timestamp delta
+        rec.extend(zigzag(i as i64)); // offset delta
+        rec.extend(zigzag(-1)); // key null
+        rec.extend(zigzag(value_len as i64));
+        rec.extend(std::iter::repeat_n(b'x', value_len));
+        rec.extend(zigzag(0)); // headers
+        records.extend(zigzag(rec.len() as i64));
+        records.extend(rec);
+    }
+    let mut b = vec![0u8; HEADER_LEN];
+    b[OFF_LENGTH..OFF_LENGTH + 4]
+        .copy_from_slice(&((HEADER_LEN - LOG_OVERHEAD + records.len()) as i32).to_be_bytes());
+    b[OFF_MAGIC] = 2;
+    b[OFF_LAST_OFFSET_DELTA..OFF_LAST_OFFSET_DELTA + 4].copy_from_slice(&(n - 1).to_be_bytes());
+    b[OFF_BASE_TIMESTAMP..OFF_BASE_TIMESTAMP + 8].copy_from_slice(&base_ts.to_be_bytes());
+    b[OFF_MAX_TIMESTAMP..OFF_MAX_TIMESTAMP + 8]
+        .copy_from_slice(&(base_ts + n as i64 - 1).to_be_bytes());
+    b[43..51].copy_from_slice(&(-1i64).to_be_bytes());
+    b[51..53].copy_from_slice(&(-1i16).to_be_bytes());
+    b[53..57].copy_from_slice(&(-1i32).to_be_bytes());
+    b[OFF_RECORD_COUNT..OFF_RECORD_COUNT + 4].copy_from_slice(&n.to_be_bytes());
+    b.extend(records);
+    let crc = crc32c::crc32c(&b[OFF_ATTRIBUTES..]);
+    b[OFF_CRC..OFF_CRC + 4].copy_from_slice(&crc.to_be_bytes());
+    b
+}
+
+fn zigzag(v: i64) -> Vec<u8> {
+    let mut u = ((v << 1) ^ (v >> 63)) as u64;
+    let mut out = Vec::new();
+    loop {
+        if u < 0x80 {
+            out.push(u as u8);
+            return out;
+        }
+        out.push((u as u8 & 0x7f) | 0x80);
+        u >>= 7;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn make_batch(n: i32, base_ts: i64) -> Vec<u8> {
+        simple_batch(n, base_ts, 1)
+    }
+
+    #[test]
+    fn valid_batch_passes_and_timestamps_parse() {
+        let b = make_batch(3, 1000);
+        let h = validate_produce(&b, 1 << 20).unwrap();
+        assert_eq!(h.record_count, 3);
+        assert_eq!(
+            record_timestamps(&b).unwrap(),
+            vec![(0, 1000), (1, 1001), (2, 1002)]
+        );
+    }
+
+    #[test]
+    fn corrupt_crc_is_rejected() {
+        let mut b = make_batch(2, 0);
+        let last = b.len() - 1;
+        b[last] ^= 0xff;
+        assert!(matches!(
+            validate_produce(&b, 1 << 20),
+            Err(BatchError::Crc { .. })
+        ));
+    }
+
+    #[test]
+    fn absurd_record_count_is_rejected() {
+        let mut b = make_batch(1, 0);
+        b[OFF_RECORD_COUNT..OFF_RECORD_COUNT + 4].copy_from_slice(&i32::MAX.to_be_bytes());
+        b[OFF_LAST_OFFSET_DELTA..OFF_LAST_OFFSET_DELTA + 4]
+            .copy_from_slice(&(i32::MAX - 1).to_be_bytes());
+        let crc = crc32c::crc32c(&b[OFF_ATTRIBUTES..]);
+        b[OFF_CRC..OFF_CRC + 4].copy_from_slice(&crc.to_be_bytes());
+        let err = validate_produce(&b, 1 << 20).unwrap_err();
+        assert_eq!(err.kafka_code(), 87);
+    }
+
+    #[test]
+    fn two_batches_and_oversize_are_rejected() {
+        let mut b = make_batch(1, 0);
+        let one = b.clone();
+        b.extend(&one);
+        assert_eq!(
+            validate_produce(&b, 1 << 20),
+            Err(BatchError::NotExactlyOneBatch)
+        );
+        assert_eq!(validate_produce(&one, 10).unwrap_err().kafka_code(), 10);
+    }
+
+    #[test]
+    fn assign_rewrites_offset_and_log_append_time_keeps_crc_valid() {
+        let mut b = make_batch(2, 5);
+        assign(&mut b, 42, Some(99));
+        let h = validate_batch(&b).unwrap();
+        assert_eq!(h.base_offset, 42);
+        assert_eq!(h.max_timestamp, 99);
+        assert!(h.is_log_append_time());
+    }
+}

@@ -1,0 +1,633 @@
+//! The storage engine: one append-only log per partition, split into segments.
+//!
+//! A partition directory holds `<base offset:020>.log` segment files, each with a
+//! memory-mapped sparse offset index (`.index`) and time index (`.timeindex`). Batches are
+//! stored exactly as the producer sent them, after the broker rewrites the base offset
+//! (and LogAppendTime fields). Fetches read those bytes back without re-encoding.
+//! See `docs/log-format.md` for the byte layout.
+
+pub mod batch;
+pub mod index;
+
+use std::collections::BTreeMap;
+use std::fs::{self, File, OpenOptions};
+use std::io;
+use std::os::unix::fs::FileExt;
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex, MutexGuard};
+
+use bytes::Bytes;
+use thiserror::Error;
+
+use batch::{BatchHeader, HEADER_LEN};
+use index::{MmapIndex, OffsetIndex, TimeIndex};
+
+#[derive(Debug, Error)]
+pub enum LogError {
+    #[error("offset {offset} is out of range [{start}, {end}]")]
+    OffsetOutOfRange { offset: i64, start: i64, end: i64 },
+    #[error("i/o error on {path}: {source}")]
+    Io {
+        path: PathBuf,
+        #[source]
+        source: io::Error,
+    },
+}
+
+impl LogError {
+    fn io(path: &Path, source: io::Error) -> LogError {
+        LogError::Io {
+            path: path.to_path_buf(),
+            source,
+        }
+    }
+}
+
+/// Per-partition settings derived from topic configs (Kafka names in comments).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LogConfig {
+    /// `segment.bytes`
+    pub segment_bytes: u64,
+    /// `segment.ms`
+    pub segment_ms: i64,
+    /// `index.interval.bytes`
+    pub index_interval_bytes: u64,
+    /// `segment.index.bytes`
+    pub segment_index_bytes: usize,
+    /// `max.message.bytes`
+    pub max_message_bytes: usize,
+    /// `message.timestamp.type=LogAppendTime`
+    pub log_append_time: bool,
+}
+
+impl Default for LogConfig {
+    fn default() -> Self {
+        LogConfig {
+            segment_bytes: 1 << 30,
+            segment_ms: 7 * 24 * 3600 * 1000,
+            index_interval_bytes: 4096,
+            segment_index_bytes: 10 * 1024 * 1024,
+            max_message_bytes: 1_048_588,
+            log_append_time: false,
+        }
+    }
+}
+
+pub fn now_ms() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_millis() as i64)
+        .unwrap_or(0)
+}
+
+struct Segment {
+    base: i64,
+    path: PathBuf,
+    file: Arc<File>,
+    size: u64,
+    /// Offset one past the last record stored in this segment.
+    next_offset: i64,
+    offset_index: OffsetIndex,
+    time_index: TimeIndex,
+    max_timestamp: i64,
+    offset_of_max_timestamp: i64,
+    created_ms: i64,
+    bytes_since_index: u64,
+}
+
+fn segment_path(dir: &Path, base: i64, ext: &str) -> PathBuf {
+    dir.join(format!("{base:020}.{ext}"))
+}
+
+impl Segment {
+    fn open(dir: &Path, base: i64, cfg: &LogConfig) -> Result<Segment, LogError> {
+        let path = segment_path(dir, base, "log");
+        let file = OpenOptions::new()
+            .read(true)
+            .write(true)
+            .create(true)
+            .truncate(false)
+            .open(&path)
+            .map_err(|e| LogError::io(&path, e))?;
+        let size = file.metadata().map_err(|e| LogError::io(&path, e))?.len();
+        let ip = segment_path(dir, base, "index");
+        let offset_index = OffsetIndex {
+            inner: MmapIndex::open(&ip, OffsetIndex::ENTRY, cfg.segment_index_bytes)
+                .map_err(|e| LogError::io(&ip, e))?,
+        };
+        let tp = segment_path(dir, base, "timeindex");
+        let time_index = TimeIndex {
+            inner: MmapIndex::open(&tp, TimeIndex::ENTRY, cfg.segment_index_bytes)
+                .map_err(|e| LogError::io(&tp, e))?,
+        };
+        Ok(Segment {
+            base,
+            path,
+            file: Arc::new(file),
+            size,
+            next_offset: base,
+            offset_index,
+            time_index,
+            max_timestamp: -1,
+            offset_of_max_timestamp: -1,
+            created_ms: now_ms(),
+            bytes_since_index: 0,
+        })
+    }
+
+    /// Walks the segment from `from_pos`, validating each batch, and truncates the file at
+    /// the first torn or corrupt one. Updates the in-memory summary and, when `reindex`,
+    /// rebuilds both indexes from scratch.
+    fn recover(&mut self, from_pos: u64, reindex: bool, cfg: &LogConfig) -> Result<(), LogError> {
+        if reindex {
+            self.offset_index.inner.truncate(0);
+            self.time_index.inner.truncate(0);
+            self.max_timestamp = -1;
+            self.offset_of_max_timestamp = -1;
+            self.bytes_since_index = 0;
+        }
+        let file_len = self.size;
+        let mut pos = from_pos;
+        let mut head = [0u8; HEADER_LEN];
+        let mut valid_end = from_pos;
+        while pos + HEADER_LEN as u64 <= file_len {
+            if self.file.read_exact_at(&mut head, pos).is_err() {
+                break;
+            }
+            let Some(h) = BatchHeader::parse(&head) else {
+                break;
+            };
+            let total = h.total_len() as u64;
+            if h.magic != 2 || h.batch_length < (HEADER_LEN - 12) as i32 || pos + total > file_len {
+                break;
+            }
+            let mut buf = vec![0u8; total as usize];
+            if self.file.read_exact_at(&mut buf, pos).is_err()
+                || batch::validate_batch(&buf).is_err()
+            {
+                break;
+            }
+            if h.base_offset < self.next_offset && pos > 0 {
+                break; // offsets must increase
+            }
+            self.note_batch(&h, pos, total, cfg);
+            pos += total;
+            valid_end = pos;
+        }
+        if valid_end < file_len {
+            tracing::warn!(
+                segment = %self.path.display(),
+                valid_bytes = valid_end,
+                dropped_bytes = file_len - valid_end,
+                "truncating torn or corrupt tail of log segment"
+            );
+            self.file
+                .set_len(valid_end)
+                .map_err(|e| LogError::io(&self.path, e))?;
+            self.size = valid_end;
+        }
+        Ok(())
+    }
+
+    /// Records a batch that now lives at `pos` in the in-memory summary and indexes.
+    fn note_batch(&mut self, h: &BatchHeader, pos: u64, len: u64, cfg: &LogConfig) {
+        let rel = (h.base_offset - self.base) as u32;
+        if self.bytes_since_index >= cfg.index_interval_bytes {
+            self.offset_index.push(rel, pos as u32);
+            if self.max_timestamp >= 0 {
+                self.time_index.push(
+                    self.max_timestamp,
+                    (self.offset_of_max_timestamp - self.base) as u32,
+                );
+            }
+            self.bytes_since_index = 0;
+        }
+        self.bytes_since_index += len;
+        if h.max_timestamp > self.max_timestamp {
+            self.max_timestamp = h.max_timestamp;
+            self.offset_of_max_timestamp = h.last_offset();
+        }
+        self.next_offset = h.last_offset() + 1;
+        self.size = self.size.max(pos + len);
+    }
+
+    /// Makes the time index's last entry the segment's true maximum, then trims both
+    /// indexes so the segment reopens cleanly.
+    fn seal(&mut self) -> io::Result<()> {
+        if self.max_timestamp >= 0 {
+            self.time_index.push(
+                self.max_timestamp,
+                (self.offset_of_max_timestamp - self.base) as u32,
+            );
+        }
+        self.offset_index.inner.seal()?;
+        self.time_index.inner.seal()
+    }
+
+    fn close(&mut self) -> io::Result<()> {
+        self.seal()?;
+        self.file.sync_data()
+    }
+}
+
+struct Inner {
+    segments: BTreeMap<i64, Segment>,
+    log_start: i64,
+    /// Segment files written since the last flush.
+    unflushed: Vec<Arc<File>>,
+    config: LogConfig,
+    deleted: bool,
+}
+
+impl Inner {
+    fn active(&mut self) -> &mut Segment {
+        // Invariant: a partition always has at least one segment.
+        self.segments
+            .values_mut()
+            .next_back()
+            .expect("partition has no segment")
+    }
+    fn next_offset(&self) -> i64 {
+        self.segments
+            .values()
+            .next_back()
+            .map(|s| s.next_offset)
+            .unwrap_or(0)
+    }
+}
+
+/// Result of a successful append.
+#[derive(Debug, Clone, Copy)]
+pub struct Appended {
+    pub base_offset: i64,
+    pub log_append_time: Option<i64>,
+    pub log_start_offset: i64,
+}
+
+/// Bytes read for a fetch, plus the partition's offsets at read time.
+#[derive(Debug, Clone)]
+pub struct ReadResult {
+    pub records: Bytes,
+    pub high_watermark: i64,
+    pub log_start_offset: i64,
+}
+
+/// One partition's log.
+pub struct PartitionLog {
+    dir: PathBuf,
+    inner: Mutex<Inner>,
+}
+
+const SCAN_CHUNK: usize = 16 * 1024;
+
+impl PartitionLog {
+    /// Opens (or creates) the partition in `dir`. After an unclean shutdown the active
+    /// segment is fully re-validated and its indexes rebuilt; a torn tail is truncated.
+    pub fn open(dir: &Path, config: LogConfig, clean: bool) -> Result<PartitionLog, LogError> {
+        fs::create_dir_all(dir).map_err(|e| LogError::io(dir, e))?;
+        let mut bases = Vec::new();
+        for entry in fs::read_dir(dir).map_err(|e| LogError::io(dir, e))? {
+            let entry = entry.map_err(|e| LogError::io(dir, e))?;
+            let name = entry.file_name();
+            let name = name.to_string_lossy();
+            if let Some(stem) = name.strip_suffix(".log") {
+                if let Ok(base) = stem.parse::<i64>() {
+                    bases.push(base);
+                }
+            }
+        }
+        bases.sort_unstable();
+        if bases.is_empty() {
+            bases.push(0);
+        }
+        let mut segments = BTreeMap::new();
+        let last = bases.len() - 1;
+        for (i, base) in bases.iter().copied().enumerate() {
+            let mut seg = Segment::open(dir, base, &config)?;
+            let is_active = i == last;
+            let sane = seg.offset_index.is_sane(seg.size) && seg.time_index.is_sane();
+            if is_active && !clean || !sane {
+                seg.recover(0, true, &config)?;
+            } else {
+                // Trust the indexes; read only the tail after the last index entry.
+                let n = seg.offset_index.inner.len();
+                let (rel, pos) = if n > 0 {
+                    seg.offset_index.entry(n - 1)
+                } else {
+                    (0, 0)
+                };
+                if let Some((ts, off)) = seg.time_index.last() {
+                    seg.max_timestamp = ts;
+                    seg.offset_of_max_timestamp = seg.base + off as i64;
+                }
+                seg.next_offset = seg.base + rel as i64;
+                seg.bytes_since_index = 0;
+                seg.recover(pos as u64, false, &config)?;
+            }
+            if !is_active {
+                seg.seal().map_err(|e| LogError::io(&seg.path, e))?;
+            }
+            segments.insert(base, seg);
+        }
+        let log_start = bases[0];
+        Ok(PartitionLog {
+            dir: dir.to_path_buf(),
+            inner: Mutex::new(Inner {
+                segments,
+                log_start,
+                unflushed: Vec::new(),
+                config,
+                deleted: false,
+            }),
+        })
+    }
+
+    fn lock(&self) -> MutexGuard<'_, Inner> {
+        // A panic while holding the lock must not take the partition down for everyone.
+        self.inner.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    pub fn dir(&self) -> &Path {
+        &self.dir
+    }
+
+    pub fn set_config(&self, config: LogConfig) {
+        self.lock().config = config;
+    }
+    pub fn config(&self) -> LogConfig {
+        self.lock().config.clone()
+    }
+
+    /// (log start offset, high watermark)
+    pub fn offsets(&self) -> (i64, i64) {
+        let g = self.lock();
+        (g.log_start, g.next_offset())
+    }
+
+    /// Appends one validated batch (`batch` is rewritten in place with its offsets).
+    pub fn append(&self, batch: &mut [u8], header: &BatchHeader) -> Result<Appended, LogError> {
+        let mut g = self.lock();
+        let now = now_ms();
+        let len = batch.len() as u64;
+        let cfg = g.config.clone();
+        let next = g.next_offset();
+        {
+            let active = g.active();
+            let too_old = now - active.created_ms > cfg.segment_ms;
+            let overflow = next + header.last_offset_delta as i64 - active.base >= u32::MAX as i64;
+            if active.size > 0
+                && (active.size + len > cfg.segment_bytes
+                    || too_old
+                    || active.offset_index.inner.is_full()
+                    || active.time_index.inner.is_full()
+                    || overflow)
+            {
+                active.seal().map_err(|e| LogError::io(&active.path, e))?;
+                let seg = Segment::open(&self.dir, next, &cfg)?;
+                g.segments.insert(next, seg);
+            }
+        }
+        let log_append_time = cfg.log_append_time.then_some(now);
+        batch::assign(batch, next, log_append_time);
+        let mut h = *header;
+        h.base_offset = next;
+        if let Some(t) = log_append_time {
+            h.max_timestamp = t;
+        }
+        let active = g.active();
+        let pos = active.size;
+        active
+            .file
+            .write_all_at(batch, pos)
+            .map_err(|e| LogError::io(&active.path, e))?;
+        active.note_batch(&h, pos, len, &cfg);
+        let file = active.file.clone();
+        if !g.unflushed.iter().any(|f| Arc::ptr_eq(f, &file)) {
+            g.unflushed.push(file);
+        }
+        Ok(Appended {
+            base_offset: next,
+            log_append_time,
+            log_start_offset: g.log_start,
+        })
+    }
+
+    /// fsyncs every segment written since the last flush. The lock is not held during I/O.
+    pub fn flush(&self) -> io::Result<()> {
+        let files = std::mem::take(&mut self.lock().unflushed);
+        for f in &files {
+            f.sync_data()?;
+        }
+        Ok(())
+    }
+
+    pub fn has_unflushed(&self) -> bool {
+        !self.lock().unflushed.is_empty()
+    }
+
+    /// Finds the file and position of the batch containing `offset` (or the first batch
+    /// after it), scanning from the sparse index entry. Returns (file, pos, segment end).
+    fn locate(&self, offset: i64) -> Result<Option<(Arc<File>, u64, u64)>, LogError> {
+        let g = self.lock();
+        let next = g.next_offset();
+        if offset < g.log_start || offset > next {
+            return Err(LogError::OffsetOutOfRange {
+                offset,
+                start: g.log_start,
+                end: next,
+            });
+        }
+        if offset == next {
+            return Ok(None);
+        }
+        let mut candidates = g
+            .segments
+            .range(..=offset)
+            .next_back()
+            .into_iter()
+            .chain(g.segments.range(offset + 1..).take(1));
+        let seg = loop {
+            match candidates.next() {
+                Some((_, s)) if s.next_offset > offset && s.size > 0 => break s,
+                Some(_) => continue,
+                None => return Ok(None),
+            }
+        };
+        let rel = (offset - seg.base).clamp(0, u32::MAX as i64) as u32;
+        let start = seg.offset_index.lookup(rel) as u64;
+        let (file, end) = (seg.file.clone(), seg.size);
+        drop(g);
+        let mut chunk = vec![0u8; SCAN_CHUNK];
+        let mut pos = start;
+        while pos < end {
+            let n = ((end - pos) as usize).min(SCAN_CHUNK);
+            file.read_exact_at(&mut chunk[..n], pos)
+                .map_err(|e| LogError::io(&self.dir, e))?;
+            let mut at = 0usize;
+            while let Some((_, len, last)) = batch::peek_span(&chunk[at..n]) {
+                if last >= offset {
+                    return Ok(Some((file, pos + at as u64, end)));
+                }
+                at += len;
+                if at >= n {
+                    break;
+                }
+            }
+            if at == 0 {
+                break; // malformed span: stop rather than loop
+            }
+            pos += at as u64;
+        }
+        Ok(None)
+    }
+
+    /// Reads whole batches starting with the one containing `offset`, up to `max_bytes`.
+    /// When `min_one` is set the first batch is returned even if it exceeds `max_bytes`.
+    pub fn read(
+        &self,
+        offset: i64,
+        max_bytes: usize,
+        min_one: bool,
+    ) -> Result<ReadResult, LogError> {
+        let (log_start_offset, high_watermark) = self.offsets();
+        let empty = ReadResult {
+            records: Bytes::new(),
+            high_watermark,
+            log_start_offset,
+        };
+        let Some((file, pos, end)) = self.locate(offset)? else {
+            return Ok(empty);
+        };
+        let mut head = [0u8; 12];
+        file.read_exact_at(&mut head, pos)
+            .map_err(|e| LogError::io(&self.dir, e))?;
+        let first_len =
+            12 + i32::from_be_bytes([head[8], head[9], head[10], head[11]]).max(0) as u64;
+        let avail = end - pos;
+        let mut want = (max_bytes as u64).min(avail);
+        if want < first_len {
+            if !min_one {
+                return Ok(empty);
+            }
+            want = first_len.min(avail);
+        }
+        let mut buf = vec![0u8; want as usize];
+        file.read_exact_at(&mut buf, pos)
+            .map_err(|e| LogError::io(&self.dir, e))?;
+        // Cut at the last whole batch.
+        let mut at = 0usize;
+        while let Some((_, len, _)) = batch::peek_span(&buf[at..]) {
+            if at + len > buf.len() {
+                break;
+            }
+            at += len;
+        }
+        buf.truncate(at);
+        Ok(ReadResult {
+            records: Bytes::from(buf),
+            high_watermark,
+            log_start_offset,
+        })
+    }
+
+    /// ListOffsets by timestamp: the first record whose timestamp is >= `target`,
+    /// as (offset, timestamp); `None` if there is none.
+    pub fn offset_for_timestamp(&self, target: i64) -> Result<Option<(i64, i64)>, LogError> {
+        let start_offset = {
+            let g = self.lock();
+            let Some(seg) = g.segments.values().find(|s| s.max_timestamp >= target) else {
+                return Ok(None);
+            };
+            seg.base + seg.time_index.lookup(target) as i64
+        };
+        let (_, hw) = self.offsets();
+        let mut offset = start_offset;
+        while offset < hw {
+            let Some((file, pos, _)) = self.locate(offset)? else {
+                return Ok(None);
+            };
+            let b = read_batch_at(&file, pos).map_err(|e| LogError::io(&self.dir, e))?;
+            let Some(h) = BatchHeader::parse(&b) else {
+                return Ok(None);
+            };
+            if h.max_timestamp >= target {
+                return Ok(Some(first_at_or_after(&b, &h, target)));
+            }
+            offset = h.last_offset() + 1;
+        }
+        Ok(None)
+    }
+
+    /// ListOffsets MAX_TIMESTAMP (-3): the record with the largest timestamp.
+    pub fn max_timestamp_offset(&self) -> Result<Option<(i64, i64)>, LogError> {
+        let (ts, off) = {
+            let g = self.lock();
+            let mut best: Option<(i64, i64)> = None;
+            for s in g.segments.values() {
+                if s.max_timestamp >= 0 && best.is_none_or(|b| s.max_timestamp > b.0) {
+                    best = Some((s.max_timestamp, s.offset_of_max_timestamp));
+                }
+            }
+            match best {
+                Some(b) => b,
+                None => return Ok(None),
+            }
+        };
+        let Some((file, pos, _)) = self.locate(off)? else {
+            return Ok(None);
+        };
+        let b = read_batch_at(&file, pos).map_err(|e| LogError::io(&self.dir, e))?;
+        let exact = batch::record_timestamps(&b)
+            .and_then(|rs| rs.into_iter().find(|&(_, t)| t == ts).map(|(o, _)| o));
+        Ok(Some((exact.unwrap_or(off), ts)))
+    }
+
+    /// Seals indexes and fsyncs; called on clean shutdown.
+    pub fn close(&self) -> io::Result<()> {
+        let mut g = self.lock();
+        for seg in g.segments.values_mut() {
+            seg.close()?;
+        }
+        g.unflushed.clear();
+        Ok(())
+    }
+
+    /// Removes the partition's files. The log must not be used afterwards.
+    pub fn delete(&self) -> io::Result<()> {
+        let mut g = self.lock();
+        g.deleted = true;
+        g.segments.clear();
+        g.unflushed.clear();
+        match fs::remove_dir_all(&self.dir) {
+            Err(e) if e.kind() != io::ErrorKind::NotFound => Err(e),
+            _ => Ok(()),
+        }
+    }
+}
+
+fn read_batch_at(file: &File, pos: u64) -> io::Result<Vec<u8>> {
+    let mut head = [0u8; 12];
+    file.read_exact_at(&mut head, pos)?;
+    let len = 12 + i32::from_be_bytes([head[8], head[9], head[10], head[11]]).max(0) as usize;
+    let mut b = vec![0u8; len];
+    file.read_exact_at(&mut b, pos)?;
+    Ok(b)
+}
+
+/// Within one batch whose max timestamp is >= target, the first record at or after target.
+fn first_at_or_after(b: &[u8], h: &BatchHeader, target: i64) -> (i64, i64) {
+    if let Some(rs) = batch::record_timestamps(b) {
+        if let Some(&(o, t)) = rs.iter().find(|&&(_, t)| t >= target) {
+            return (o, t);
+        }
+    }
+    // Compressed batch: the first record carries the base timestamp.
+    if h.base_timestamp >= target {
+        (h.base_offset, h.base_timestamp)
+    } else {
+        (h.base_offset, h.max_timestamp)
+    }
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,242 @@
+//! Request dispatch: one table of (API key → supported versions), from which ApiVersions
+//! is generated, and one match that decodes, calls the handler and encodes the reply.
+
+use std::panic::{catch_unwind, AssertUnwindSafe};
+use std::sync::Arc;
+
+use bytes::{BufMut, Bytes, BytesMut};
+use kafka_protocol::messages::*;
+use kafka_protocol::protocol::{Decodable, Encodable};
+use thiserror::Error;
+
+use crate::broker::Broker;
+use crate::handlers;
+
+/// One supported API and the versions Rill implements and tests.
+#[derive(Debug, Clone, Copy)]
+pub struct ApiSpec {
+    pub key: ApiKey,
+    pub min: i16,
+    pub max: i16,
+}
+
+const fn api(key: ApiKey, min: i16, max: i16) -> ApiSpec {
+    ApiSpec { key, min, max }
+}
+
+/// The single source of truth for what Rill speaks. Produce is advertised from v0 because
+/// librdkafka enables compression only if it is, but v0–2 requests are refused as in
+/// Kafka 4 (see `check_version`).
+pub const SUPPORTED: &[ApiSpec] = &[
+    api(ApiKey::Produce, 0, 13),
+    api(ApiKey::Fetch, 4, 18),
+    api(ApiKey::ListOffsets, 1, 10),
+    api(ApiKey::Metadata, 0, 13),
+    api(ApiKey::ApiVersions, 0, 4),
+    api(ApiKey::CreateTopics, 2, 7),
+    api(ApiKey::DeleteTopics, 1, 6),
+    api(ApiKey::CreatePartitions, 0, 3),
+    api(ApiKey::DescribeCluster, 0, 2),
+    api(ApiKey::GetTelemetrySubscriptions, 0, 0),
+    api(ApiKey::DescribeTopicPartitions, 0, 0),
+];
+
+/// Lowest Produce version accepted on the wire (Kafka 4 removed v0–2).
+pub const PRODUCE_MIN_ACCEPTED: i16 = 3;
+
+pub fn spec(key: i16) -> Option<&'static ApiSpec> {
+    SUPPORTED.iter().find(|s| s.key as i16 == key)
+}
+
+/// Errors that end the connection (the client gets no reply, as with Kafka).
+#[derive(Debug, Error)]
+pub enum DispatchError {
+    #[error("unsupported API key {0}")]
+    UnknownApi(i16),
+    #[error("unsupported version {version} of {key:?} (supported {min}..={max})")]
+    UnsupportedVersion {
+        key: ApiKey,
+        version: i16,
+        min: i16,
+        max: i16,
+    },
+    #[error("malformed {key:?} v{version} request: {reason}")]
+    Malformed {
+        key: ApiKey,
+        version: i16,
+        reason: String,
+    },
+    #[error("failed to encode {key:?} v{version} response: {reason}")]
+    Encode {
+        key: ApiKey,
+        version: i16,
+        reason: String,
+    },
+}
+
+/// What the handlers know about the request besides its body.
+#[derive(Debug, Clone)]
+pub struct RequestContext {
+    pub api_key: ApiKey,
+    pub api_version: i16,
+    pub correlation_id: i32,
+    pub client_id: Option<String>,
+}
+
+/// Decodes with the codec, turning any panic inside it into an error.
+fn guarded<T>(
+    key: ApiKey,
+    version: i16,
+    f: impl FnOnce() -> anyhow::Result<T>,
+) -> Result<T, DispatchError> {
+    match catch_unwind(AssertUnwindSafe(f)) {
+        Ok(Ok(v)) => Ok(v),
+        Ok(Err(e)) => Err(DispatchError::Malformed {
+            key,
+            version,
+            reason: format!("{e:#}"),
+        }),
+        Err(_) => Err(DispatchError::Malformed {
+            key,
+            version,
+            reason: "decoder panicked".into(),
+        }),
+    }
+}
+
+fn decode<T: Decodable>(body: &mut Bytes, key: ApiKey, version: i16) -> Result<T, DispatchError> {
+    guarded(key, version, || T::decode(body, version))
+}
+
+/// Encodes `size | response header | body`.
+pub fn encode_response<R: Encodable>(
+    ctx: &RequestContext,
+    resp: &R,
+) -> Result<BytesMut, DispatchError> {
+    let (key, version) = (ctx.api_key, ctx.api_version);
+    let err = |e: anyhow::Error| DispatchError::Encode {
+        key,
+        version,
+        reason: e.to_string(),
+    };
+    let header = ResponseHeader::default().with_correlation_id(ctx.correlation_id);
+    let hv = key.response_header_version(version);
+    let size = header.compute_size(hv).map_err(err)? + resp.compute_size(version).map_err(err)?;
+    let mut buf = BytesMut::with_capacity(4 + size);
+    buf.put_i32(size as i32);
+    header.encode(&mut buf, hv).map_err(err)?;
+    resp.encode(&mut buf, version).map_err(err)?;
+    Ok(buf)
+}
+
+/// Handles one request frame. `Ok(None)` means "send nothing" (acks=0 produce).
+pub async fn dispatch(
+    broker: &Arc<Broker>,
+    frame: BytesMut,
+) -> Result<Option<BytesMut>, DispatchError> {
+    let mut body = frame.freeze();
+    let key_raw = i16::from_be_bytes([body[0], body[1]]);
+    let version = i16::from_be_bytes([body[2], body[3]]);
+    let correlation_id = i32::from_be_bytes([body[4], body[5], body[6], body[7]]);
+    let spec = spec(key_raw).ok_or(DispatchError::UnknownApi(key_raw))?;
+    let key = spec.key;
+    if key == ApiKey::ApiVersions && version > spec.max {
+        // KIP-511: answer a too-new ApiVersions in v0 format so the client can retry.
+        let ctx = RequestContext {
+            api_key: key,
+            api_version: 0,
+            correlation_id,
+            client_id: None,
+        };
+        return encode_response(&ctx, &handlers::api_versions::unsupported()).map(Some);
+    }
+    let min = if key == ApiKey::Produce {
+        PRODUCE_MIN_ACCEPTED
+    } else {
+        spec.min
+    };
+    if version < min || version > spec.max {
+        return Err(DispatchError::UnsupportedVersion {
+            key,
+            version,
+            min: spec.min,
+            max: spec.max,
+        });
+    }
+    let header: RequestHeader = guarded(key, version, || {
+        RequestHeader::decode(&mut body, key.request_header_version(version))
+    })?;
+    let ctx = RequestContext {
+        api_key: key,
+        api_version: version,
+        correlation_id,
+        client_id: header.client_id.map(|c| c.to_string()),
+    };
+    macro_rules! call {
+        ($req:ty, $handler:path) => {{
+            let req: $req = decode(&mut body, key, version)?;
+            let resp = $handler(broker, &ctx, req).await;
+            encode_response(&ctx, &resp).map(Some)
+        }};
+    }
+    match key {
+        ApiKey::ApiVersions => call!(ApiVersionsRequest, handlers::api_versions::handle),
+        ApiKey::Metadata => call!(MetadataRequest, handlers::metadata::handle),
+        ApiKey::Produce => {
+            let req: ProduceRequest = decode(&mut body, key, version)?;
+            match handlers::produce::handle(broker, &ctx, req).await {
+                Some(resp) => encode_response(&ctx, &resp).map(Some),
+                None => Ok(None),
+            }
+        }
+        ApiKey::Fetch => call!(FetchRequest, handlers::fetch::handle),
+        ApiKey::ListOffsets => call!(ListOffsetsRequest, handlers::list_offsets::handle),
+        ApiKey::CreateTopics => call!(CreateTopicsRequest, handlers::admin::create_topics),
+        ApiKey::DeleteTopics => call!(DeleteTopicsRequest, handlers::admin::delete_topics),
+        ApiKey::CreatePartitions => {
+            call!(CreatePartitionsRequest, handlers::admin::create_partitions)
+        }
+        ApiKey::DescribeCluster => call!(DescribeClusterRequest, handlers::admin::describe_cluster),
+        ApiKey::GetTelemetrySubscriptions => call!(
+            GetTelemetrySubscriptionsRequest,
+            handlers::admin::get_telemetry_subscriptions
+        ),
+        ApiKey::DescribeTopicPartitions => call!(
+            DescribeTopicPartitionsRequest,
+            handlers::metadata::describe_topic_partitions
+        ),
+        other => Err(DispatchError::UnknownApi(other as i16)),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn table_is_within_what_the_codec_supports() {
+        for s in SUPPORTED {
+            let codec = s.key.valid_versions();
+            let min = if s.key == ApiKey::Produce {
+                PRODUCE_MIN_ACCEPTED
+            } else {
+                s.min
+            };
+            assert!(
+                min >= codec.min && s.max <= codec.max && min <= s.max,
+                "{:?}: {}..={} vs codec {}",
+                s.key,
+                s.min,
+                s.max,
+                codec
+            );
+        }
+    }
+
+    #[test]
+    fn table_has_no_duplicates() {
+        for (i, a) in SUPPORTED.iter().enumerate() {
+            assert!(SUPPORTED[i + 1..].iter().all(|b| b.key != a.key));
+        }
+    }
+}

@@ -1,0 +1,154 @@
+//! Network side: listeners, one task per connection, frame codec and dispatch.
+
+pub mod dispatch;
+pub mod frame;
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Duration;
+
+use tokio::io::{AsyncWriteExt, BufReader, BufWriter};
+use tokio::net::{TcpListener, TcpStream};
+use tokio::sync::watch;
+use tokio::task::JoinSet;
+
+use crate::broker::{Broker, FsyncPolicy};
+
+/// Serves one connection: requests are read, handled and answered strictly in order
+/// (as Kafka does, one in flight per connection). Any protocol error closes only this
+/// connection.
+pub async fn serve_connection(
+    stream: TcpStream,
+    peer: SocketAddr,
+    broker: Arc<Broker>,
+    mut shutdown: watch::Receiver<bool>,
+) {
+    let _ = stream.set_nodelay(true);
+    let (r, w) = stream.into_split();
+    let mut reader = BufReader::with_capacity(64 * 1024, r);
+    let mut writer = BufWriter::with_capacity(64 * 1024, w);
+    let max = broker.config.max_request_bytes;
+    loop {
+        let frame = tokio::select! {
+            biased;
+            _ = shutdown.changed() => break,
+            f = frame::read_frame(&mut reader, max) => f,
+        };
+        let frame = match frame {
+            Ok(Some(f)) => f,
+            Ok(None) => break,
+            Err(e) => {
+                tracing::warn!(%peer, error = %e, "closing connection: bad frame");
+                break;
+            }
+        };
+        match dispatch::dispatch(&broker, frame).await {
+            Ok(Some(resp)) => {
+                if let Err(e) = writer.write_all(&resp).await {
+                    tracing::debug!(%peer, error = %e, "write failed");
+                    break;
+                }
+            }
+            Ok(None) => {}
+            Err(e) => {
+                tracing::warn!(%peer, error = %e, "closing connection");
+                break;
+            }
+        }
+        // Flush unless another whole request is already buffered (pipelining).
+        if !frame::has_complete_frame(reader.buffer()) {
+            if let Err(e) = writer.flush().await {
+                tracing::debug!(%peer, error = %e, "flush failed");
+                break;
+            }
+        }
+    }
+    let _ = writer.flush().await;
+    tracing::debug!(%peer, "connection closed");
+}
+
+/// Accepts connections on every listener until shutdown, then waits (bounded) for
+/// in-flight requests to finish.
+pub async fn run(
+    listeners: Vec<TcpListener>,
+    broker: Arc<Broker>,
+    mut shutdown: watch::Receiver<bool>,
+) {
+    let mut background = JoinSet::new();
+    match broker.config.fsync {
+        FsyncPolicy::Always => {
+            background.spawn(broker.flusher.clone().run_group_commit());
+        }
+        FsyncPolicy::Interval(every) => {
+            let b = broker.clone();
+            background.spawn(async move {
+                let mut tick = tokio::time::interval(every);
+                tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+                loop {
+                    tick.tick().await;
+                    let dirty: Vec<_> = b
+                        .all_partitions()
+                        .into_iter()
+                        .filter(|p| p.has_unflushed())
+                        .collect();
+                    if dirty.is_empty() {
+                        continue;
+                    }
+                    let res = tokio::task::spawn_blocking(move || {
+                        dirty.iter().try_for_each(|p| p.flush())
+                    })
+                    .await;
+                    if let Ok(Err(e)) = res {
+                        tracing::error!(error = %e, "periodic fsync failed");
+                    }
+                }
+            });
+        }
+        FsyncPolicy::Never => {}
+    }
+    let mut conns = JoinSet::new();
+    let mut accepts = JoinSet::new();
+    let (conn_tx, mut conn_rx) = tokio::sync::mpsc::channel::<(TcpStream, SocketAddr)>(64);
+    for l in listeners {
+        let tx = conn_tx.clone();
+        let mut stop = shutdown.clone();
+        accepts.spawn(async move {
+            loop {
+                tokio::select! {
+                    _ = stop.changed() => break,
+                    r = l.accept() => match r {
+                        Ok(c) => { if tx.send(c).await.is_err() { break; } }
+                        Err(e) => {
+                            tracing::warn!(error = %e, "accept failed");
+                            tokio::time::sleep(Duration::from_millis(50)).await;
+                        }
+                    }
+                }
+            }
+        });
+    }
+    drop(conn_tx);
+    loop {
+        tokio::select! {
+            _ = shutdown.changed() => break,
+            c = conn_rx.recv() => match c {
+                Some((stream, peer)) => {
+                    tracing::debug!(%peer, "accepted connection");
+                    conns.spawn(serve_connection(stream, peer, broker.clone(), shutdown.clone()));
+                }
+                None => break,
+            },
+            Some(_) = conns.join_next(), if !conns.is_empty() => {}
+        }
+    }
+    accepts.abort_all();
+    let drain = async { while conns.join_next().await.is_some() {} };
+    if tokio::time::timeout(Duration::from_secs(10), drain)
+        .await
+        .is_err()
+    {
+        tracing::warn!("connections still busy after 10 s; closing them");
+        conns.abort_all();
+    }
+    background.abort_all();
+}
