@@ -24,10 +24,7 @@ fn lookup(log: &PartitionLog, ts: i64) -> Result<(i64, i64), LogError> {
         LATEST => (end, -1),
         EARLIEST | EARLIEST_LOCAL => (start, -1),
         LATEST_TIERED => (-1, -1),
-        MAX_TIMESTAMP => log
-            .max_timestamp_offset()?
-            .map(|(o, t)| (o, t))
-            .unwrap_or((-1, -1)),
+        MAX_TIMESTAMP => log.max_timestamp_offset()?.unwrap_or((-1, -1)),
         t => log.offset_for_timestamp(t)?.unwrap_or((-1, -1)),
     })
 }
@@ -69,10 +66,11 @@ pub async fn handle(
                         return resp.with_error_code(code(ResponseError::UnsupportedVersion));
                     }
                     match lookup(&log, p.timestamp) {
+                        // leader_epoch exists from v4 and may not be set below it.
                         Ok((offset, ts)) => resp
                             .with_offset(offset)
                             .with_timestamp(ts)
-                            .with_leader_epoch(if offset >= 0 { 0 } else { -1 }),
+                            .with_leader_epoch(if offset >= 0 && version >= 4 { 0 } else { -1 }),
                         Err(e) => {
                             tracing::error!(error = %e, "list offsets failed");
                             resp.with_error_code(code(ResponseError::KafkaStorageError))

@@ -1,0 +1,269 @@
+//! Harness for raw-wire tests: a real `rill serve` process on 127.0.0.1 with an
+//! ephemeral port, and a minimal blocking client that speaks the Kafka framing.
+
+use std::io::{Read, Write};
+use std::net::TcpStream;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use bytes::{Bytes, BytesMut};
+use kafka_protocol::messages::{ApiKey, RequestHeader, ResponseHeader};
+use kafka_protocol::protocol::{Decodable, Encodable, Request, StrBytes};
+use kafka_protocol::records::{
+    Compression, Record, RecordBatchDecoder, RecordBatchEncoder, RecordEncodeOptions, TimestampType,
+};
+
+pub struct Rill {
+    child: Option<Child>,
+    pub addr: String,
+    tmp: tempfile::TempDir,
+}
+
+impl Rill {
+    /// A broker on a fresh temporary data directory.
+    pub fn start(extra: &[&str]) -> Rill {
+        Self::spawn(None, extra)
+    }
+
+    /// A broker on `data_dir`, which outlives it (for restart tests).
+    pub fn start_on(data_dir: &Path, extra: &[&str]) -> Rill {
+        Self::spawn(Some(data_dir.to_path_buf()), extra)
+    }
+
+    fn spawn(data_dir: Option<PathBuf>, extra: &[&str]) -> Rill {
+        let tmp = tempfile::tempdir().expect("tempdir");
+        let ready = tmp.path().join("ready");
+        let log = std::fs::File::create(tmp.path().join("rill.log")).expect("log file");
+        let mut cmd = Command::new(env!("CARGO_BIN_EXE_rill"));
+        cmd.arg("serve")
+            .args([
+                "--listen",
+                "127.0.0.1:0",
+                "--log-level",
+                "rill=debug,warn",
+                "--ready-file",
+            ])
+            .arg(&ready);
+        match &data_dir {
+            Some(d) => cmd.arg("--data-dir").arg(d),
+            None => cmd.arg("--ephemeral"),
+        };
+        let child = cmd
+            .args(extra)
+            .stdout(Stdio::null())
+            .stderr(log)
+            .spawn()
+            .expect("spawn rill");
+        let mut rill = Rill {
+            child: Some(child),
+            addr: String::new(),
+            tmp,
+        };
+        let deadline = Instant::now() + Duration::from_secs(20);
+        loop {
+            if let Ok(s) = std::fs::read_to_string(&ready) {
+                if s.ends_with('\n') {
+                    rill.addr = s.trim().to_string();
+                    return rill;
+                }
+            }
+            if let Some(Ok(Some(status))) = rill.child.as_mut().map(|c| c.try_wait()) {
+                panic!("rill exited early ({status}):\n{}", rill.log());
+            }
+            assert!(
+                Instant::now() < deadline,
+                "rill did not become ready:\n{}",
+                rill.log()
+            );
+            std::thread::sleep(Duration::from_millis(5));
+        }
+    }
+
+    pub fn log(&self) -> String {
+        std::fs::read_to_string(self.tmp.path().join("rill.log")).unwrap_or_default()
+    }
+
+    pub fn client(&self) -> Client {
+        Client::connect(&self.addr)
+    }
+
+    pub fn is_running(&mut self) -> bool {
+        matches!(self.child.as_mut().map(|c| c.try_wait()), Some(Ok(None)))
+    }
+
+    /// SIGKILL: no chance to flush or clean up.
+    pub fn kill9(&mut self) {
+        if let Some(mut c) = self.child.take() {
+            let _ = c.kill();
+            let _ = c.wait();
+        }
+    }
+
+    /// SIGTERM and wait; returns the exit code.
+    pub fn stop(&mut self) -> Option<i32> {
+        let mut c = self.child.take()?;
+        // SAFETY: plain kill(2) on our own child's pid.
+        unsafe {
+            libc::kill(c.id() as i32, libc::SIGTERM);
+        }
+        let deadline = Instant::now() + Duration::from_secs(15);
+        loop {
+            if let Ok(Some(s)) = c.try_wait() {
+                return s.code();
+            }
+            if Instant::now() > deadline {
+                let _ = c.kill();
+                let _ = c.wait();
+                return None;
+            }
+            std::thread::sleep(Duration::from_millis(10));
+        }
+    }
+}
+
+impl Drop for Rill {
+    fn drop(&mut self) {
+        if std::thread::panicking() {
+            eprintln!("---- rill log ----\n{}", self.log());
+        }
+        self.kill9();
+    }
+}
+
+pub struct Client {
+    pub stream: TcpStream,
+    pub correlation: i32,
+}
+
+impl Client {
+    pub fn connect(addr: &str) -> Client {
+        let stream = TcpStream::connect(addr).expect("connect");
+        stream
+            .set_read_timeout(Some(Duration::from_secs(20)))
+            .expect("timeout");
+        Client {
+            stream,
+            correlation: 0,
+        }
+    }
+
+    /// Writes one request; returns its correlation id.
+    pub fn write_request<R: Request>(&mut self, version: i16, req: &R) -> i32 {
+        self.correlation += 1;
+        let key = ApiKey::try_from(R::KEY).expect("known key");
+        let header = RequestHeader::default()
+            .with_request_api_key(R::KEY)
+            .with_request_api_version(version)
+            .with_correlation_id(self.correlation)
+            .with_client_id(Some(StrBytes::from_static_str("protocol-tests")));
+        let mut body = BytesMut::new();
+        header
+            .encode(&mut body, key.request_header_version(version))
+            .expect("encode header");
+        req.encode(&mut body, version).expect("encode request");
+        self.write_frame(&body);
+        self.correlation
+    }
+
+    pub fn write_frame(&mut self, body: &[u8]) {
+        let mut frame = (body.len() as i32).to_be_bytes().to_vec();
+        frame.extend_from_slice(body);
+        self.stream.write_all(&frame).expect("write");
+    }
+
+    /// Reads one response frame; `None` if the broker closed the connection.
+    pub fn read_frame(&mut self) -> Option<Bytes> {
+        let mut len = [0u8; 4];
+        self.stream.read_exact(&mut len).ok()?;
+        let mut buf = vec![0u8; i32::from_be_bytes(len) as usize];
+        self.stream.read_exact(&mut buf).ok()?;
+        Some(Bytes::from(buf))
+    }
+
+    pub fn read_response<R: Request>(&mut self, version: i16, correlation: i32) -> R::Response {
+        let key = ApiKey::try_from(R::KEY).expect("known key");
+        let mut buf = self.read_frame().expect("broker closed the connection");
+        let header = ResponseHeader::decode(&mut buf, key.response_header_version(version))
+            .expect("response header");
+        assert_eq!(header.correlation_id, correlation, "correlation id");
+        let resp = R::Response::decode(&mut buf, version).expect("decode response");
+        assert!(
+            buf.is_empty(),
+            "{} trailing bytes after response",
+            buf.len()
+        );
+        resp
+    }
+
+    pub fn send<R: Request>(&mut self, version: i16, req: &R) -> R::Response {
+        let c = self.write_request(version, req);
+        self.read_response::<R>(version, c)
+    }
+
+    /// True if the broker closes the connection (rather than answering) within 5 s.
+    pub fn is_closed_by_peer(&mut self) -> bool {
+        self.stream
+            .set_read_timeout(Some(Duration::from_secs(5)))
+            .expect("timeout");
+        let mut b = [0u8; 1];
+        matches!(self.stream.read(&mut b), Ok(0) | Err(_))
+    }
+}
+
+pub fn record(i: i64, ts: i64) -> Record {
+    let mut headers = indexmap::IndexMap::new();
+    headers.insert(
+        StrBytes::from_string(format!("h{i}")),
+        Some(Bytes::from(format!("hv{i}"))),
+    );
+    Record {
+        transactional: false,
+        control: false,
+        delete_horizon: false,
+        partition_leader_epoch: -1,
+        producer_id: -1,
+        producer_epoch: -1,
+        timestamp_type: TimestampType::Creation,
+        offset: i,
+        // The encoder splits batches unless offset - sequence is constant; base sequence -1.
+        sequence: i as i32 - 1,
+        timestamp: ts,
+        key: Some(Bytes::from(format!("key-{i}"))),
+        value: Some(Bytes::from(format!("value-{i}"))),
+        headers,
+    }
+}
+
+/// One encoded v2 batch of `n` records stamped `ts0 + i`.
+pub fn batch(n: i64, ts0: i64, compression: Compression) -> Bytes {
+    let records: Vec<Record> = (0..n).map(|i| record(i, ts0 + i)).collect();
+    let mut buf = BytesMut::new();
+    RecordBatchEncoder::encode(
+        &mut buf,
+        records.iter(),
+        &RecordEncodeOptions {
+            version: 2,
+            compression,
+        },
+    )
+    .expect("encode batch");
+    buf.freeze()
+}
+
+/// Decodes every record in a fetched record set.
+pub fn decode_records(mut bytes: Bytes) -> Vec<Record> {
+    let mut out = Vec::new();
+    for set in RecordBatchDecoder::decode_all(&mut bytes).expect("decode records") {
+        out.extend(set.records);
+    }
+    out
+}
+
+pub const CODECS: [Compression; 5] = [
+    Compression::None,
+    Compression::Gzip,
+    Compression::Snappy,
+    Compression::Lz4,
+    Compression::Zstd,
+];

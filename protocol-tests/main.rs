@@ -1,0 +1,12 @@
+//! Raw request/response tests per API and version, against a real `rill serve`.
+
+mod common;
+
+mod admin;
+mod api_versions;
+mod bad_input;
+mod list_offsets;
+mod metadata;
+mod ops;
+mod produce_fetch;
+mod restart;
