@@ -169,13 +169,14 @@ impl Broker {
             let path = path.to_path_buf();
             move |source| BrokerError::Io { path, source }
         };
+        let fresh = !data.join("meta").exists();
         fs::create_dir_all(data.join("logs")).map_err(io(&data))?;
         let meta = SledStore::open(&data.join("meta"))?;
         let marker = data.join(CLEAN_MARKER);
-        let clean = marker.exists();
-        if clean {
+        let clean = fresh || marker.exists();
+        if marker.exists() {
             fs::remove_file(&marker).map_err(io(&marker))?;
-        } else {
+        } else if !fresh {
             tracing::info!("no clean-shutdown marker: recovering active segments");
         }
         let cluster_id = meta.cluster_id(&new_cluster_id())?;

@@ -1,0 +1,102 @@
+//! Micro-benchmarks of the produce/fetch hot path. `cargo bench --bench hot_path`;
+//! `cargo bench -- --test` runs each once as a smoke test.
+
+use std::hint::black_box;
+
+use bytes::{Bytes, BytesMut};
+use criterion::{criterion_group, criterion_main, Criterion, Throughput};
+use kafka_protocol::messages::fetch_response::{FetchableTopicResponse, PartitionData};
+use kafka_protocol::messages::produce_request::{PartitionProduceData, TopicProduceData};
+use kafka_protocol::messages::{FetchResponse, ProduceRequest, TopicName};
+use kafka_protocol::protocol::{Decodable, Encodable, StrBytes};
+use rill::log::batch::{simple_batch, validate_produce};
+use rill::log::{LogConfig, PartitionLog};
+
+/// ~64 KiB: 64 records of 1 KiB.
+fn batch_64k() -> Vec<u8> {
+    simple_batch(64, 1_700_000_000_000, 1000)
+}
+
+fn validate(c: &mut Criterion) {
+    let b = batch_64k();
+    let mut g = c.benchmark_group("batch");
+    g.throughput(Throughput::Bytes(b.len() as u64));
+    g.bench_function("validate_64k", |x| {
+        x.iter(|| validate_produce(black_box(&b), 1 << 20).map(|h| h.record_count))
+    });
+    g.finish();
+}
+
+fn append_and_read(c: &mut Criterion) {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let log = PartitionLog::open(dir.path(), LogConfig::default(), true).expect("open");
+    let b = batch_64k();
+    let h = validate_produce(&b, 1 << 20).expect("valid");
+    let mut g = c.benchmark_group("log");
+    g.throughput(Throughput::Bytes(b.len() as u64));
+    g.bench_function("append_64k", |x| {
+        x.iter(|| {
+            let mut copy = b.clone();
+            log.append(&mut copy, &h).map(|a| a.base_offset)
+        })
+    });
+    // Make sure there is at least 1 MiB to read.
+    for _ in 0..20 {
+        let mut copy = b.clone();
+        log.append(&mut copy, &h).expect("append");
+    }
+    let (_, end) = log.offsets();
+    g.throughput(Throughput::Bytes(1 << 20));
+    g.bench_function("read_1m", |x| {
+        x.iter(|| {
+            log.read(black_box(end / 3), 1 << 20, true)
+                .map(|r| r.records.len())
+        })
+    });
+    g.throughput(Throughput::Elements(1));
+    g.bench_function("locate_offset", |x| {
+        x.iter(|| {
+            log.read(black_box(end - 10), 1, true)
+                .map(|r| r.records.len())
+        })
+    });
+    g.finish();
+}
+
+fn codec(c: &mut Criterion) {
+    let records = Bytes::from(batch_64k());
+    let req = ProduceRequest::default()
+        .with_acks(1)
+        .with_timeout_ms(1000)
+        .with_topic_data(vec![TopicProduceData::default()
+            .with_name(TopicName(StrBytes::from_static_str("bench")))
+            .with_partition_data(vec![PartitionProduceData::default()
+                .with_index(0)
+                .with_records(Some(records.clone()))])]);
+    let mut wire = BytesMut::new();
+    req.encode(&mut wire, 9).expect("encode");
+    let wire = wire.freeze();
+    let mut g = c.benchmark_group("codec");
+    g.throughput(Throughput::Bytes(wire.len() as u64));
+    g.bench_function("decode_produce_v9_64k", |x| {
+        x.iter(|| {
+            let mut w = wire.clone();
+            ProduceRequest::decode(&mut w, 9).map(|r| r.acks)
+        })
+    });
+    let big = Bytes::from(vec![0u8; 1 << 20]);
+    let resp = FetchResponse::default().with_responses(vec![FetchableTopicResponse::default()
+        .with_topic(TopicName(StrBytes::from_static_str("bench")))
+        .with_partitions(vec![PartitionData::default().with_records(Some(big))])]);
+    g.throughput(Throughput::Bytes(1 << 20));
+    g.bench_function("encode_fetch_v12_1m", |x| {
+        x.iter(|| {
+            let mut out = BytesMut::with_capacity((1 << 20) + 256);
+            resp.encode(&mut out, 12).map(|_| out.len())
+        })
+    });
+    g.finish();
+}
+
+criterion_group!(benches, validate, append_and_read, codec);
+criterion_main!(benches);
