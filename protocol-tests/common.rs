@@ -127,7 +127,8 @@ impl Drop for Rill {
         if std::thread::panicking() {
             eprintln!("---- rill log ----\n{}", self.log());
         }
-        self.kill9();
+        // A graceful stop lets an ephemeral broker remove its data dir.
+        self.stop();
     }
 }
 

@@ -41,6 +41,25 @@ fn metadata_every_version_describes_broker_and_topics() {
         if v >= 2 {
             assert!(resp.cluster_id.as_ref().is_some_and(|c| c.len() == 22));
         }
+        assert_eq!(
+            t.topic_authorized_operations,
+            i32::MIN,
+            "not requested, v{v}"
+        );
+        if v >= 8 {
+            let asked = c.send(
+                v,
+                &MetadataRequest::default()
+                    .with_topics(by_name(&["described"]))
+                    .with_include_topic_authorized_operations(true)
+                    .with_include_cluster_authorized_operations(v <= 10),
+            );
+            // READ, WRITE, CREATE, DELETE, ALTER, DESCRIBE, DESCRIBE_CONFIGS, ALTER_CONFIGS
+            assert_eq!(asked.topics[0].topic_authorized_operations, 0xDF8, "v{v}");
+            if v <= 10 {
+                assert_eq!(asked.cluster_authorized_operations, 0x1FA0, "v{v}");
+            }
+        }
     }
 }
 

@@ -226,3 +226,19 @@ fn fsync_always_acknowledges_after_flush() {
     }
     assert_eq!(fetch(&mut c, 12, "fs", id, 0, 0).high_watermark, 400);
 }
+
+#[test]
+fn shutdown_answers_parked_fetches_at_once() {
+    let mut rill = Rill::start(&[]);
+    let mut c = rill.client();
+    let id = create_topic(&mut c, "park", 1, &[]);
+    c.write_request(12, &fetch_req("park", id, 12, 0, 0, 60_000, 1));
+    std::thread::sleep(Duration::from_millis(200));
+    let t = Instant::now();
+    assert_eq!(rill.stop(), Some(0));
+    assert!(
+        t.elapsed() < Duration::from_secs(5),
+        "shutdown waited {:?}",
+        t.elapsed()
+    );
+}

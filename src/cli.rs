@@ -256,10 +256,12 @@ async fn serve_async(args: ServeArgs) -> Result<(), CliError> {
     };
     let broker = tokio::task::block_in_place(|| Broker::open(config))?;
     let (tx, rx) = tokio::sync::watch::channel(false);
+    let b = broker.clone();
     tokio::spawn(async move {
         wait_for_signal().await;
         tracing::info!("shutting down");
         let _ = tx.send(true);
+        b.begin_shutdown();
     });
     let server = tokio::spawn(crate::server::run(listeners, broker.clone(), rx));
     let ready = format!(

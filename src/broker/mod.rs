@@ -124,6 +124,7 @@ pub struct Broker {
     /// Signalled after every append; long-polling fetches wait on it.
     pub data_arrived: Notify,
     pub flusher: Arc<Flusher>,
+    stopping: std::sync::atomic::AtomicBool,
 }
 
 const CLEAN_MARKER: &str = ".clean_shutdown";
@@ -189,6 +190,7 @@ impl Broker {
             admin: Mutex::new(()),
             data_arrived: Notify::new(),
             flusher,
+            stopping: std::sync::atomic::AtomicBool::new(false),
         };
         for rec in broker.meta.topics()? {
             match rec.state {
@@ -391,6 +393,17 @@ impl Broker {
             )?));
         }
         Ok(())
+    }
+
+    /// Marks the broker as shutting down and wakes parked fetches so they answer now.
+    pub fn begin_shutdown(&self) {
+        self.stopping
+            .store(true, std::sync::atomic::Ordering::SeqCst);
+        self.data_arrived.notify_waiters();
+    }
+
+    pub fn is_stopping(&self) -> bool {
+        self.stopping.load(std::sync::atomic::Ordering::SeqCst)
     }
 
     /// Every partition log of every topic.

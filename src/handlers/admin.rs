@@ -225,10 +225,16 @@ pub async fn describe_cluster(
                 "The broker does not describe controller endpoints",
             )));
     }
-    resp.with_brokers(vec![DescribeClusterBroker::default()
-        .with_broker_id(BrokerId(broker.config.node_id))
-        .with_host(str_bytes(&broker.config.advertised_host))
-        .with_port(broker.config.advertised_port as i32)])
+    let ops = if req.include_cluster_authorized_operations {
+        super::metadata::CLUSTER_OPS
+    } else {
+        i32::MIN
+    };
+    resp.with_cluster_authorized_operations(ops)
+        .with_brokers(vec![DescribeClusterBroker::default()
+            .with_broker_id(BrokerId(broker.config.node_id))
+            .with_host(str_bytes(&broker.config.advertised_host))
+            .with_port(broker.config.advertised_port as i32)])
 }
 
 /// KIP-714: Rill collects no client metrics, so every client gets an empty subscription

@@ -143,7 +143,7 @@ pub async fn handle(
         tokio::pin!(notified);
         notified.as_mut().enable();
         let (responses, total, any_error) = gather(&req, &topics, by_id);
-        if total >= min_bytes || any_error || Instant::now() >= deadline {
+        if total >= min_bytes || any_error || Instant::now() >= deadline || broker.is_stopping() {
             return FetchResponse::default().with_responses(responses);
         }
         tokio::select! {

@@ -16,6 +16,14 @@ use crate::server::dispatch::RequestContext;
 
 /// Kafka's "authorized operations not requested" sentinel.
 const OPS_OMITTED: i32 = i32::MIN;
+/// Without an authorizer Kafka reports every operation the resource type supports:
+/// topics READ, WRITE, CREATE, DELETE, ALTER, DESCRIBE, DESCRIBE_CONFIGS, ALTER_CONFIGS.
+pub const TOPIC_OPS: i32 =
+    (1 << 3) | (1 << 4) | (1 << 5) | (1 << 6) | (1 << 7) | (1 << 8) | (1 << 10) | (1 << 11);
+/// Cluster: CREATE, ALTER, DESCRIBE, CLUSTER_ACTION, DESCRIBE_CONFIGS, ALTER_CONFIGS,
+/// IDEMPOTENT_WRITE.
+pub const CLUSTER_OPS: i32 =
+    (1 << 5) | (1 << 7) | (1 << 8) | (1 << 9) | (1 << 10) | (1 << 11) | (1 << 12);
 
 fn partitions(broker: &Broker, topic: &Topic) -> Vec<MetadataResponsePartition> {
     let node = BrokerId(broker.config.node_id);
@@ -59,7 +67,7 @@ pub async fn handle(
     };
     let auto_create =
         broker.config.auto_create_topics && (version < 4 || req.allow_auto_topic_creation);
-    let topics = match wanted {
+    let topics: Vec<MetadataResponseTopic> = match wanted {
         None => broker
             .topics()
             .iter()
@@ -100,6 +108,26 @@ pub async fn handle(
             })
             .collect(),
     };
+    let topic_ops = if version >= 8 && req.include_topic_authorized_operations {
+        TOPIC_OPS
+    } else {
+        OPS_OMITTED
+    };
+    let topics = topics
+        .into_iter()
+        .map(|t: MetadataResponseTopic| {
+            if t.error_code == 0 {
+                t.with_topic_authorized_operations(topic_ops)
+            } else {
+                t
+            }
+        })
+        .collect();
+    let cluster_ops = if (8..=10).contains(&version) && req.include_cluster_authorized_operations {
+        CLUSTER_OPS
+    } else {
+        OPS_OMITTED
+    };
     MetadataResponse::default()
         .with_brokers(vec![MetadataResponseBroker::default()
             .with_node_id(BrokerId(broker.config.node_id))
@@ -107,7 +135,7 @@ pub async fn handle(
             .with_port(broker.config.advertised_port as i32)])
         .with_cluster_id(Some(str_bytes(&broker.cluster_id)))
         .with_controller_id(BrokerId(broker.config.node_id))
-        .with_cluster_authorized_operations(OPS_OMITTED)
+        .with_cluster_authorized_operations(cluster_ops)
         .with_topics(topics)
 }
 
@@ -180,6 +208,7 @@ pub async fn describe_topic_partitions(
             DescribeTopicPartitionsResponseTopic::default()
                 .with_name(Some(topic_name(&name)))
                 .with_topic_id(topic.id)
+                .with_topic_authorized_operations(TOPIC_OPS)
                 .with_partitions(parts),
         );
         if end < count {

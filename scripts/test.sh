@@ -1,0 +1,130 @@
+#!/usr/bin/env bash
+# The whole Rill test suite, runnable on a fresh Debian machine:
+#   1. installs what it needs (kcat, a Python venv with the pinned clients, KafkaJS),
+#   2. Rust checks: fmt, clippy, build, unit + protocol tests, bench smoke run,
+#   3. the compat suite: off-the-shelf Kafka clients against a real `rill serve`.
+# Idempotent: installs are skipped when already done. Run from any directory.
+#
+#   scripts/test.sh                      everything (what CI runs)
+#   scripts/test.sh --compat-only [ARGS] prerequisites, cargo build, then pytest compat ARGS
+set -euo pipefail
+
+COMPAT_ONLY=0
+if [ "${1:-}" = "--compat-only" ]; then
+    COMPAT_ONLY=1
+    shift
+fi
+PYTEST_ARGS=("$@")
+
+cd "$(dirname "${BASH_SOURCE[0]}")/.."
+ROOT="$(pwd)"
+VENV="$ROOT/.venv"
+KAFKAJS_DIR="$ROOT/compat/kafkajs"
+
+step() {
+    printf '\n==== %s ====\n' "$*"
+}
+
+SUDO=()
+if [ "$(id -u)" -ne 0 ]; then
+    SUDO=(sudo)
+fi
+
+APT_UPDATED=0
+apt_install() {
+    if [ "$APT_UPDATED" -eq 0 ]; then
+        "${SUDO[@]}" apt-get update -qq
+        APT_UPDATED=1
+    fi
+    "${SUDO[@]}" env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "$@"
+}
+
+# sha256 of the given files, to tell whether an install is up to date.
+stamp_of() {
+    cat "$@" | sha256sum | cut -d' ' -f1
+}
+
+# ---------------------------------------------------------------- prerequisites
+step "prerequisites: system packages (kcat, python3 venv, node)"
+missing=()
+command -v kcat >/dev/null 2>&1 || missing+=(kcat)
+command -v python3 >/dev/null 2>&1 || missing+=(python3)
+if command -v python3 >/dev/null 2>&1 && ! python3 -c 'import venv, ensurepip' >/dev/null 2>&1; then
+    missing+=(python3-venv)
+fi
+command -v node >/dev/null 2>&1 || missing+=(nodejs)
+command -v npm >/dev/null 2>&1 || missing+=(npm)
+if [ "${#missing[@]}" -gt 0 ]; then
+    echo "installing: ${missing[*]}"
+    apt_install "${missing[@]}"
+else
+    echo "all present"
+fi
+kcat -V 2>&1 | grep -m1 '^Version' || true
+python3 --version
+echo "node $(node --version), npm $(npm --version 2>/dev/null)"
+
+step "prerequisites: Python venv ($VENV) with compat/requirements.txt"
+req_stamp="$(stamp_of compat/requirements.txt)"
+if [ ! -x "$VENV/bin/python" ] || ! "$VENV/bin/python" -c 'import sys' >/dev/null 2>&1; then
+    rm -rf "$VENV"
+    python3 -m venv "$VENV"
+fi
+if [ "$(cat "$VENV/.rill-requirements.sha256" 2>/dev/null)" != "$req_stamp" ]; then
+    "$VENV/bin/python" -m pip install --quiet --disable-pip-version-check -r compat/requirements.txt
+    echo "$req_stamp" >"$VENV/.rill-requirements.sha256"
+else
+    echo "up to date"
+fi
+"$VENV/bin/python" - <<'EOF'
+import confluent_kafka, kafka
+from kafka import codec
+missing = [n for n, ok in [("snappy", codec.has_snappy()), ("lz4", codec.has_lz4()), ("zstd", codec.has_zstd())] if not ok]
+assert not missing, f"kafka-python lacks codecs: {missing}"
+print(f"confluent-kafka {confluent_kafka.version()} (librdkafka {confluent_kafka.libversion()[0]}), kafka-python {kafka.__version__}")
+EOF
+
+step "prerequisites: KafkaJS (npm ci in compat/kafkajs)"
+npm_stamp="$(stamp_of "$KAFKAJS_DIR/package.json" "$KAFKAJS_DIR/package-lock.json")"
+if [ "$(cat "$KAFKAJS_DIR/node_modules/.rill-lock.sha256" 2>/dev/null)" != "$npm_stamp" ]; then
+    (cd "$KAFKAJS_DIR" && npm ci --no-audit --no-fund --loglevel=error)
+    echo "$npm_stamp" >"$KAFKAJS_DIR/node_modules/.rill-lock.sha256"
+else
+    echo "up to date"
+fi
+(cd "$KAFKAJS_DIR" && node compat.js selftest - -)
+
+# ------------------------------------------------------------------------ Rust
+rust_checks() {
+    step "cargo fmt --check"
+    cargo fmt --all -- --check
+
+    step "cargo clippy --all-targets -- -D warnings"
+    cargo clippy --all-targets -- -D warnings
+
+    step "cargo build"
+    cargo build
+
+    step "cargo test (unit tests and protocol-tests)"
+    cargo test
+
+    if compgen -G "benches/*.rs" >/dev/null; then
+        step "cargo bench -- --test (each benchmark run once, as a smoke test)"
+        cargo bench -- --test
+    else
+        step "cargo bench: no benches/*.rs, skipped"
+    fi
+}
+
+if [ "$COMPAT_ONLY" -eq 1 ]; then
+    step "cargo build (--compat-only: fmt, clippy, cargo test and benches skipped)"
+    cargo build
+else
+    rust_checks
+fi
+
+# ---------------------------------------------------------------------- compat
+step "compat suite: pytest compat (confluent-kafka, kafka-python, kcat, KafkaJS vs rill serve)"
+export RILL_BIN="$ROOT/target/debug/rill"
+# pytest's summary line is the last thing printed: CI reads it.
+exec "$VENV/bin/python" -m pytest compat -q "${PYTEST_ARGS[@]}"
