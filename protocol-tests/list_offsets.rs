@@ -69,3 +69,27 @@ fn list_offsets_on_empty_partition() {
     assert_eq!(list(&mut c, 9, "empty", 5), (0, -1, -1));
     assert_eq!(list(&mut c, 9, "empty", -3), (0, -1, -1));
 }
+
+#[test]
+fn list_offsets_finds_the_exact_record_inside_compressed_batches() {
+    let rill = Rill::start(&[]);
+    let mut c = rill.client();
+    let id = create_topic(&mut c, "lz", 1, &[]);
+    for (k, codec) in crate::common::CODECS.iter().enumerate() {
+        let p = produce(
+            &mut c,
+            9,
+            "lz",
+            id,
+            0,
+            batch(5, 1_000 * (k as i64 + 1), *codec),
+        );
+        assert_eq!(p.error_code, 0);
+    }
+    for k in 0..5i64 {
+        let ts = 1_000 * (k + 1) + 3;
+        assert_eq!(list(&mut c, 9, "lz", ts), (0, 5 * k + 3, ts), "codec #{k}");
+    }
+    // The max timestamp is the last record of the last (zstd) batch.
+    assert_eq!(list(&mut c, 9, "lz", -3), (0, 24, 5_004));
+}

@@ -236,13 +236,13 @@ pub fn read_varint(b: &[u8]) -> Option<(i64, usize)> {
     None
 }
 
-/// For an uncompressed batch, yields (offset, timestamp) of each record.
-/// Returns `None` if the batch is compressed or malformed.
+/// Most bytes a batch's records may decompress to when the broker looks inside it.
+pub const MAX_DECOMPRESSED: usize = 64 * 1024 * 1024;
+
+/// Yields (offset, timestamp) of each record in a batch, decompressing (bounded by
+/// `MAX_DECOMPRESSED`) if needed. `None` if the batch is malformed or too large.
 pub fn record_timestamps(batch: &[u8]) -> Option<Vec<(i64, i64)>> {
     let h = BatchHeader::parse(batch)?;
-    if h.compression() != 0 {
-        return None;
-    }
     if h.is_log_append_time() {
         return Some(
             (0..=h.last_offset_delta as i64)
@@ -250,12 +250,21 @@ pub fn record_timestamps(batch: &[u8]) -> Option<Vec<(i64, i64)>> {
                 .collect(),
         );
     }
-    let mut out = Vec::with_capacity((h.record_count.max(0) as usize).min(batch.len() / 7));
-    let mut pos = HEADER_LEN;
+    let body = batch.get(HEADER_LEN..h.total_len())?;
+    let decompressed;
+    let records: &[u8] = if h.compression() == 0 {
+        body
+    } else {
+        decompressed =
+            super::compression::decompress(h.compression(), body, MAX_DECOMPRESSED).ok()?;
+        &decompressed
+    };
+    let mut out = Vec::with_capacity((h.record_count.max(0) as usize).min(records.len() / 7));
+    let mut pos = 0;
     for _ in 0..h.record_count {
-        let (len, n) = read_varint(batch.get(pos..)?)?;
+        let (len, n) = read_varint(records.get(pos..)?)?;
         let start = pos + n;
-        let rec = batch.get(start..start + usize::try_from(len).ok()?)?;
+        let rec = records.get(start..start + usize::try_from(len).ok()?)?;
         // attributes: i8, then timestampDelta varlong, offsetDelta varint
         let (ts_delta, n1) = read_varint(rec.get(1..)?)?;
         let (off_delta, _) = read_varint(rec.get(1 + n1..)?)?;

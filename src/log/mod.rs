@@ -7,6 +7,7 @@
 //! See `docs/log-format.md` for the byte layout.
 
 pub mod batch;
+pub mod compression;
 pub mod index;
 
 use std::collections::BTreeMap;
@@ -621,12 +622,8 @@ fn first_at_or_after(b: &[u8], h: &BatchHeader, target: i64) -> (i64, i64) {
             return (o, t);
         }
     }
-    // Compressed batch: the first record carries the base timestamp.
-    if h.base_timestamp >= target {
-        (h.base_offset, h.base_timestamp)
-    } else {
-        (h.base_offset, h.max_timestamp)
-    }
+    // Unreadable (or over the decompression cap): answer at batch granularity.
+    (h.base_offset, h.max_timestamp)
 }
 
 #[cfg(test)]
