@@ -103,10 +103,9 @@ impl Rill {
     /// SIGTERM and wait; returns the exit code.
     pub fn stop(&mut self) -> Option<i32> {
         let mut c = self.child.take()?;
-        // SAFETY: plain kill(2) on our own child's pid.
-        unsafe {
-            libc::kill(c.id() as i32, libc::SIGTERM);
-        }
+        let _ = Command::new("kill")
+            .args(["-TERM", &c.id().to_string()])
+            .status();
         let deadline = Instant::now() + Duration::from_secs(15);
         loop {
             if let Ok(Some(s)) = c.try_wait() {

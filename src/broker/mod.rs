@@ -437,3 +437,69 @@ fn remove_dir(dir: &Path) -> Result<(), BrokerError> {
         _ => Ok(()),
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn config(dir: &Path) -> BrokerConfig {
+        BrokerConfig {
+            node_id: 1,
+            advertised_host: "localhost".into(),
+            advertised_port: 9092,
+            data_dir: dir.to_path_buf(),
+            auto_create_topics: true,
+            default_partitions: 1,
+            max_request_bytes: 1 << 20,
+            fsync: FsyncPolicy::Never,
+        }
+    }
+
+    #[test]
+    fn interrupted_create_and_delete_are_finished_on_open() {
+        let dir = tempfile::tempdir().unwrap();
+        let (created_id, deleted_dir) = {
+            let b = Broker::open(config(dir.path())).unwrap();
+            let t = b
+                .create_topic("doomed", 2, 1, BTreeMap::new(), false)
+                .unwrap();
+            let id = Uuid::new_v4();
+            // Simulate crashes: a create that stopped after its first metadata write,
+            // and a delete that stopped after marking the topic.
+            b.meta
+                .put_topic(&TopicRecord {
+                    name: "half-made".into(),
+                    id: *id.as_bytes(),
+                    partitions: 3,
+                    configs: BTreeMap::new(),
+                    state: TopicState::Creating,
+                })
+                .unwrap();
+            b.meta
+                .put_topic(&TopicRecord {
+                    name: "doomed".into(),
+                    id: *t.id.as_bytes(),
+                    partitions: 2,
+                    configs: BTreeMap::new(),
+                    state: TopicState::Deleting,
+                })
+                .unwrap();
+            (id, t.dir.clone())
+        };
+        assert!(deleted_dir.exists());
+        let b = Broker::open(config(dir.path())).unwrap();
+        let made = b.topic("half-made").expect("creation completed");
+        assert_eq!(made.id, created_id);
+        assert_eq!(made.partition_count(), 3);
+        assert!(b.topic("doomed").is_none());
+        assert!(!deleted_dir.exists());
+        let states: Vec<_> = b
+            .meta
+            .topics()
+            .unwrap()
+            .into_iter()
+            .map(|t| (t.name, t.state))
+            .collect();
+        assert_eq!(states, vec![("half-made".to_string(), TopicState::Ready)]);
+    }
+}
