@@ -1,13 +1,16 @@
 use std::collections::BTreeMap;
 use std::sync::Mutex;
 
-use super::{MetaError, MetadataStore, TopicRecord};
+use super::{CommittedOffset, GroupOffset, MetaError, MetadataStore, TopicRecord};
+
+type OffsetKey = (String, String, i32);
 
 /// In-memory store for tests.
 #[derive(Default)]
 pub struct MemoryStore {
     topics: Mutex<BTreeMap<String, TopicRecord>>,
     cluster_id: Mutex<Option<String>>,
+    offsets: Mutex<BTreeMap<OffsetKey, CommittedOffset>>,
 }
 
 impl MetadataStore for MemoryStore {
@@ -28,5 +31,37 @@ impl MetadataStore for MemoryStore {
     fn cluster_id(&self, candidate: &str) -> Result<String, MetaError> {
         let mut c = self.cluster_id.lock().unwrap_or_else(|p| p.into_inner());
         Ok(c.get_or_insert_with(|| candidate.to_string()).clone())
+    }
+
+    fn commit_offsets(&self, group: &str, offsets: &[GroupOffset]) -> Result<(), MetaError> {
+        let mut o = self.offsets.lock().unwrap_or_else(|p| p.into_inner());
+        for (t, p, c) in offsets {
+            o.insert((group.to_string(), t.clone(), *p), c.clone());
+        }
+        Ok(())
+    }
+    fn group_offsets(&self, group: &str) -> Result<Vec<GroupOffset>, MetaError> {
+        let o = self.offsets.lock().unwrap_or_else(|p| p.into_inner());
+        Ok(o.iter()
+            .filter(|((g, _, _), _)| g == group)
+            .map(|((_, t, p), c)| (t.clone(), *p, c.clone()))
+            .collect())
+    }
+    fn delete_offsets(
+        &self,
+        group: &str,
+        partitions: Option<&[(String, i32)]>,
+    ) -> Result<(), MetaError> {
+        let mut o = self.offsets.lock().unwrap_or_else(|p| p.into_inner());
+        o.retain(|(g, t, p), _| {
+            g != group || partitions.is_some_and(|ps| !ps.iter().any(|(pt, pp)| pt == t && pp == p))
+        });
+        Ok(())
+    }
+    fn offset_groups(&self) -> Result<Vec<String>, MetaError> {
+        let o = self.offsets.lock().unwrap_or_else(|p| p.into_inner());
+        let mut gs: Vec<String> = o.keys().map(|(g, _, _)| g.clone()).collect();
+        gs.dedup();
+        Ok(gs)
     }
 }

@@ -42,6 +42,20 @@ pub struct TopicRecord {
     pub state: TopicState,
 }
 
+/// A consumer group's committed position in one partition.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CommittedOffset {
+    pub offset: i64,
+    pub leader_epoch: i32,
+    pub metadata: Option<String>,
+    pub commit_timestamp: i64,
+    /// When the commit may be dropped (OffsetCommit v2-4 retention); None = never.
+    pub expire_timestamp: Option<i64>,
+}
+
+/// (topic, partition, offset) as stored for a group.
+pub type GroupOffset = (String, i32, CommittedOffset);
+
 /// The metadata operations the broker needs; nothing more.
 pub trait MetadataStore: Send + Sync {
     fn put_topic(&self, topic: &TopicRecord) -> Result<(), MetaError>;
@@ -49,6 +63,18 @@ pub trait MetadataStore: Send + Sync {
     fn topics(&self) -> Result<Vec<TopicRecord>, MetaError>;
     /// Returns the stored cluster id, storing `candidate` first if there is none.
     fn cluster_id(&self, candidate: &str) -> Result<String, MetaError>;
+    /// Stores commits atomically and durably (survives kill -9 once this returns).
+    fn commit_offsets(&self, group: &str, offsets: &[GroupOffset]) -> Result<(), MetaError>;
+    /// Every committed offset of `group`, sorted by topic and partition.
+    fn group_offsets(&self, group: &str) -> Result<Vec<GroupOffset>, MetaError>;
+    /// Removes the given partitions' commits (all of the group's when `partitions` is None).
+    fn delete_offsets(
+        &self,
+        group: &str,
+        partitions: Option<&[(String, i32)]>,
+    ) -> Result<(), MetaError>;
+    /// Groups that have at least one committed offset.
+    fn offset_groups(&self) -> Result<Vec<String>, MetaError>;
 }
 
 #[cfg(test)]
@@ -78,6 +104,50 @@ mod tests {
         assert_eq!(store.topics().unwrap(), vec![b]);
         assert_eq!(store.cluster_id("x").unwrap(), "x");
         assert_eq!(store.cluster_id("y").unwrap(), "x");
+
+        let off = |o: i64| CommittedOffset {
+            offset: o,
+            leader_epoch: -1,
+            metadata: Some(format!("m{o}")),
+            commit_timestamp: 1,
+            expire_timestamp: None,
+        };
+        store
+            .commit_offsets(
+                "g1",
+                &[
+                    ("t".into(), 1, off(5)),
+                    ("t".into(), 0, off(3)),
+                    ("a".into(), 0, off(1)),
+                ],
+            )
+            .unwrap();
+        store
+            .commit_offsets("g10", &[("t".into(), 0, off(9))])
+            .unwrap();
+        store
+            .commit_offsets("g1", &[("t".into(), 0, off(4))])
+            .unwrap();
+        let g1 = store.group_offsets("g1").unwrap();
+        assert_eq!(
+            g1,
+            vec![
+                ("a".into(), 0, off(1)),
+                ("t".into(), 0, off(4)),
+                ("t".into(), 1, off(5))
+            ]
+        );
+        assert_eq!(
+            store.offset_groups().unwrap(),
+            vec!["g1".to_string(), "g10".to_string()]
+        );
+        store
+            .delete_offsets("g1", Some(&[("t".into(), 0)]))
+            .unwrap();
+        assert_eq!(store.group_offsets("g1").unwrap().len(), 2);
+        store.delete_offsets("g1", None).unwrap();
+        assert!(store.group_offsets("g1").unwrap().is_empty());
+        assert_eq!(store.group_offsets("g10").unwrap().len(), 1);
     }
 
     #[test]
@@ -94,6 +164,7 @@ mod tests {
         }
         let s = SledStore::open(dir.path()).unwrap();
         assert_eq!(s.topics().unwrap().len(), 1);
+        assert_eq!(s.group_offsets("g10").unwrap()[0].2.offset, 9);
         assert_eq!(s.cluster_id("z").unwrap(), "x");
     }
 }

@@ -1,12 +1,48 @@
 use std::path::Path;
 
-use super::{MetaError, MetadataStore, TopicRecord};
+use super::{CommittedOffset, GroupOffset, MetaError, MetadataStore, TopicRecord};
 
-/// sled-backed store: tree `topics` keyed by name (JSON values), key `cluster_id` in the
-/// default tree. Each write is flushed before returning.
+/// sled-backed store: tree `topics` keyed by name (JSON values), tree `offsets` keyed by
+/// (group, topic, partition) as `u16 len | group | u16 len | topic | i32 partition`,
+/// key `cluster_id` in the default tree. Each write is flushed before returning.
 pub struct SledStore {
     db: sled::Db,
     topics: sled::Tree,
+    offsets: sled::Tree,
+}
+
+fn push_str(key: &mut Vec<u8>, s: &str) {
+    let b = s.as_bytes();
+    key.extend_from_slice(&(b.len().min(u16::MAX as usize) as u16).to_be_bytes());
+    key.extend_from_slice(&b[..b.len().min(u16::MAX as usize)]);
+}
+
+fn group_prefix(group: &str) -> Vec<u8> {
+    let mut k = Vec::with_capacity(group.len() + 2);
+    push_str(&mut k, group);
+    k
+}
+
+fn offset_key(group: &str, topic: &str, partition: i32) -> Vec<u8> {
+    let mut k = group_prefix(group);
+    push_str(&mut k, topic);
+    k.extend_from_slice(&partition.to_be_bytes());
+    k
+}
+
+/// Splits a key into (group, topic, partition).
+fn parse_offset_key(k: &[u8]) -> Option<(String, String, i32)> {
+    let gl = u16::from_be_bytes([*k.first()?, *k.get(1)?]) as usize;
+    let g = std::str::from_utf8(k.get(2..2 + gl)?).ok()?;
+    let rest = k.get(2 + gl..)?;
+    let tl = u16::from_be_bytes([*rest.first()?, *rest.get(1)?]) as usize;
+    let t = std::str::from_utf8(rest.get(2..2 + tl)?).ok()?;
+    let p = rest.get(2 + tl..2 + tl + 4)?;
+    Some((
+        g.to_string(),
+        t.to_string(),
+        i32::from_be_bytes([p[0], p[1], p[2], p[3]]),
+    ))
 }
 
 impl SledStore {
@@ -16,7 +52,12 @@ impl SledStore {
             .flush_every_ms(Some(1000))
             .open()?;
         let topics = db.open_tree("topics")?;
-        Ok(SledStore { db, topics })
+        let offsets = db.open_tree("offsets")?;
+        Ok(SledStore {
+            db,
+            topics,
+            offsets,
+        })
     }
 }
 
@@ -65,5 +106,74 @@ impl MetadataStore for SledStore {
                 reason: "missing after insert".into(),
             })?;
         Ok(String::from_utf8_lossy(&v).into_owned())
+    }
+
+    fn commit_offsets(&self, group: &str, offsets: &[GroupOffset]) -> Result<(), MetaError> {
+        let mut batch = sled::Batch::default();
+        for (t, p, c) in offsets {
+            let v = serde_json::to_vec(c).map_err(|e| MetaError::Corrupt {
+                key: format!("{group}/{t}/{p}"),
+                reason: e.to_string(),
+            })?;
+            batch.insert(offset_key(group, t, *p), v);
+        }
+        self.offsets.apply_batch(batch)?;
+        self.offsets.flush()?;
+        Ok(())
+    }
+
+    fn group_offsets(&self, group: &str) -> Result<Vec<GroupOffset>, MetaError> {
+        let mut out = Vec::new();
+        for item in self.offsets.scan_prefix(group_prefix(group)) {
+            let (k, v) = item?;
+            let corrupt = |reason: String| MetaError::Corrupt {
+                key: String::from_utf8_lossy(&k).into_owned(),
+                reason,
+            };
+            let (_, t, p) = parse_offset_key(&k).ok_or_else(|| corrupt("bad key".into()))?;
+            let c: CommittedOffset =
+                serde_json::from_slice(&v).map_err(|e| corrupt(e.to_string()))?;
+            out.push((t, p, c));
+        }
+        out.sort_by(|a, b| (&a.0, a.1).cmp(&(&b.0, b.1)));
+        Ok(out)
+    }
+
+    fn delete_offsets(
+        &self,
+        group: &str,
+        partitions: Option<&[(String, i32)]>,
+    ) -> Result<(), MetaError> {
+        let mut batch = sled::Batch::default();
+        match partitions {
+            Some(ps) => {
+                for (t, p) in ps {
+                    batch.remove(offset_key(group, t, *p));
+                }
+            }
+            None => {
+                for item in self.offsets.scan_prefix(group_prefix(group)) {
+                    batch.remove(item?.0);
+                }
+            }
+        }
+        self.offsets.apply_batch(batch)?;
+        self.offsets.flush()?;
+        Ok(())
+    }
+
+    fn offset_groups(&self) -> Result<Vec<String>, MetaError> {
+        let mut out: Vec<String> = Vec::new();
+        for item in self.offsets.iter() {
+            let (k, _) = item?;
+            if let Some((g, _, _)) = parse_offset_key(&k) {
+                if out.last() != Some(&g) {
+                    out.push(g);
+                }
+            }
+        }
+        out.sort();
+        out.dedup();
+        Ok(out)
     }
 }
