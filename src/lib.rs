@@ -4,6 +4,7 @@
 
 pub mod broker;
 pub mod cli;
+pub mod group;
 pub mod handlers;
 pub mod log;
 pub mod meta;
