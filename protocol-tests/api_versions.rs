@@ -30,9 +30,11 @@ fn api_versions_v0_v3_v4_list_the_same_table() {
     assert!(k.contains(&(1, 4, 18)), "{k:?}");
     assert!(k.contains(&(3, 0, 13)), "{k:?}");
     assert!(k.contains(&(18, 0, 4)), "{k:?}");
-    // Nothing we do not implement: no group coordinator yet.
+    // The classic group coordinator is there…
+    assert!(k.contains(&(11, 0, 9)), "{k:?}");
+    // …but nothing we do not implement: no KIP-848 heartbeat, no InitProducerId.
     assert!(
-        !k.iter().any(|&(key, _, _)| key == 10 || key == 68),
+        !k.iter().any(|&(key, _, _)| key == 68 || key == 22),
         "{k:?}"
     );
 }

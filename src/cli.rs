@@ -63,6 +63,14 @@ pub struct ServeArgs {
     /// Durability: `always` (ack after fsync, group commit), `interval:<ms>`, or `never`.
     #[arg(long, env = "RILL_FSYNC", default_value = "interval:1000")]
     pub fsync: FsyncPolicy,
+    /// `group.initial.rebalance.delay.ms`: how long a new group's first rebalance waits for
+    /// more members. Kafka's default is 3000; 0 makes a lone consumer start at once.
+    #[arg(
+        long,
+        env = "RILL_GROUP_INITIAL_REBALANCE_DELAY_MS",
+        default_value_t = 0
+    )]
+    pub group_initial_rebalance_delay_ms: u64,
     /// Log filter (error, warn, info, debug, trace, or a tracing filter directive).
     #[arg(long, env = "RILL_LOG_LEVEL", default_value = "info")]
     pub log_level: String,
@@ -253,6 +261,7 @@ async fn serve_async(args: ServeArgs) -> Result<(), CliError> {
         default_partitions: args.default_partitions,
         max_request_bytes: args.max_request_bytes,
         fsync: args.fsync,
+        group_initial_rebalance_delay_ms: args.group_initial_rebalance_delay_ms,
     };
     let broker = tokio::task::block_in_place(|| Broker::open(config))?;
     let (tx, rx) = tokio::sync::watch::channel(false);

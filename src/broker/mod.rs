@@ -14,6 +14,7 @@ use thiserror::Error;
 use tokio::sync::Notify;
 use uuid::Uuid;
 
+use crate::group::{CoordinatorConfig, GroupService};
 use crate::log::{LogError, PartitionLog};
 use crate::meta::{MetaError, MetadataStore, SledStore, TopicRecord, TopicState};
 pub use flush::{Flusher, FsyncPolicy};
@@ -29,6 +30,8 @@ pub struct BrokerConfig {
     pub default_partitions: i32,
     pub max_request_bytes: usize,
     pub fsync: FsyncPolicy,
+    /// `group.initial.rebalance.delay.ms`
+    pub group_initial_rebalance_delay_ms: u64,
 }
 
 #[derive(Debug, Error)]
@@ -124,6 +127,8 @@ pub struct Broker {
     /// Signalled after every append; long-polling fetches wait on it.
     pub data_arrived: Notify,
     pub flusher: Arc<Flusher>,
+    /// The classic consumer-group coordinator (Rill is every group's coordinator).
+    pub groups: GroupService,
     stopping: std::sync::atomic::AtomicBool,
 }
 
@@ -182,6 +187,10 @@ impl Broker {
         }
         let cluster_id = meta.cluster_id(&new_cluster_id())?;
         let flusher = Arc::new(Flusher::new(config.fsync));
+        let groups = GroupService::new(CoordinatorConfig {
+            initial_rebalance_delay_ms: config.group_initial_rebalance_delay_ms,
+            ..CoordinatorConfig::default()
+        });
         let broker = Broker {
             config,
             cluster_id,
@@ -190,6 +199,7 @@ impl Broker {
             admin: Mutex::new(()),
             data_arrived: Notify::new(),
             flusher,
+            groups,
             stopping: std::sync::atomic::AtomicBool::new(false),
         };
         for rec in broker.meta.topics()? {
@@ -400,6 +410,12 @@ impl Broker {
         self.stopping
             .store(true, std::sync::atomic::Ordering::SeqCst);
         self.data_arrived.notify_waiters();
+        self.groups.shutdown();
+    }
+
+    /// The metadata store (committed offsets are read and written through it).
+    pub fn meta(&self) -> &dyn MetadataStore {
+        self.meta.as_ref()
     }
 
     pub fn is_stopping(&self) -> bool {
@@ -452,6 +468,7 @@ mod tests {
             default_partitions: 1,
             max_request_bytes: 1 << 20,
             fsync: FsyncPolicy::Never,
+            group_initial_rebalance_delay_ms: 0,
         }
     }
 

@@ -18,6 +18,7 @@
 
 mod classic;
 mod coordinator;
+mod service;
 mod subscription;
 mod types;
 
@@ -26,5 +27,6 @@ mod tests;
 
 pub use classic::ClassicGroup;
 pub use coordinator::GroupCoordinator;
+pub use service::GroupService;
 pub use subscription::subscribed_topics as parse_subscription_topics;
 pub use types::*;

@@ -32,10 +32,21 @@ pub const SUPPORTED: &[ApiSpec] = &[
     api(ApiKey::Fetch, 4, 18),
     api(ApiKey::ListOffsets, 1, 10),
     api(ApiKey::Metadata, 0, 13),
+    api(ApiKey::OffsetCommit, 2, 9),
+    api(ApiKey::OffsetFetch, 1, 9),
+    api(ApiKey::FindCoordinator, 0, 6),
+    api(ApiKey::JoinGroup, 0, 9),
+    api(ApiKey::Heartbeat, 0, 4),
+    api(ApiKey::LeaveGroup, 0, 5),
+    api(ApiKey::SyncGroup, 0, 5),
+    api(ApiKey::DescribeGroups, 0, 6),
+    api(ApiKey::ListGroups, 0, 5),
     api(ApiKey::ApiVersions, 0, 4),
     api(ApiKey::CreateTopics, 2, 7),
     api(ApiKey::DeleteTopics, 1, 6),
     api(ApiKey::CreatePartitions, 0, 3),
+    api(ApiKey::DeleteGroups, 0, 2),
+    api(ApiKey::OffsetDelete, 0, 0),
     api(ApiKey::DescribeCluster, 0, 2),
     api(ApiKey::GetTelemetrySubscriptions, 0, 0),
     api(ApiKey::DescribeTopicPartitions, 0, 0),
@@ -196,6 +207,19 @@ pub async fn dispatch(
         ApiKey::CreatePartitions => {
             call!(CreatePartitionsRequest, handlers::admin::create_partitions)
         }
+        ApiKey::FindCoordinator => {
+            call!(FindCoordinatorRequest, handlers::groups::find_coordinator)
+        }
+        ApiKey::JoinGroup => call!(JoinGroupRequest, handlers::groups::join_group),
+        ApiKey::SyncGroup => call!(SyncGroupRequest, handlers::groups::sync_group),
+        ApiKey::Heartbeat => call!(HeartbeatRequest, handlers::groups::heartbeat),
+        ApiKey::LeaveGroup => call!(LeaveGroupRequest, handlers::groups::leave_group),
+        ApiKey::DescribeGroups => call!(DescribeGroupsRequest, handlers::groups::describe_groups),
+        ApiKey::ListGroups => call!(ListGroupsRequest, handlers::groups::list_groups),
+        ApiKey::DeleteGroups => call!(DeleteGroupsRequest, handlers::groups::delete_groups),
+        ApiKey::OffsetCommit => call!(OffsetCommitRequest, handlers::groups::offset_commit),
+        ApiKey::OffsetFetch => call!(OffsetFetchRequest, handlers::groups::offset_fetch),
+        ApiKey::OffsetDelete => call!(OffsetDeleteRequest, handlers::groups::offset_delete),
         ApiKey::DescribeCluster => call!(DescribeClusterRequest, handlers::admin::describe_cluster),
         ApiKey::GetTelemetrySubscriptions => call!(
             GetTelemetrySubscriptionsRequest,

@@ -75,6 +75,8 @@ pub async fn run(
     mut shutdown: watch::Receiver<bool>,
 ) {
     let mut background = JoinSet::new();
+    let b = broker.clone();
+    background.spawn(async move { b.groups.run_timers().await });
     match broker.config.fsync {
         FsyncPolicy::Always => {
             background.spawn(broker.flusher.clone().run_group_commit());
