@@ -1,0 +1,298 @@
+//! Raw-wire tests of the classic group APIs and committed offsets, per version.
+
+use bytes::Bytes;
+use kafka_protocol::messages::join_group_request::JoinGroupRequestProtocol;
+use kafka_protocol::messages::leave_group_request::MemberIdentity;
+use kafka_protocol::messages::offset_commit_request::{
+    OffsetCommitRequestPartition, OffsetCommitRequestTopic,
+};
+use kafka_protocol::messages::offset_delete_request::{
+    OffsetDeleteRequestPartition, OffsetDeleteRequestTopic,
+};
+use kafka_protocol::messages::offset_fetch_request::{
+    OffsetFetchRequestGroup, OffsetFetchRequestTopic, OffsetFetchRequestTopics,
+};
+use kafka_protocol::messages::sync_group_request::SyncGroupRequestAssignment;
+use kafka_protocol::messages::*;
+use kafka_protocol::protocol::StrBytes;
+
+use crate::common::{Client, Rill};
+use crate::ops::{create_topic, name};
+
+fn s(v: &str) -> StrBytes {
+    StrBytes::from_string(v.to_string())
+}
+
+fn gid(v: &str) -> GroupId {
+    GroupId(s(v))
+}
+
+fn join_req(group: &str, member: &str, instance: Option<&str>) -> JoinGroupRequest {
+    JoinGroupRequest::default()
+        .with_group_id(gid(group))
+        .with_session_timeout_ms(10_000)
+        .with_rebalance_timeout_ms(10_000)
+        .with_member_id(s(member))
+        .with_group_instance_id(instance.map(s))
+        .with_protocol_type(s("consumer"))
+        .with_protocols(vec![JoinGroupRequestProtocol::default()
+            .with_name(s("range"))
+            .with_metadata(Bytes::from_static(
+                b"\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00",
+            ))])
+}
+
+fn commit(
+    c: &mut Client,
+    v: i16,
+    group: &str,
+    gen: i32,
+    member: &str,
+    topic: &str,
+    offset: i64,
+) -> i16 {
+    let req = OffsetCommitRequest::default()
+        .with_group_id(gid(group))
+        .with_generation_id_or_member_epoch(gen)
+        .with_member_id(s(member))
+        .with_topics(vec![OffsetCommitRequestTopic::default()
+            .with_name(name(topic))
+            .with_partitions(vec![OffsetCommitRequestPartition::default()
+                .with_partition_index(0)
+                .with_committed_offset(offset)
+                .with_committed_metadata(Some(s(&format!("meta-{offset}"))))])]);
+    c.send(v, &req).topics[0].partitions[0].error_code
+}
+
+fn fetch_offset(c: &mut Client, v: i16, group: &str, topic: &str) -> (i64, Option<String>) {
+    if v >= 8 {
+        let req =
+            OffsetFetchRequest::default().with_groups(vec![OffsetFetchRequestGroup::default()
+                .with_group_id(gid(group))
+                .with_topics(Some(vec![OffsetFetchRequestTopics::default()
+                    .with_name(name(topic))
+                    .with_partition_indexes(vec![0])]))]);
+        let r = c.send(v, &req);
+        let p = &r.groups[0].topics[0].partitions[0];
+        (
+            p.committed_offset,
+            p.metadata.as_ref().map(|m| m.to_string()),
+        )
+    } else {
+        let req = OffsetFetchRequest::default()
+            .with_group_id(gid(group))
+            .with_topics(Some(vec![OffsetFetchRequestTopic::default()
+                .with_name(name(topic))
+                .with_partition_indexes(vec![0])]));
+        let r = c.send(v, &req);
+        let p = &r.topics[0].partitions[0];
+        (
+            p.committed_offset,
+            p.metadata.as_ref().map(|m| m.to_string()),
+        )
+    }
+}
+
+#[test]
+fn find_coordinator_every_version_points_at_this_broker() {
+    let rill = Rill::start(&[]);
+    let mut c = rill.client();
+    let (host, port) = rill.addr.rsplit_once(':').unwrap();
+    for v in 0..=3i16 {
+        let r = c.send(v, &FindCoordinatorRequest::default().with_key(s("g")));
+        assert_eq!(r.error_code, 0, "v{v}");
+        assert_eq!((r.host.as_str(), r.port.to_string().as_str()), (host, port));
+    }
+    for v in 4..=6i16 {
+        let r = c.send(
+            v,
+            &FindCoordinatorRequest::default().with_coordinator_keys(vec![s("a"), s("b")]),
+        );
+        assert_eq!(r.coordinators.len(), 2);
+        assert!(r
+            .coordinators
+            .iter()
+            .all(|k| k.error_code == 0 && k.node_id.0 == 1));
+    }
+    // Transaction coordinators are not offered (no InitProducerId yet).
+    let r = c.send(
+        3,
+        &FindCoordinatorRequest::default()
+            .with_key(s("tx"))
+            .with_key_type(1),
+    );
+    assert_eq!(r.error_code, 15);
+}
+
+#[test]
+fn join_sync_heartbeat_leave_single_member_per_version() {
+    let rill = Rill::start(&[]);
+    let mut c = rill.client();
+    for v in [0i16, 3, 4, 5, 7, 9] {
+        let group = format!("g{v}");
+        let mut r = c.send(v, &join_req(&group, "", None));
+        if v >= 4 {
+            assert_eq!(r.error_code, 79, "v{v}: MEMBER_ID_REQUIRED first");
+            assert!(r.member_id.starts_with("protocol-tests-"));
+            r = c.send(v, &join_req(&group, &r.member_id.to_string(), None));
+        }
+        assert_eq!(r.error_code, 0, "v{v}");
+        assert_eq!(r.generation_id, 1);
+        assert_eq!(r.leader, r.member_id);
+        assert_eq!(r.members.len(), 1);
+        assert_eq!(r.protocol_name.as_ref().map(|p| p.as_str()), Some("range"));
+        let member = r.member_id.to_string();
+        let sv = [0i16, 3, 3, 3, 5, 5][[0i16, 3, 4, 5, 7, 9].iter().position(|&x| x == v).unwrap()];
+        let mut sync = SyncGroupRequest::default()
+            .with_group_id(gid(&group))
+            .with_generation_id(1)
+            .with_member_id(s(&member))
+            .with_assignments(vec![SyncGroupRequestAssignment::default()
+                .with_member_id(s(&member))
+                .with_assignment(Bytes::from_static(b"assigned"))]);
+        if sv >= 5 {
+            sync = sync
+                .with_protocol_type(Some(s("consumer")))
+                .with_protocol_name(Some(s("range")));
+        }
+        let sr = c.send(sv, &sync);
+        assert_eq!(sr.error_code, 0);
+        assert_eq!(&sr.assignment[..], b"assigned");
+        let hb = c.send(
+            3,
+            &HeartbeatRequest::default()
+                .with_group_id(gid(&group))
+                .with_generation_id(1)
+                .with_member_id(s(&member)),
+        );
+        assert_eq!(hb.error_code, 0);
+        let bad = c.send(
+            3,
+            &HeartbeatRequest::default()
+                .with_group_id(gid(&group))
+                .with_generation_id(7)
+                .with_member_id(s(&member)),
+        );
+        assert_eq!(bad.error_code, 22, "ILLEGAL_GENERATION");
+        // Describe while Stable, then leave (v0 single member / v3+ batched).
+        let d = c.send(
+            5,
+            &DescribeGroupsRequest::default().with_groups(vec![gid(&group)]),
+        );
+        assert_eq!(d.groups[0].group_state.as_str(), "Stable");
+        assert_eq!(&d.groups[0].members[0].member_assignment[..], b"assigned");
+        let left = if v % 2 == 0 {
+            c.send(
+                0,
+                &LeaveGroupRequest::default()
+                    .with_group_id(gid(&group))
+                    .with_member_id(s(&member)),
+            )
+            .error_code
+        } else {
+            let r = c.send(
+                5,
+                &LeaveGroupRequest::default()
+                    .with_group_id(gid(&group))
+                    .with_members(vec![MemberIdentity::default().with_member_id(s(&member))]),
+            );
+            r.members[0].error_code
+        };
+        assert_eq!(left, 0);
+        let d = c.send(
+            0,
+            &DescribeGroupsRequest::default().with_groups(vec![gid(&group)]),
+        );
+        assert_eq!(d.groups[0].group_state.as_str(), "Empty");
+    }
+    let l = c.send(5, &ListGroupsRequest::default());
+    assert_eq!(l.groups.len(), 6);
+    assert!(l
+        .groups
+        .iter()
+        .all(|g| g.group_state.as_str() == "Empty" && g.group_type.as_str() == "classic"));
+    let l = c.send(
+        4,
+        &ListGroupsRequest::default().with_states_filter(vec![s("Stable")]),
+    );
+    assert!(l.groups.is_empty());
+    let d = c.send(
+        6,
+        &DescribeGroupsRequest::default().with_groups(vec![gid("nope")]),
+    );
+    assert_eq!(d.groups[0].error_code, 69, "GROUP_ID_NOT_FOUND at v6");
+}
+
+#[test]
+fn offsets_commit_fetch_delete_and_survive_kill_9() {
+    let data = tempfile::tempdir().unwrap();
+    let mut rill = Rill::start_on(data.path(), &[]);
+    let mut c = rill.client();
+    create_topic(&mut c, "ot", 1, &[]);
+    // Simple (group-less) commits, every version, read back by every fetch version.
+    for v in 2..=9i16 {
+        let g = format!("simple{v}");
+        assert_eq!(
+            commit(&mut c, v, &g, -1, "", "ot", 10 + v as i64),
+            0,
+            "commit v{v}"
+        );
+        for fv in [1i16, 2, 5, 7, 8, 9] {
+            assert_eq!(
+                fetch_offset(&mut c, fv, &g, "ot"),
+                (10 + v as i64, Some(format!("meta-{}", 10 + v))),
+                "commit v{v} fetch v{fv}"
+            );
+        }
+    }
+    // Unknown partition, unknown group.
+    assert_eq!(commit(&mut c, 8, "simple2", -1, "", "no-topic", 1), 3);
+    assert_eq!(fetch_offset(&mut c, 8, "never", "ot").0, -1);
+    // A member commit needs the right generation.
+    let r = c.send(9, &join_req("live", "", None));
+    let member = r.member_id.to_string();
+    let r = c.send(9, &join_req("live", &member, None));
+    assert_eq!(commit(&mut c, 8, "live", 5, &member, "ot", 3), 22);
+    assert_eq!(
+        commit(&mut c, 8, "live", r.generation_id, "stranger", "ot", 3),
+        25
+    );
+    // OffsetFetch with null topics returns everything the group has.
+    let all = c.send(
+        7,
+        &OffsetFetchRequest::default()
+            .with_group_id(gid("simple7"))
+            .with_topics(None),
+    );
+    assert_eq!(all.topics.len(), 1);
+    // OffsetDelete, then DeleteGroups.
+    let del = c.send(
+        0,
+        &OffsetDeleteRequest::default()
+            .with_group_id(gid("simple3"))
+            .with_topics(vec![OffsetDeleteRequestTopic::default()
+                .with_name(name("ot"))
+                .with_partitions(vec![
+                    OffsetDeleteRequestPartition::default().with_partition_index(0)
+                ])]),
+    );
+    assert_eq!(del.error_code, 0);
+    assert_eq!(del.topics[0].partitions[0].error_code, 0);
+    assert_eq!(fetch_offset(&mut c, 8, "simple3", "ot").0, -1);
+    let dg = c.send(
+        2,
+        &DeleteGroupsRequest::default().with_groups_names(vec![gid("simple4"), gid("live")]),
+    );
+    assert_eq!(dg.results[0].error_code, 0);
+    assert_eq!(dg.results[1].error_code, 68, "NON_EMPTY_GROUP");
+    assert_eq!(fetch_offset(&mut c, 8, "simple4", "ot").0, -1);
+    // Acknowledged commits survive kill -9.
+    rill.kill9();
+    let rill = Rill::start_on(data.path(), &[]);
+    let mut c = rill.client();
+    assert_eq!(
+        fetch_offset(&mut c, 8, "simple9", "ot"),
+        (19, Some("meta-19".into()))
+    );
+    assert_eq!(fetch_offset(&mut c, 8, "simple3", "ot").0, -1);
+}
