@@ -6,8 +6,8 @@
 // Each scenario asserts what it can see from KafkaJS (exit code 1 and a stack on
 // failure) and prints one line `RESULT <json>` describing what it wrote, which the
 // Python side then reads back with librdkafka and compares exactly.
-// KafkaJS's consumer needs consumer groups, which rill does not have yet, so
-// records are read back by the Python side, not here.
+// Records written by the producing scenarios are read back by the Python side with
+// librdkafka; the `group` scenario consumes through a consumer group.
 const assert = require('assert/strict')
 const crypto = require('crypto')
 const { Kafka, logLevel, Partitioners } = require('kafkajs')
@@ -244,6 +244,71 @@ const scenarios = {
     await producer.disconnect()
     if (acks !== 0) assert.deepEqual(offsets, offsets.map((_, k) => k * 10), 'base offsets of consecutive sends')
     result({ count, offsets })
+  },
+
+  // group <groupId> <members> <partitions> <expect> [settleMs]: <members> consumers in
+  // one group read <topic> (a new group starts at the beginning) until <expect>
+  // records arrived, then keep going for settleMs (to catch duplicates) and stop.
+  // Every member pauses the topic whenever it (re)joins until the group is balanced
+  // (assignments disjoint, non-empty, covering every partition), so no record is
+  // read under an assignment that is about to move. Offsets are committed after
+  // every batch (autoCommit) and when each member stops.
+  async group () {
+    const [groupId, membersArg, partitionsArg, expectArg, settleArg] = args
+    const members = Number(membersArg)
+    const partitions = Number(partitionsArg)
+    const expect = Number(expectArg)
+    const settleMs = Number(settleArg || 1500)
+    const kafka = client()
+    const consumers = []
+    const latest = new Array(members).fill(null)
+    const joins = new Array(members).fill(0)
+    const got = []
+    let released = false
+    for (let i = 0; i < members; i++) {
+      const c = kafka.consumer({
+        groupId,
+        sessionTimeout: 6000,
+        heartbeatInterval: 300,
+        rebalanceTimeout: 20000,
+        maxWaitTimeInMs: 100,
+        retry: { retries: 5, initialRetryTime: 100 }
+      })
+      c.on(c.events.GROUP_JOIN, e => {
+        joins[i]++
+        latest[i] = (e.payload.memberAssignment[topic] || []).slice().sort((a, b) => a - b)
+        if (!released) c.pause([{ topic }])
+      })
+      c.on(c.events.CRASH, e => process.stderr.write(`consumer ${i} crashed: ${e.payload.error && e.payload.error.stack}\n`))
+      await c.connect()
+      await c.subscribe({ topics: [topic], fromBeginning: true })
+      consumers.push(c)
+    }
+    const t0 = Date.now()
+    const running = consumers.map((c, i) => c.run({
+      autoCommit: true,
+      eachMessage: async ({ topic: t, partition, message }) => {
+        assert.equal(t, topic)
+        got.push({ member: i, partition, offset: Number(message.offset), value: message.value === null ? null : message.value.toString() })
+      }
+    }))
+    await Promise.all(running)
+    const balanced = () => {
+      if (latest.some(a => a === null || a.length === 0)) return false
+      const all = latest.flat()
+      return all.length === partitions && new Set(all).size === partitions && all.every(p => p >= 0 && p < partitions)
+    }
+    await waitFor('a balanced group', async () => balanced(), 30000)
+    const balancedAfterMs = Date.now() - t0
+    assert.equal(got.length, 0, 'nothing consumed while paused')
+    released = true
+    for (const c of consumers) c.resume([{ topic }])
+    await waitFor(`${expect} records`, async () => got.length >= expect, 60000)
+    await new Promise(resolve => setTimeout(resolve, settleMs))
+    const assignments = latest.map(a => a.slice())
+    const joinsBeforeStop = joins.slice()
+    for (const c of consumers) await c.disconnect()
+    result({ records: got, assignments, joins: joinsBeforeStop, balancedAfterMs })
   }
 }
 

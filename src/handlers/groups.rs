@@ -130,7 +130,7 @@ pub async fn join_group(
             supports_skip_assignment: v >= 9,
             reason: opt(&req.reason),
             client_id: client_id(ctx),
-            client_host: String::new(),
+            client_host: ctx.client_host.clone(),
         })
         .await;
     let mut resp = JoinGroupResponse::default()

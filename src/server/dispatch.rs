@@ -92,6 +92,8 @@ pub struct RequestContext {
     pub api_version: i16,
     pub correlation_id: i32,
     pub client_id: Option<String>,
+    /// The client's address as Kafka shows it in DescribeGroups (`/127.0.0.1`).
+    pub client_host: String,
 }
 
 /// Decodes with the codec, turning any panic inside it into an error.
@@ -144,6 +146,7 @@ pub fn encode_response<R: Encodable>(
 pub async fn dispatch(
     broker: &Arc<Broker>,
     frame: BytesMut,
+    peer: std::net::SocketAddr,
 ) -> Result<Option<BytesMut>, DispatchError> {
     let mut body = frame.freeze();
     let key_raw = i16::from_be_bytes([body[0], body[1]]);
@@ -158,6 +161,7 @@ pub async fn dispatch(
             api_version: 0,
             correlation_id,
             client_id: None,
+            client_host: String::new(),
         };
         return encode_response(&ctx, &handlers::api_versions::unsupported()).map(Some);
     }
@@ -182,6 +186,7 @@ pub async fn dispatch(
         api_version: version,
         correlation_id,
         client_id: header.client_id.map(|c| c.to_string()),
+        client_host: format!("/{}", peer.ip()),
     };
     macro_rules! call {
         ($req:ty, $handler:path) => {{

@@ -42,7 +42,7 @@ pub async fn serve_connection(
                 break;
             }
         };
-        match dispatch::dispatch(&broker, frame).await {
+        match dispatch::dispatch(&broker, frame, peer).await {
             Ok(Some(resp)) => {
                 if let Err(e) = writer.write_all(&resp).await {
                     tracing::debug!(%peer, error = %e, "write failed");
