@@ -81,7 +81,11 @@ import confluent_kafka, kafka
 from kafka import codec
 missing = [n for n, ok in [("snappy", codec.has_snappy()), ("lz4", codec.has_lz4()), ("zstd", codec.has_zstd())] if not ok]
 assert not missing, f"kafka-python lacks codecs: {missing}"
-print(f"confluent-kafka {confluent_kafka.version()} (librdkafka {confluent_kafka.libversion()[0]}), kafka-python {kafka.__version__}")
+import aiokafka
+from aiokafka import codec as aio_codec
+aio_missing = [n for n, ok in [("gzip", aio_codec.has_gzip()), ("snappy", aio_codec.has_snappy()), ("lz4", aio_codec.has_lz4()), ("zstd", aio_codec.has_zstd())] if not ok]
+assert not aio_missing, f"aiokafka lacks codecs: {aio_missing}"
+print(f"confluent-kafka {confluent_kafka.version()} (librdkafka {confluent_kafka.libversion()[0]}), kafka-python {kafka.__version__}, aiokafka {aiokafka.__version__}")
 EOF
 
 step "prerequisites: KafkaJS (npm ci in compat/kafkajs)"
