@@ -242,3 +242,36 @@ fn shutdown_answers_parked_fetches_at_once() {
         t.elapsed()
     );
 }
+
+#[test]
+fn deleting_a_topic_answers_parked_fetches_with_unknown_topic() {
+    use kafka_protocol::messages::DeleteTopicsRequest;
+    let rill = Rill::start(&[]);
+    let mut c = rill.client();
+    for v in [12i16, 16] {
+        let t = format!("gone{v}");
+        let id = create_topic(&mut c, &t, 1, &[]);
+        produce(&mut c, 9, &t, id, 0, batch(4, 0, Compression::None));
+        let addr = rill.addr.clone();
+        let name = t.clone();
+        let deleter = std::thread::spawn(move || {
+            std::thread::sleep(Duration::from_millis(300));
+            let mut d = crate::common::Client::connect(&addr);
+            d.send(
+                4,
+                &DeleteTopicsRequest::default().with_topic_names(vec![crate::ops::name(&name)]),
+            )
+            .responses[0]
+                .error_code
+        });
+        let started = Instant::now();
+        let r = c.send(v, &fetch_req(&t, id, v, 0, 4, 20_000, 1));
+        assert_eq!(deleter.join().unwrap(), 0);
+        assert!(
+            started.elapsed() < Duration::from_secs(15),
+            "not woken by the deletion"
+        );
+        let expected = if v >= 13 { 100 } else { 3 };
+        assert_eq!(r.responses[0].partitions[0].error_code, expected, "v{v}");
+    }
+}

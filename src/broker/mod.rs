@@ -362,6 +362,8 @@ impl Broker {
                 tracing::warn!(topic = %topic.name, error = %e, "removing partition files failed");
             }
         }
+        // Parked fetches on this topic answer now (with UNKNOWN_TOPIC_*).
+        self.data_arrived.notify_waiters();
         remove_dir(&topic.dir)?;
         self.meta.remove_topic(&topic.name)?;
         tracing::info!(topic = %topic.name, "deleted topic");

@@ -85,6 +85,10 @@ fn gather(
                             .with_records(Some(r.records)),
                     );
                 }
+                Err(LogError::Deleted) => {
+                    any_error = true;
+                    parts.push(partition_error(p.partition, unknown));
+                }
                 Err(LogError::OffsetOutOfRange { .. }) => {
                     any_error = true;
                     let (start, end) = log.offsets();
@@ -125,24 +129,26 @@ pub async fn handle(
     req: FetchRequest,
 ) -> FetchResponse {
     let by_id = ctx.api_version >= 13;
-    let topics: Vec<Option<Arc<Topic>>> = req
-        .topics
-        .iter()
-        .map(|t| {
-            if by_id {
-                broker.topic_by_id(t.topic_id)
-            } else {
-                broker.topic(&t.topic)
-            }
-        })
-        .collect();
+    // Topics are looked up on every pass, so one deleted during the wait is reported.
+    let resolve = || -> Vec<Option<Arc<Topic>>> {
+        req.topics
+            .iter()
+            .map(|t| {
+                if by_id {
+                    broker.topic_by_id(t.topic_id)
+                } else {
+                    broker.topic(&t.topic)
+                }
+            })
+            .collect()
+    };
     let deadline = Instant::now() + Duration::from_millis(req.max_wait_ms.max(0) as u64);
     let min_bytes = req.min_bytes.max(0) as usize;
     loop {
         let notified = broker.data_arrived.notified();
         tokio::pin!(notified);
         notified.as_mut().enable();
-        let (responses, total, any_error) = gather(&req, &topics, by_id);
+        let (responses, total, any_error) = gather(&req, &resolve(), by_id);
         if total >= min_bytes || any_error || Instant::now() >= deadline || broker.is_stopping() {
             return FetchResponse::default().with_responses(responses);
         }

@@ -47,6 +47,9 @@ async fn produce_partition(
     let mut bytes = BytesMut::from(&records[..]);
     let appended = match log.append(&mut bytes, &header) {
         Ok(a) => a,
+        Err(crate::log::LogError::Deleted) => {
+            return error(index, code(ResponseError::UnknownTopicOrPartition), None);
+        }
         Err(e) => {
             tracing::error!(topic = %topic.name, partition = index, error = %e, "append failed");
             return error(

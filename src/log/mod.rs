@@ -25,6 +25,8 @@ use index::{MmapIndex, OffsetIndex, TimeIndex};
 
 #[derive(Debug, Error)]
 pub enum LogError {
+    #[error("the partition was deleted")]
+    Deleted,
     #[error("offset {offset} is out of range [{start}, {end}]")]
     OffsetOutOfRange { offset: i64, start: i64, end: i64 },
     #[error("i/o error on {path}: {source}")]
@@ -368,6 +370,9 @@ impl PartitionLog {
     /// Appends one validated batch (`batch` is rewritten in place with its offsets).
     pub fn append(&self, batch: &mut [u8], header: &BatchHeader) -> Result<Appended, LogError> {
         let mut g = self.lock();
+        if g.deleted {
+            return Err(LogError::Deleted);
+        }
         let now = now_ms();
         let len = batch.len() as u64;
         let cfg = g.config.clone();
@@ -430,6 +435,9 @@ impl PartitionLog {
     /// after it), scanning from the sparse index entry. Returns (file, pos, segment end).
     fn locate(&self, offset: i64) -> Result<Option<(Arc<File>, u64, u64)>, LogError> {
         let g = self.lock();
+        if g.deleted {
+            return Err(LogError::Deleted);
+        }
         let next = g.next_offset();
         if offset < g.log_start || offset > next {
             return Err(LogError::OffsetOutOfRange {
@@ -586,6 +594,9 @@ impl PartitionLog {
     /// Seals indexes and fsyncs; called on clean shutdown.
     pub fn close(&self) -> io::Result<()> {
         let mut g = self.lock();
+        if g.deleted {
+            return Ok(());
+        }
         for seg in g.segments.values_mut() {
             seg.close()?;
         }
