@@ -16,6 +16,18 @@ pub fn name(s: &str) -> TopicName {
     TopicName(StrBytes::from_string(s.to_string()))
 }
 
+/// CreateTopics config entries from (name, value) pairs.
+pub fn topic_configs(configs: &[(&str, &str)]) -> Vec<CreatableTopicConfig> {
+    configs
+        .iter()
+        .map(|(k, v)| {
+            CreatableTopicConfig::default()
+                .with_name(StrBytes::from_string(k.to_string()))
+                .with_value(Some(StrBytes::from_string(v.to_string())))
+        })
+        .collect()
+}
+
 pub fn create_topic(
     c: &mut Client,
     topic: &str,
@@ -28,16 +40,7 @@ pub fn create_topic(
             .with_name(name(topic))
             .with_num_partitions(partitions)
             .with_replication_factor(1)
-            .with_configs(
-                configs
-                    .iter()
-                    .map(|(k, v)| {
-                        CreatableTopicConfig::default()
-                            .with_name(StrBytes::from_string(k.to_string()))
-                            .with_value(Some(StrBytes::from_string(v.to_string())))
-                    })
-                    .collect(),
-            )]);
+            .with_configs(topic_configs(configs))]);
     let resp = c.send(7, &req);
     assert_eq!(
         resp.topics[0].error_code, 0,
