@@ -49,8 +49,11 @@ class Member:
             "enable.partition.eof": False,
             # commit() with no arguments commits what consume() returned
             "enable.auto.offset.store": True,
-            **FAST_GROUP_CONF,
         }
+        # KIP-848 members (group.protocol=consumer) take their session and heartbeat
+        # settings from the broker; librdkafka refuses the classic ones for them.
+        if conf.get("group.protocol") != "consumer":
+            settings.update(FAST_GROUP_CONF)
         settings.update(conf)
         self.c: Consumer = ck.consumer(bootstrap, **settings)
         if subscribe:

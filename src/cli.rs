@@ -71,6 +71,23 @@ pub struct ServeArgs {
         default_value_t = 0
     )]
     pub group_initial_rebalance_delay_ms: u64,
+    /// `group.consumer.heartbeat.interval.ms`: how often KIP-848 consumers
+    /// (`group.protocol=consumer`) heartbeat; reassignments progress one heartbeat at a time.
+    #[arg(
+        long,
+        env = "RILL_GROUP_CONSUMER_HEARTBEAT_INTERVAL_MS",
+        default_value_t = 5_000,
+        value_parser = clap::value_parser!(u64).range(1..=i32::MAX as u64)
+    )]
+    pub group_consumer_heartbeat_interval_ms: u64,
+    /// `group.consumer.session.timeout.ms`: a KIP-848 consumer silent this long is removed.
+    #[arg(
+        long,
+        env = "RILL_GROUP_CONSUMER_SESSION_TIMEOUT_MS",
+        default_value_t = 45_000,
+        value_parser = clap::value_parser!(u64).range(1..)
+    )]
+    pub group_consumer_session_timeout_ms: u64,
     /// Log filter (error, warn, info, debug, trace, or a tracing filter directive).
     #[arg(long, env = "RILL_LOG_LEVEL", default_value = "info")]
     pub log_level: String,
@@ -262,6 +279,8 @@ async fn serve_async(args: ServeArgs) -> Result<(), CliError> {
         max_request_bytes: args.max_request_bytes,
         fsync: args.fsync,
         group_initial_rebalance_delay_ms: args.group_initial_rebalance_delay_ms,
+        group_consumer_heartbeat_interval_ms: args.group_consumer_heartbeat_interval_ms,
+        group_consumer_session_timeout_ms: args.group_consumer_session_timeout_ms,
     };
     let broker = tokio::task::block_in_place(|| Broker::open(config))?;
     let (tx, rx) = tokio::sync::watch::channel(false);

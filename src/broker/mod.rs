@@ -32,6 +32,10 @@ pub struct BrokerConfig {
     pub fsync: FsyncPolicy,
     /// `group.initial.rebalance.delay.ms`
     pub group_initial_rebalance_delay_ms: u64,
+    /// `group.consumer.heartbeat.interval.ms` (KIP-848 groups)
+    pub group_consumer_heartbeat_interval_ms: u64,
+    /// `group.consumer.session.timeout.ms` (KIP-848 groups)
+    pub group_consumer_session_timeout_ms: u64,
 }
 
 #[derive(Debug, Error)]
@@ -189,6 +193,8 @@ impl Broker {
         let flusher = Arc::new(Flusher::new(config.fsync));
         let groups = GroupService::new(CoordinatorConfig {
             initial_rebalance_delay_ms: config.group_initial_rebalance_delay_ms,
+            consumer_heartbeat_interval_ms: config.group_consumer_heartbeat_interval_ms,
+            consumer_session_timeout_ms: config.group_consumer_session_timeout_ms,
             ..CoordinatorConfig::default()
         });
         let broker = Broker {
@@ -471,6 +477,8 @@ mod tests {
             max_request_bytes: 1 << 20,
             fsync: FsyncPolicy::Never,
             group_initial_rebalance_delay_ms: 0,
+            group_consumer_heartbeat_interval_ms: 5_000,
+            group_consumer_session_timeout_ms: 45_000,
         }
     }
 

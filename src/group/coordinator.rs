@@ -4,7 +4,17 @@
 use std::collections::{BTreeSet, HashMap, HashSet};
 
 use super::classic::{ClassicGroup, Cx};
+use super::consumer::*;
 use super::types::*;
+
+/// Which request a commit check is for.
+#[derive(Debug, Clone, Copy)]
+enum CommitKind {
+    /// OffsetCommit of this version.
+    Offset(i16),
+    /// TxnOffsetCommit.
+    Transactional,
+}
 
 /// Kafka's classic group coordinator as a state machine: no I/O, no clock. Every entry
 /// point takes the current time; before handling a request, the addressed group's timers
@@ -18,6 +28,8 @@ use super::types::*;
 pub struct GroupCoordinator {
     config: CoordinatorConfig,
     groups: HashMap<String, ClassicGroup>,
+    /// KIP-848 groups. A group id is in at most one of the two maps.
+    consumer_groups: HashMap<String, ConsumerGroup>,
     /// (deadline, group id) for every group with a timer.
     deadlines: BTreeSet<(u64, String)>,
     active: bool,
@@ -34,6 +46,7 @@ impl GroupCoordinator {
         GroupCoordinator {
             config,
             groups: HashMap::new(),
+            consumer_groups: HashMap::new(),
             deadlines: BTreeSet::new(),
             active: true,
         }
@@ -56,6 +69,16 @@ impl GroupCoordinator {
 
     pub fn group_state(&self, group_id: &str) -> Option<GroupState> {
         self.groups.get(group_id).map(|g| g.state())
+    }
+
+    /// A KIP-848 group, for inspection.
+    pub fn consumer_group(&self, group_id: &str) -> Option<&ConsumerGroup> {
+        self.consumer_groups.get(group_id)
+    }
+
+    /// Whether a group of either type exists.
+    pub fn has_group(&self, group_id: &str) -> bool {
+        self.groups.contains_key(group_id) || self.consumer_groups.contains_key(group_id)
     }
 
     /// Parked JoinGroup/SyncGroup requests over all groups.
@@ -94,28 +117,151 @@ impl GroupCoordinator {
 
     /// Puts the group's next deadline in the index (or takes it out).
     fn refile(&mut self, group_id: &str) {
-        let Some(group) = self.groups.get_mut(group_id) else {
+        let (next, indexed) = if let Some(group) = self.groups.get_mut(group_id) {
+            (group.next_deadline(), &mut group.indexed_deadline)
+        } else if let Some(group) = self.consumer_groups.get_mut(group_id) {
+            (group.next_deadline(), &mut group.indexed_deadline)
+        } else {
             return;
         };
-        let next = group.next_deadline();
-        if next == group.indexed_deadline {
+        if next == *indexed {
             return;
         }
-        if let Some(old) = group.indexed_deadline.take() {
+        if let Some(old) = indexed.take() {
             self.deadlines.remove(&(old, group_id.to_string()));
         }
         if let Some(new) = next {
             self.deadlines.insert((new, group_id.to_string()));
         }
-        group.indexed_deadline = next;
+        *indexed = next;
     }
 
     fn remove_group(&mut self, group_id: &str) {
-        if let Some(group) = self.groups.remove(group_id) {
-            if let Some(old) = group.indexed_deadline {
-                self.deadlines.remove(&(old, group_id.to_string()));
+        let indexed = if let Some(group) = self.groups.remove(group_id) {
+            group.indexed_deadline
+        } else if let Some(group) = self.consumer_groups.remove(group_id) {
+            group.indexed_deadline
+        } else {
+            None
+        };
+        if let Some(old) = indexed {
+            self.deadlines.remove(&(old, group_id.to_string()));
+        }
+    }
+
+    /// Runs `f` on a KIP-848 group after its due timers, then refiles its deadline.
+    fn with_consumer_group<R>(
+        &mut self,
+        now: u64,
+        group_id: &str,
+        f: impl FnOnce(&mut ConsumerGroup, &CoordinatorConfig) -> R,
+    ) -> Option<R> {
+        let group = self.consumer_groups.get_mut(group_id)?;
+        group.run_due_timers(now);
+        let result = f(group, &self.config);
+        self.refile(group_id);
+        Some(result)
+    }
+
+    /// ConsumerGroupHeartbeat (KIP-848): answered at once. `catalog` resolves the
+    /// subscribed topics. An empty classic group of the same id becomes a consumer group;
+    /// a classic group with members is GROUP_ID_NOT_FOUND ("not a consumer group").
+    pub fn consumer_heartbeat(
+        &mut self,
+        now_ms: u64,
+        req: &ConsumerHeartbeat,
+        catalog: &dyn TopicCatalog,
+    ) -> ConsumerHeartbeatResult {
+        if !self.active {
+            return ConsumerHeartbeatResult {
+                error_code: COORDINATOR_NOT_AVAILABLE,
+                ..Default::default()
+            };
+        }
+        if let Err((code, message)) = ConsumerGroup::validate_request(req) {
+            return ConsumerHeartbeatResult::error(code, message);
+        }
+        let group_id = req.group_id.as_str();
+        if self.groups.contains_key(group_id) {
+            let mut sink = Vec::new();
+            let empty = self
+                .with_group(now_ms, group_id, false, &mut sink, |g, _| {
+                    g.state() == GroupState::Empty && g.pending_member_count() == 0
+                })
+                .unwrap_or(false);
+            if empty && req.member_epoch == 0 {
+                tracing::info!(
+                    group = group_id,
+                    "converting an empty classic group to a consumer group"
+                );
+                self.remove_group(group_id);
+            } else {
+                return ConsumerHeartbeatResult::error(
+                    GROUP_ID_NOT_FOUND,
+                    format!("Group {group_id} is not a consumer group."),
+                );
             }
         }
+        if !self.consumer_groups.contains_key(group_id) {
+            if req.member_epoch != 0 {
+                return ConsumerHeartbeatResult::error(
+                    GROUP_ID_NOT_FOUND,
+                    format!("Group {group_id} not found."),
+                );
+            }
+            self.consumer_groups.insert(
+                group_id.to_string(),
+                ConsumerGroup::new(group_id.to_string()),
+            );
+        }
+        let result = self.with_consumer_group(now_ms, group_id, |g, cfg| {
+            g.heartbeat(req, catalog, &Step { now: now_ms, cfg })
+        });
+        match result {
+            Some(Ok(r)) => r,
+            Some(Err((code, message))) => ConsumerHeartbeatResult::error(code, message),
+            None => ConsumerHeartbeatResult::error(
+                GROUP_ID_NOT_FOUND,
+                format!("Group {group_id} not found."),
+            ),
+        }
+    }
+
+    /// ConsumerGroupDescribe for one group: unknown and classic groups are
+    /// GROUP_ID_NOT_FOUND, as in Kafka.
+    pub fn consumer_describe(
+        &mut self,
+        now_ms: u64,
+        group_id: &str,
+    ) -> Result<DescribedConsumerGroup, (i16, String)> {
+        if !self.active {
+            return Err((COORDINATOR_NOT_AVAILABLE, String::new()));
+        }
+        if self.groups.contains_key(group_id) {
+            return Err((
+                GROUP_ID_NOT_FOUND,
+                format!("Group {group_id} is not a consumer group."),
+            ));
+        }
+        self.with_consumer_group(now_ms, group_id, |g, _| g.describe())
+            .ok_or_else(|| (GROUP_ID_NOT_FOUND, format!("Group {group_id} not found.")))
+    }
+
+    /// OffsetFetch v9's member checks (KIP-848 groups only; others accept any fetch).
+    pub fn validate_offset_fetch(
+        &mut self,
+        now_ms: u64,
+        group_id: &str,
+        member_id: &str,
+        member_epoch: i32,
+    ) -> Result<(), i16> {
+        if !self.active {
+            return Err(COORDINATOR_NOT_AVAILABLE);
+        }
+        self.with_consumer_group(now_ms, group_id, |g, _| {
+            g.validate_offset_fetch(member_id, member_epoch)
+        })
+        .unwrap_or(Ok(()))
     }
 
     /// JoinGroup. An unknown member creates the group if needed; a member id for a group
@@ -137,6 +283,17 @@ impl GroupCoordinator {
             || req.session_timeout_ms > self.config.max_session_timeout_ms
         {
             return error(INVALID_SESSION_TIMEOUT, &req);
+        }
+        if let Some(cg) = self.consumer_groups.get_mut(&req.group_id) {
+            cg.run_due_timers(now_ms);
+            if !cg.is_empty() {
+                // Kafka's answer to a classic member whose protocol the group's does not
+                // support: this group's members speak KIP-848.
+                return error(INCONSISTENT_GROUP_PROTOCOL, &req);
+            }
+            tracing::info!(group = %req.group_id, "converting an empty consumer group to a classic group");
+            let id = req.group_id.clone();
+            self.remove_group(&id);
         }
         let mut out = Vec::new();
         let group_id = req.group_id.clone();
@@ -266,20 +423,24 @@ impl GroupCoordinator {
         };
         let states = normalize(states_filter);
         let types = normalize(types_filter);
-        if !types.is_empty() && !types.contains(CLASSIC_GROUP_TYPE) {
-            return Ok(Vec::new());
-        }
-        let mut listed: Vec<ListedGroup> = self
-            .groups
-            .values()
-            .filter(|g| states.is_empty() || states.contains(&g.state().as_str().to_lowercase()))
-            .map(|g| ListedGroup {
+        let mut listed: Vec<ListedGroup> = Vec::new();
+        if types.is_empty() || types.contains(CLASSIC_GROUP_TYPE) {
+            listed.extend(self.groups.values().map(|g| ListedGroup {
                 group_id: g.group_id().to_string(),
                 protocol_type: g.protocol_type().unwrap_or_default().to_string(),
-                state: g.state(),
+                state: g.state().as_str(),
                 group_type: CLASSIC_GROUP_TYPE,
-            })
-            .collect();
+            }));
+        }
+        if types.is_empty() || types.contains(CONSUMER_GROUP_TYPE) {
+            listed.extend(self.consumer_groups.values().map(|g| ListedGroup {
+                group_id: g.group_id().to_string(),
+                protocol_type: CONSUMER_PROTOCOL_TYPE.to_string(),
+                state: g.state().as_str(),
+                group_type: CONSUMER_GROUP_TYPE,
+            }));
+        }
+        listed.retain(|g| states.is_empty() || states.contains(&g.state.to_lowercase()));
         listed.sort_by(|a, b| a.group_id.cmp(&b.group_id));
         Ok(listed)
     }
@@ -297,6 +458,14 @@ impl GroupCoordinator {
         for id in group_ids {
             let code = if !self.active {
                 COORDINATOR_NOT_AVAILABLE
+            } else if self.consumer_groups.contains_key(id) {
+                match self.with_consumer_group(now_ms, id, |g, _| g.is_empty()) {
+                    Some(true) => {
+                        self.remove_group(id);
+                        NONE
+                    }
+                    _ => NON_EMPTY_GROUP,
+                }
             } else {
                 match self.with_group(now_ms, id, false, &mut out, |g, _| g.state()) {
                     None | Some(GroupState::Dead) => GROUP_ID_NOT_FOUND,
@@ -332,7 +501,29 @@ impl GroupCoordinator {
             member_id,
             generation_id,
             group_instance_id,
-            false,
+            CommitKind::Offset(i16::MAX),
+        )
+    }
+
+    /// [`validate_commit`](Self::validate_commit) for an OffsetCommit of `api_version`:
+    /// KIP-848 members must use v9+ (UNSUPPORTED_VERSION otherwise), and their member
+    /// epoch must be current (STALE_MEMBER_EPOCH otherwise).
+    pub fn validate_offset_commit(
+        &mut self,
+        now_ms: u64,
+        group_id: &str,
+        member_id: &str,
+        generation_or_epoch: i32,
+        group_instance_id: Option<&str>,
+        api_version: i16,
+    ) -> (Result<(), i16>, Vec<Output>) {
+        self.validate_commit_inner(
+            now_ms,
+            group_id,
+            member_id,
+            generation_or_epoch,
+            group_instance_id,
+            CommitKind::Offset(api_version),
         )
     }
 
@@ -352,7 +543,7 @@ impl GroupCoordinator {
             member_id,
             generation_id,
             group_instance_id,
-            true,
+            CommitKind::Transactional,
         )
     }
 
@@ -363,11 +554,23 @@ impl GroupCoordinator {
         member_id: &str,
         generation_id: i32,
         group_instance_id: Option<&str>,
-        transactional: bool,
+        kind: CommitKind,
     ) -> (Result<(), i16>, Vec<Output>) {
+        let (transactional, api_version) = match kind {
+            CommitKind::Offset(v) => (false, v),
+            CommitKind::Transactional => (true, i16::MAX),
+        };
         let mut out = Vec::new();
         if !self.active {
             return (Err(COORDINATOR_NOT_AVAILABLE), out);
+        }
+        if self.consumer_groups.contains_key(group_id) {
+            let result = self
+                .with_consumer_group(now_ms, group_id, |g, _| {
+                    g.validate_offset_commit(member_id, generation_id, transactional, api_version)
+                })
+                .unwrap_or(Err(GROUP_ID_NOT_FOUND));
+            return (result, out);
         }
         if !self.groups.contains_key(group_id) {
             if generation_id < 0 {
@@ -402,6 +605,9 @@ impl GroupCoordinator {
         if !self.active {
             return Err(COORDINATOR_NOT_AVAILABLE);
         }
+        if self.consumer_groups.contains_key(group_id) {
+            return Ok(());
+        }
         let Some(group) = self.groups.get(group_id) else {
             return Err(GROUP_ID_NOT_FOUND);
         };
@@ -417,12 +623,18 @@ impl GroupCoordinator {
     /// the selected protocol, as of the current generation); None for other groups,
     /// unknown groups, or metadata that does not parse.
     pub fn subscribed_topics(&self, group_id: &str) -> Option<HashSet<String>> {
+        if let Some(g) = self.consumer_groups.get(group_id) {
+            return Some(g.subscribed_topic_names().into_iter().collect());
+        }
         self.groups.get(group_id)?.subscribed_topics().cloned()
     }
 
     /// Kafka's rule: a consumer group whose subscriptions could not be read counts as
     /// subscribed to every topic. False for unknown groups.
     pub fn is_subscribed_to_topic(&self, group_id: &str, topic: &str) -> bool {
+        if let Some(g) = self.consumer_groups.get(group_id) {
+            return g.subscribed_topic_names().contains(topic);
+        }
         self.groups
             .get(group_id)
             .is_some_and(|g| g.is_subscribed_to_topic(topic))
@@ -447,7 +659,11 @@ impl GroupCoordinator {
             .map(|(_, id)| id.clone())
             .collect();
         for id in due {
-            self.with_group(now_ms, &id, false, &mut out, |_, _| ());
+            if self.consumer_groups.contains_key(&id) {
+                self.with_consumer_group(now_ms, &id, |_, _| ());
+            } else {
+                self.with_group(now_ms, &id, false, &mut out, |_, _| ());
+            }
         }
         out
     }
@@ -471,6 +687,7 @@ impl GroupCoordinator {
             }
         }
         self.groups.clear();
+        self.consumer_groups.clear();
         self.deadlines.clear();
         self.active = false;
         out

@@ -16,16 +16,22 @@
 //! persisted: after a restart every group starts over (members rejoin and get
 //! UNKNOWN_MEMBER_ID / ILLEGAL_GENERATION first, which clients handle).
 
+mod assignor;
 mod classic;
+mod consumer;
 mod coordinator;
 mod service;
 mod subscription;
 mod types;
 
 #[cfg(test)]
+mod consumer_tests;
+#[cfg(test)]
 mod tests;
 
+pub use assignor::{Assignment, ASSIGNORS};
 pub use classic::ClassicGroup;
+pub use consumer::*;
 pub use coordinator::GroupCoordinator;
 pub use service::GroupService;
 pub use subscription::subscribed_topics as parse_subscription_topics;

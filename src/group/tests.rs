@@ -1918,7 +1918,7 @@ fn describe_and_list() {
         h.c.list_groups(&f, &t)
             .expect("active")
             .into_iter()
-            .map(|g| (g.group_id, g.state.as_str()))
+            .map(|g| (g.group_id, g.state))
             .collect()
     };
     let all = names(&[], &[]);

@@ -20,6 +20,13 @@ pub const MEMBER_ID_REQUIRED: i16 = 79;
 pub const GROUP_MAX_SIZE_REACHED: i16 = 81;
 pub const FENCED_INSTANCE_ID: i16 = 82;
 pub const GROUP_SUBSCRIBED_TO_TOPIC: i16 = 86;
+pub const UNSUPPORTED_VERSION: i16 = 35;
+pub const INVALID_REQUEST: i16 = 42;
+pub const FENCED_MEMBER_EPOCH: i16 = 110;
+pub const UNRELEASED_INSTANCE_ID: i16 = 111;
+pub const UNSUPPORTED_ASSIGNOR: i16 = 112;
+pub const STALE_MEMBER_EPOCH: i16 = 113;
+pub const INVALID_REGULAR_EXPRESSION: i16 = 128;
 
 /// Chosen by the caller for each JoinGroup / SyncGroup / Heartbeat / LeaveGroup request;
 /// the answer comes back as an [`Output`] carrying the same id, exactly once.
@@ -45,6 +52,10 @@ pub struct CoordinatorConfig {
     pub new_member_join_timeout_ms: u64,
     /// `group.max.size`
     pub max_group_size: usize,
+    /// `group.consumer.heartbeat.interval.ms` (KIP-848 groups; Kafka's default 5000).
+    pub consumer_heartbeat_interval_ms: u64,
+    /// `group.consumer.session.timeout.ms` (KIP-848 groups; Kafka's default 45000).
+    pub consumer_session_timeout_ms: u64,
 }
 
 impl Default for CoordinatorConfig {
@@ -55,6 +66,8 @@ impl Default for CoordinatorConfig {
             initial_rebalance_delay_ms: 0,
             new_member_join_timeout_ms: 300_000,
             max_group_size: usize::MAX,
+            consumer_heartbeat_interval_ms: 5_000,
+            consumer_session_timeout_ms: 45_000,
         }
     }
 }
@@ -285,7 +298,9 @@ pub struct ListedGroup {
     pub group_id: String,
     /// "" when unknown (e.g. a group created by a simple offset commit).
     pub protocol_type: String,
-    pub state: GroupState,
-    /// Always [`CLASSIC_GROUP_TYPE`].
+    /// The state's name: a classic [`GroupState`] or a consumer group's
+    /// (`Empty`/`Assigning`/`Reconciling`/`Stable`).
+    pub state: &'static str,
+    /// [`CLASSIC_GROUP_TYPE`] or `consumer` (KIP-848 groups).
     pub group_type: &'static str,
 }

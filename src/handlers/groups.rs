@@ -344,7 +344,7 @@ pub async fn list_groups(
                         .with_group_id(GroupId(str_bytes(&g.group_id)))
                         .with_protocol_type(str_bytes(&g.protocol_type));
                     if v >= 4 {
-                        l = l.with_group_state(str_bytes(g.state.as_str()));
+                        l = l.with_group_state(str_bytes(g.state));
                     }
                     if v >= 5 {
                         l = l.with_group_type(str_bytes(g.group_type));
@@ -401,14 +401,15 @@ pub async fn offset_commit(
     let group_id = req.group_id.to_string();
     let existed = broker
         .groups
-        .with(|c, _| (c.group_state(&group_id).is_some(), Vec::new()));
+        .with(|c, _| (c.has_group(&group_id), Vec::new()));
     let mut check = broker.groups.with(|c, now| {
-        c.validate_commit(
+        c.validate_offset_commit(
             now,
             &group_id,
             &req.member_id,
             req.generation_id_or_member_epoch,
             req.group_instance_id.as_deref(),
+            v,
         )
     });
     if v >= 9 && !existed && check == Err(group::ILLEGAL_GENERATION) {
@@ -544,6 +545,15 @@ pub async fn offset_fetch(
                         .collect()
                 });
                 let resp = OffsetFetchResponseGroup::default().with_group_id(g.group_id.clone());
+                // v9 (KIP-848): a fetch naming a member must come from a current member.
+                let member = g.member_id.as_deref().unwrap_or("").to_string();
+                let checked = broker.groups.with(|c, now| {
+                    let r = c.validate_offset_fetch(now, &g.group_id, &member, g.member_epoch);
+                    (r, Vec::new())
+                });
+                if let Err(e) = checked {
+                    return resp.with_error_code(e);
+                }
                 match fetch_group_offsets(broker, &g.group_id, wanted) {
                     Ok(topics) => resp.with_topics(
                         topics

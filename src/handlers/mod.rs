@@ -3,6 +3,7 @@
 
 pub mod admin;
 pub mod api_versions;
+pub mod consumer_groups;
 pub mod fetch;
 pub mod groups;
 pub mod list_offsets;

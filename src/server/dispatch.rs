@@ -50,6 +50,8 @@ pub const SUPPORTED: &[ApiSpec] = &[
     api(ApiKey::DescribeCluster, 0, 2),
     api(ApiKey::GetTelemetrySubscriptions, 0, 0),
     api(ApiKey::DescribeTopicPartitions, 0, 0),
+    api(ApiKey::ConsumerGroupHeartbeat, 0, 1),
+    api(ApiKey::ConsumerGroupDescribe, 0, 1),
 ];
 
 /// Lowest Produce version accepted on the wire (Kafka 4 removed v0–2).
@@ -233,6 +235,14 @@ pub async fn dispatch(
         ApiKey::DescribeTopicPartitions => call!(
             DescribeTopicPartitionsRequest,
             handlers::metadata::describe_topic_partitions
+        ),
+        ApiKey::ConsumerGroupHeartbeat => call!(
+            ConsumerGroupHeartbeatRequest,
+            handlers::consumer_groups::consumer_group_heartbeat
+        ),
+        ApiKey::ConsumerGroupDescribe => call!(
+            ConsumerGroupDescribeRequest,
+            handlers::consumer_groups::consumer_group_describe
         ),
         other => Err(DispatchError::UnknownApi(other as i16)),
     }
