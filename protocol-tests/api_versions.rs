@@ -32,11 +32,11 @@ fn api_versions_v0_v3_v4_list_the_same_table() {
     assert!(k.contains(&(18, 0, 4)), "{k:?}");
     // The classic group coordinator is there…
     assert!(k.contains(&(11, 0, 9)), "{k:?}");
-    // …but nothing we do not implement: no KIP-848 heartbeat, no InitProducerId.
-    assert!(
-        !k.iter().any(|&(key, _, _)| key == 68 || key == 22),
-        "{k:?}"
-    );
+    // …and KIP-848's ConsumerGroupHeartbeat and ConsumerGroupDescribe…
+    assert!(k.contains(&(68, 0, 1)), "{k:?}");
+    assert!(k.contains(&(69, 0, 1)), "{k:?}");
+    // …but nothing we do not implement: no InitProducerId.
+    assert!(!k.iter().any(|&(key, _, _)| key == 22), "{k:?}");
 }
 
 #[test]

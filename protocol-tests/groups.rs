@@ -16,6 +16,8 @@ use kafka_protocol::messages::sync_group_request::SyncGroupRequestAssignment;
 use kafka_protocol::messages::*;
 use kafka_protocol::protocol::StrBytes;
 
+use uuid::Uuid;
+
 use crate::common::{Client, Rill};
 use crate::ops::{create_topic, name};
 
@@ -295,4 +297,203 @@ fn offsets_commit_fetch_delete_and_survive_kill_9() {
         (19, Some("meta-19".into()))
     );
     assert_eq!(fetch_offset(&mut c, 8, "simple3", "ot").0, -1);
+}
+
+// ------------------------------------------------------------------ KIP-848
+
+fn cg_join(group: &str, member: &str, topics: &[&str]) -> ConsumerGroupHeartbeatRequest {
+    ConsumerGroupHeartbeatRequest::default()
+        .with_group_id(gid(group))
+        .with_member_id(s(member))
+        .with_member_epoch(0)
+        .with_rebalance_timeout_ms(30_000)
+        .with_subscribed_topic_names(Some(topics.iter().map(|t| name(t)).collect()))
+        .with_topic_partitions(Some(Vec::new()))
+}
+
+fn cg_beat(
+    group: &str,
+    member: &str,
+    epoch: i32,
+    owned: &[(Uuid, Vec<i32>)],
+) -> ConsumerGroupHeartbeatRequest {
+    use kafka_protocol::messages::consumer_group_heartbeat_request::TopicPartitions;
+    ConsumerGroupHeartbeatRequest::default()
+        .with_group_id(gid(group))
+        .with_member_id(s(member))
+        .with_member_epoch(epoch)
+        .with_rebalance_timeout_ms(-1)
+        .with_topic_partitions(Some(
+            owned
+                .iter()
+                .map(|(t, ps)| {
+                    TopicPartitions::default()
+                        .with_topic_id(*t)
+                        .with_partitions(ps.clone())
+                })
+                .collect(),
+        ))
+}
+
+fn owned_of(r: &ConsumerGroupHeartbeatResponse) -> Option<Vec<(Uuid, Vec<i32>)>> {
+    r.assignment.as_ref().map(|a| {
+        a.topic_partitions
+            .iter()
+            .map(|tp| {
+                let mut ps = tp.partitions.clone();
+                ps.sort();
+                (tp.topic_id, ps)
+            })
+            .collect()
+    })
+}
+
+#[test]
+fn consumer_group_heartbeat_and_describe_per_version() {
+    let rill = Rill::start(&[]);
+    let mut c = rill.client();
+    let topic_id = create_topic(&mut c, "cg", 4, &[]);
+    for v in 0..=1i16 {
+        let group = format!("kip848-v{v}");
+        // v1 requires the client to choose its member id; v0 lets the coordinator do it.
+        let r = c.send(v, &cg_join(&group, "", &["cg"]));
+        if v >= 1 {
+            assert_eq!(r.error_code, 42, "{r:?}");
+            assert!(r.error_message.is_some());
+            continue;
+        }
+        assert_eq!(r.error_code, 0, "{r:?}");
+        let a = r
+            .member_id
+            .clone()
+            .expect("a generated member id")
+            .to_string();
+        assert!(!a.is_empty());
+        assert_eq!(r.member_epoch, 1);
+        assert_eq!(r.heartbeat_interval_ms, 5_000);
+        assert_eq!(owned_of(&r), Some(vec![(topic_id, vec![0, 1, 2, 3])]));
+    }
+    for v in 0..=1i16 {
+        let group = format!("kip848-flow-v{v}");
+        let r = c.send(v, &cg_join(&group, "a", &["cg"]));
+        assert_eq!((r.error_code, r.member_epoch), (0, 1));
+        let mut a_owned = owned_of(&r).unwrap();
+        // b joins at epoch 2 but gets nothing yet: a still holds everything.
+        let r = c.send(v, &cg_join(&group, "b", &["cg"]));
+        assert_eq!((r.error_code, r.member_epoch), (0, 2));
+        assert_eq!(owned_of(&r), Some(vec![]));
+        // a is told to keep two, and stays at epoch 1 until it confirms.
+        let r = c.send(v, &cg_beat(&group, "a", 1, &a_owned));
+        assert_eq!((r.error_code, r.member_epoch), (0, 1));
+        a_owned = owned_of(&r).unwrap();
+        assert_eq!(a_owned[0].1.len(), 2);
+        let r = c.send(v, &cg_beat(&group, "a", 1, &a_owned));
+        assert_eq!((r.error_code, r.member_epoch), (0, 2));
+        let r = c.send(v, &cg_beat(&group, "b", 2, &[]));
+        let b_owned = owned_of(&r).unwrap();
+        assert_eq!(b_owned[0].1.len(), 2);
+        let mut all: Vec<i32> = a_owned[0].1.iter().chain(&b_owned[0].1).copied().collect();
+        all.sort();
+        assert_eq!(all, vec![0, 1, 2, 3]);
+
+        // Wrong epochs are fenced; unknown members are refused.
+        assert_eq!(
+            c.send(v, &cg_beat(&group, "a", 9, &a_owned)).error_code,
+            110
+        );
+        assert_eq!(c.send(v, &cg_beat(&group, "zz", 2, &[])).error_code, 25);
+        // An unknown assignor, a bad regex.
+        let bad = cg_join(&group, "c", &["cg"]).with_server_assignor(Some(s("sticky")));
+        assert_eq!(c.send(v, &bad).error_code, 112);
+        if v >= 1 {
+            let bad = cg_join(&group, "c", &[])
+                .with_subscribed_topic_names(None)
+                .with_subscribed_topic_regex(Some(s("(")));
+            assert_eq!(c.send(v, &bad).error_code, 128);
+        }
+
+        // OffsetCommit v9 carries the member epoch; older versions are refused for
+        // KIP-848 members.
+        assert_eq!(commit(&mut c, 9, &group, 2, "a", "cg", 5), 0);
+        assert_eq!(commit(&mut c, 9, &group, 1, "a", "cg", 5), 113);
+        assert_eq!(commit(&mut c, 8, &group, 2, "a", "cg", 5), 35);
+        assert_eq!(fetch_offset(&mut c, 9, &group, "cg").0, 5);
+
+        // ConsumerGroupDescribe at both versions.
+        for dv in 0..=1i16 {
+            let d = c.send(
+                dv,
+                &ConsumerGroupDescribeRequest::default()
+                    .with_group_ids(vec![gid(&group), gid("no-such-group")]),
+            );
+            let g = &d.groups[0];
+            assert_eq!(g.error_code, 0);
+            assert_eq!(g.group_state.as_str(), "Stable");
+            assert_eq!((g.group_epoch, g.assignment_epoch), (2, 2));
+            assert_eq!(g.assignor_name.as_str(), "uniform");
+            assert_eq!(g.members.len(), 2);
+            for m in &g.members {
+                assert_eq!(m.member_epoch, 2);
+                assert_eq!(m.subscribed_topic_names, vec![name("cg")]);
+                assert_eq!(m.assignment.topic_partitions[0].topic_name, name("cg"));
+                assert_eq!(m.assignment.topic_partitions[0].topic_id, topic_id);
+                assert_eq!(m.assignment, m.target_assignment);
+                assert_eq!(m.member_type, if dv >= 1 { 1 } else { -1 });
+            }
+            assert_eq!(d.groups[1].error_code, 69);
+        }
+
+        // ListGroups v5 reports the type; a type filter selects it.
+        let l = c.send(
+            5,
+            &ListGroupsRequest::default().with_types_filter(vec![s("consumer")]),
+        );
+        let listed = l
+            .groups
+            .iter()
+            .find(|g| g.group_id.as_str() == group)
+            .expect("listed");
+        assert_eq!(listed.group_type.as_str(), "consumer");
+        assert_eq!(listed.group_state.as_str(), "Stable");
+
+        // A classic JoinGroup to it: INCONSISTENT_GROUP_PROTOCOL.
+        let j = c.send(5, &join_req(&group, "", None));
+        assert_eq!(j.error_code, 23);
+
+        // Both leave (epoch -1); the group is then Empty and can be deleted.
+        for m in ["a", "b"] {
+            let r = c.send(v, &cg_beat(&group, m, -1, &[]));
+            assert_eq!((r.error_code, r.member_epoch), (0, -1));
+        }
+        let d = c.send(
+            1,
+            &ConsumerGroupDescribeRequest::default().with_group_ids(vec![gid(&group)]),
+        );
+        assert_eq!(d.groups[0].group_state.as_str(), "Empty");
+        let del = c.send(
+            2,
+            &DeleteGroupsRequest::default().with_groups_names(vec![gid(&group)]),
+        );
+        assert_eq!(del.results[0].error_code, 0);
+    }
+}
+
+#[test]
+fn consumer_heartbeat_to_an_active_classic_group_is_group_id_not_found() {
+    let rill = Rill::start(&[]);
+    let mut c = rill.client();
+    create_topic(&mut c, "cg", 1, &[]);
+    let j = c.send(3, &join_req("classic", "", None));
+    assert_eq!(j.error_code, 0);
+    let r = c.send(1, &cg_join("classic", "m", &["cg"]));
+    assert_eq!(r.error_code, 69);
+    assert_eq!(
+        r.error_message.as_ref().map(|m| m.to_string()).as_deref(),
+        Some("Group classic is not a consumer group.")
+    );
+    let d = c.send(
+        0,
+        &ConsumerGroupDescribeRequest::default().with_group_ids(vec![gid("classic")]),
+    );
+    assert_eq!(d.groups[0].error_code, 69);
 }
