@@ -52,6 +52,7 @@ class RillBroker:
         log_level: str | None = None,
         extra_args: list[str] | None = None,
         env: dict[str, str] | None = None,
+        port: int = 0,
     ):
         self.work_dir = Path(work_dir)
         self.work_dir.mkdir(parents=True, exist_ok=True)
@@ -61,6 +62,9 @@ class RillBroker:
         self.fsync = fsync
         self.log_level = log_level
         self.extra_args = list(extra_args or [])
+        # 0: a new ephemeral port at every start; otherwise this port every time (so
+        # clients can follow the broker across a restart).
+        self.port = port
         self.env = dict(env or {})
         self.ready_file = self.work_dir / "ready"
         self.log_path = self.work_dir / "rill.log"
@@ -72,7 +76,7 @@ class RillBroker:
 
     # ----------------------------------------------------------------- args
     def argv(self) -> list[str]:
-        argv = [str(rill_bin()), "serve", "--listen", "127.0.0.1:0", "--ready-file", str(self.ready_file)]
+        argv = [str(rill_bin()), "serve", "--listen", f"127.0.0.1:{self.port}", "--ready-file", str(self.ready_file)]
         if self.data_dir is None:
             argv.append("--ephemeral")
         else:

@@ -237,3 +237,45 @@ def test_three_member_startup_time(broker_factory, topic, heartbeat_ms):
     finally:
         for m in members:
             m.close()
+
+
+def _free_port() -> int:
+    import socket
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def test_members_rejoin_after_broker_kill9(broker_factory, topic):
+    """Two KIP-848 members commit, the broker is killed (-9) and restarted on the same
+    port and data dir: group membership is gone (it lives in memory), so their next
+    heartbeat gets UNKNOWN_MEMBER_ID, they rejoin, resume from the committed offsets and
+    consume what is produced after the restart, and nothing committed is read again."""
+    b = broker_factory(
+        data_dir="auto",
+        port=_free_port(),
+        extra_args=["--group-consumer-heartbeat-interval-ms", str(FAST_HEARTBEAT_MS)],
+    )
+    bs = b.bootstrap
+    P = 4
+    group = f"g-{topic}"
+    ck.create_topic(bs, topic, partitions=P)
+    conf = {**KIP848, "enable.auto.commit": False}
+    pair = [Member(bs, group, topic, f"m{i}", **conf) for i in range(2)]
+    try:
+        drive(pair, lambda: balanced(pair, P, [2, 2]), "2/2")
+        first = produce_batch(bs, topic, P, 10, "a")
+        drive(pair, lambda: positions(first) <= union_got(pair), "batch a consumed")
+        for m in pair:
+            assert m.commit_positions() == {p: 10 for p in m.parts()}, m.describe()
+        b.restart(hard=True)
+        assert b.bootstrap == bs
+        second = produce_batch(bs, topic, P, 5, "b")
+        drive(pair, lambda: positions(second) <= union_got(pair), "batch b consumed after the restart", timeout=45)
+        drive(pair, lambda: balanced(pair, P, [2, 2]), "2/2 again")
+        got = [pos for m in pair for pos in m.positions()]
+        assert len(got) == len(set(got)) == len(first) + len(second), [m.describe() for m in pair]
+    finally:
+        for m in pair:
+            m.close()

@@ -204,9 +204,16 @@ impl GroupCoordinator {
         }
         if !self.consumer_groups.contains_key(group_id) {
             if req.member_epoch != 0 {
+                // Kafka answers GROUP_ID_NOT_FOUND, but its groups outlive a restart and
+                // Rill's membership does not: UNKNOWN_MEMBER_ID makes clients that were
+                // members before a restart rejoin (librdkafka would retry the stale
+                // heartbeat forever on GROUP_ID_NOT_FOUND).
                 return ConsumerHeartbeatResult::error(
-                    GROUP_ID_NOT_FOUND,
-                    format!("Group {group_id} not found."),
+                    UNKNOWN_MEMBER_ID,
+                    format!(
+                        "Member {} is unknown: group {group_id} has no members (group membership does not survive a broker restart; rejoin).",
+                        req.member_id
+                    ),
                 );
             }
             self.consumer_groups.insert(
