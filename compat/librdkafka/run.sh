@@ -6,6 +6,9 @@
 #   compat/librdkafka/run.sh 0034 0081 ...    just these ids (fails if any FAILs or TIMEOUTs)
 #   compat/librdkafka/run.sh --all-candidates every test id of the suite, as a report (exit 0)
 #   compat/librdkafka/run.sh --build-only     fetch + build librdkafka and its test runner, then stop
+#   compat/librdkafka/run.sh --kip848 [...]   any of the above with group.protocol=consumer (KIP-848)
+#                                             for the suite's group consumers; the allow list is
+#                                             then tests.allow.kip848
 #
 # The librdkafka source is the copy bundled in the `rdkafka-sys` crate (pinned
 # below), fetched with cargo into a cache outside the repo and built there once:
@@ -68,6 +71,13 @@ die() {
 ENTRY_RE='^([0-9]{4})(@(noautocreate))?(:([^#]+))?$'
 MODE=allow
 IDS=()
+ALLOW_FILE="$HERE/tests.allow"
+if [ "${1:-}" = "--kip848" ]; then
+    shift
+    # test.c reads this and sets group.protocol on every group consumer it creates.
+    export TEST_CONSUMER_GROUP_PROTOCOL=consumer
+    ALLOW_FILE="$HERE/tests.allow.kip848"
+fi
 case "${1:-}" in
     --all-candidates) MODE=all ;;
     --build-only) MODE=build ;;
@@ -174,9 +184,9 @@ if [ "$MODE" = allow ]; then
         line="${line%%#*}"
         line="$(sed -E 's/^[[:space:]]+//; s/[[:space:]]+$//' <<<"$line")"
         [ -z "$line" ] && continue
-        [[ "$line" =~ $ENTRY_RE ]] || die "tests.allow: not a test entry (NNNN[@scenario][:subtest-filter]): $line"
+        [[ "$line" =~ $ENTRY_RE ]] || die "$(basename "$ALLOW_FILE"): not a test entry (NNNN[@scenario][:subtest-filter]): $line"
         IDS+=("$line")
-    done <"$HERE/tests.allow"
+    done <"$ALLOW_FILE"
 elif [ "$MODE" = all ]; then
     # Every test id the runner knows, except 0000 (unit tests) and the 8xxx manual ones.
     mapfile -t IDS < <(grep -oE '^\s*_TEST\(\s*[0-9]{4}_' "$TESTS_DIR/test.c" | grep -oE '[0-9]{4}' |

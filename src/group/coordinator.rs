@@ -179,6 +179,7 @@ impl GroupCoordinator {
             };
         }
         if let Err((code, message)) = ConsumerGroup::validate_request(req) {
+            tracing::debug!(group = %req.group_id, member = %req.member_id, epoch = req.member_epoch, code, %message, "ConsumerGroupHeartbeat refused");
             return ConsumerHeartbeatResult::error(code, message);
         }
         let group_id = req.group_id.as_str();
@@ -225,8 +226,14 @@ impl GroupCoordinator {
             g.heartbeat(req, catalog, &Step { now: now_ms, cfg })
         });
         match result {
-            Some(Ok(r)) => r,
-            Some(Err((code, message))) => ConsumerHeartbeatResult::error(code, message),
+            Some(Ok(r)) => {
+                tracing::debug!(group = %req.group_id, member = %req.member_id, epoch_in = req.member_epoch, epoch = r.member_epoch, assignment = ?r.assignment.as_ref().map(|a| a.iter().map(|(_, ps)| ps.len()).sum::<usize>()), owned = ?req.owned.as_ref().map(|o| o.iter().map(|(_, ps)| ps.len()).sum::<usize>()), "ConsumerGroupHeartbeat");
+                r
+            }
+            Some(Err((code, message))) => {
+                tracing::debug!(group = %req.group_id, member = %req.member_id, epoch = req.member_epoch, code, %message, "ConsumerGroupHeartbeat refused");
+                ConsumerHeartbeatResult::error(code, message)
+            }
             None => ConsumerHeartbeatResult::error(
                 GROUP_ID_NOT_FOUND,
                 format!("Group {group_id} not found."),
