@@ -7,6 +7,8 @@
 * `committed` / `high_watermarks` - what the broker says about a group and a topic.
 * `offset_delete` - OffsetDelete (API 47), which no client here exposes, sent
                   through kafka-python's request machinery.
+* `produce_batch` / `positions` / `union_got` - records tagged by batch, and the
+                  (partition, offset) positions produced or consumed.
 """
 
 from __future__ import annotations
@@ -17,6 +19,7 @@ from typing import Callable, Iterable
 from confluent_kafka import Consumer, ConsumerGroupTopicPartitions, KafkaError, TopicPartition
 
 import ck
+from ck import Rec
 
 # session.timeout.ms 6000 is the broker minimum; a short heartbeat interval makes
 # members notice a rebalance quickly, and a bounded max.poll.interval.ms (which
@@ -216,3 +219,22 @@ def offset_delete(bootstrap: str, group: str, topic: str, partitions: list[int])
         for p, code in parts:
             per[p] = code
     return resp.error_code, per
+
+
+def produce_batch(bootstrap: str, topic: str, partitions: int, per_partition: int, tag: str) -> list[Rec]:
+    """`per_partition` records on each partition, keyed and valued by tag, partition
+    and index; returns them with the offsets they got."""
+    recs = [
+        Rec(p, f"{tag}-{p}-{i}".encode(), f"{tag} p{p} #{i}".encode())
+        for i in range(per_partition)
+        for p in range(partitions)
+    ]
+    return ck.produce_records(ck.producer(bootstrap), topic, recs)
+
+
+def positions(recs: list[Rec]) -> set[tuple[int, int]]:
+    return {(r.partition, r.offset) for r in recs}
+
+
+def union_got(members: list[Member]) -> set[tuple[int, int]]:
+    return set().union(*(m.positions() for m in members))

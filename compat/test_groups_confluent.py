@@ -16,28 +16,20 @@ from confluent_kafka import (
 )
 
 import ck
-from ck import Rec
-from groupkit import Member, balanced, committed, drive, high_watermarks, keep_polling, offset_delete
+from groupkit import (
+    Member,
+    balanced,
+    committed,
+    drive,
+    high_watermarks,
+    keep_polling,
+    offset_delete,
+    positions,
+    produce_batch,
+    union_got,
+)
 
 OFFSET_NONE = -1001  # librdkafka's OFFSET_INVALID: no committed offset
-
-
-def produce_batch(bootstrap: str, topic: str, partitions: int, per_partition: int, tag: str) -> list[Rec]:
-    recs = [
-        Rec(p, f"{tag}-{p}-{i}".encode(), f"{tag} p{p} #{i}".encode())
-        for i in range(per_partition)
-        for p in range(partitions)
-    ]
-    p = ck.producer(bootstrap)
-    return ck.produce_records(p, topic, recs)
-
-
-def positions(recs: list[Rec]) -> set[tuple[int, int]]:
-    return {(r.partition, r.offset) for r in recs}
-
-
-def union_got(members: list[Member]) -> set[tuple[int, int]]:
-    return set().union(*(m.positions() for m in members))
 
 
 # --------------------------------------------------------------- rebalancing

@@ -11,13 +11,23 @@ import pytest
 from confluent_kafka import ConsumerGroupState, ConsumerGroupType, KafkaError
 
 import ck
-from ck import Rec
-from groupkit import Member, balanced, committed, drive, high_watermarks, keep_polling
+from groupkit import (
+    Member,
+    balanced,
+    committed,
+    drive,
+    high_watermarks,
+    keep_polling,
+    positions,
+    produce_batch,
+    union_got,
+)
 
 # Rill's default group.consumer.heartbeat.interval.ms is Kafka's 5000; reassignments move
 # one heartbeat at a time, so most tests run the broker with a shorter interval.
 FAST_HEARTBEAT_MS = 300
 KIP848 = {"group.protocol": "consumer"}
+NO_AUTO_COMMIT = {**KIP848, "enable.auto.commit": False}
 
 
 @pytest.fixture
@@ -27,21 +37,16 @@ def fast_broker(broker_factory) -> str:
     ).bootstrap
 
 
-def produce_batch(bootstrap: str, topic: str, partitions: int, per_partition: int, tag: str) -> list[Rec]:
-    recs = [
-        Rec(p, f"{tag}-{p}-{i}".encode(), f"{tag} p{p} #{i}".encode())
-        for i in range(per_partition)
-        for p in range(partitions)
-    ]
-    return ck.produce_records(ck.producer(bootstrap), topic, recs)
-
-
-def positions(recs: list[Rec]) -> set[tuple[int, int]]:
-    return {(r.partition, r.offset) for r in recs}
-
-
-def union_got(members: list[Member]) -> set[tuple[int, int]]:
-    return set().union(*(m.positions() for m in members))
+def consume_and_commit(bs: str, topic: str, pair: list[Member], partitions: int, n: int):
+    """Once the two members hold half the partitions each, produce `n` records per
+    partition, let each member consume its own, and commit synchronously (OffsetCommit
+    with the member epoch). Returns the records."""
+    drive(pair, lambda: balanced(pair, partitions, [partitions // 2] * 2), "an even split")
+    recs = produce_batch(bs, topic, partitions, n, "a")
+    drive(pair, lambda: positions(recs) <= union_got(pair), "batch a consumed")
+    for m in pair:
+        assert m.commit_positions() == {p: n for p in m.parts()}, m.describe()
+    return recs
 
 
 @pytest.mark.parametrize("assignor", ["uniform", "range"])
@@ -120,21 +125,15 @@ def test_commit_and_resume(fast_broker, topic):
     P = 4
     group = f"g-{topic}"
     ck.create_topic(bs, topic, partitions=P)
-    conf = {**KIP848, "enable.auto.commit": False}
-    pair = [Member(bs, group, topic, f"a{i}", **conf) for i in range(2)]
+    pair = [Member(bs, group, topic, f"a{i}", **NO_AUTO_COMMIT) for i in range(2)]
     try:
-        drive(pair, lambda: balanced(pair, P, [2, 2]), "2/2")
-        # produced once both are assigned, so each member consumes its own partitions
-        first = produce_batch(bs, topic, P, 10, "a")
-        drive(pair, lambda: positions(first) <= union_got(pair), "batch a consumed")
-        for m in pair:
-            assert m.commit_positions() == {p: 10 for p in m.parts()}, m.describe()
+        consume_and_commit(bs, topic, pair, P, 10)
     finally:
         for m in pair:
             m.close()
     assert committed(bs, group, topic, P) == {p: 10 for p in range(P)}
     second = produce_batch(bs, topic, P, 5, "b")
-    again = [Member(bs, group, topic, f"b{i}", **conf) for i in range(2)]
+    again = [Member(bs, group, topic, f"b{i}", **NO_AUTO_COMMIT) for i in range(2)]
     try:
         drive(again, lambda: positions(second) <= union_got(again), "batch b consumed after resume")
         keep_polling(again, 0.5)
@@ -261,14 +260,9 @@ def test_members_rejoin_after_broker_kill9(broker_factory, topic):
     P = 4
     group = f"g-{topic}"
     ck.create_topic(bs, topic, partitions=P)
-    conf = {**KIP848, "enable.auto.commit": False}
-    pair = [Member(bs, group, topic, f"m{i}", **conf) for i in range(2)]
+    pair = [Member(bs, group, topic, f"m{i}", **NO_AUTO_COMMIT) for i in range(2)]
     try:
-        drive(pair, lambda: balanced(pair, P, [2, 2]), "2/2")
-        first = produce_batch(bs, topic, P, 10, "a")
-        drive(pair, lambda: positions(first) <= union_got(pair), "batch a consumed")
-        for m in pair:
-            assert m.commit_positions() == {p: 10 for p in m.parts()}, m.describe()
+        first = consume_and_commit(bs, topic, pair, P, 10)
         b.restart(hard=True)
         assert b.bootstrap == bs
         second = produce_batch(bs, topic, P, 5, "b")

@@ -22,19 +22,11 @@ from kafka.consumer.subscription_state import ConsumerRebalanceListener
 
 import ck
 from ck import Rec
-from groupkit import committed, high_watermarks
+from groupkit import committed, high_watermarks, produce_batch
 
 KJS_DIR = Path(__file__).resolve().parent / "kafkajs"
 KCAT = shutil.which("kcat") or shutil.which("kafkacat")
 
-
-def produce_batch(bootstrap: str, topic: str, partitions: int, per_partition: int, tag: str) -> list[Rec]:
-    recs = [
-        Rec(p, f"{tag}-{p}-{i}".encode(), f"{tag} p{p} #{i}".encode())
-        for i in range(per_partition)
-        for p in range(partitions)
-    ]
-    return ck.produce_records(ck.producer(bootstrap), topic, recs)
 
 
 def expected(recs: list[Rec]) -> dict[tuple[int, int], bytes]:
