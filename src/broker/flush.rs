@@ -88,17 +88,34 @@ impl Flusher {
                 continue;
             }
             let logs = batch.logs;
-            let res = tokio::task::spawn_blocking(move || {
-                for l in &logs {
-                    l.flush().map_err(|e| format!("fsync failed: {e}"))?;
-                }
-                Ok(())
-            })
-            .await
-            .unwrap_or_else(|e| Err(format!("fsync task failed: {e}")));
+            let res = tokio::task::spawn_blocking(move || flush_all(&logs))
+                .await
+                .unwrap_or_else(|e| Err(format!("fsync task failed: {e}")));
             for w in batch.waiters {
                 let _ = w.send(res.clone());
             }
         }
     }
+}
+
+/// At most this many fdatasyncs of one group-commit round run at once.
+const PARALLEL_FSYNCS: usize = 16;
+
+/// fdatasyncs every log of a round, several at once: the device merges concurrent
+/// flushes, where one after another each pays a full round trip to the disk.
+fn flush_all(logs: &[Arc<PartitionLog>]) -> Result<(), String> {
+    let flush = |l: &Arc<PartitionLog>| l.flush().map_err(|e| format!("fsync failed: {e}"));
+    if logs.len() <= 1 {
+        return logs.iter().try_for_each(flush);
+    }
+    for chunk in logs.chunks(PARALLEL_FSYNCS) {
+        std::thread::scope(|s| {
+            let running: Vec<_> = chunk.iter().map(|l| s.spawn(move || flush(l))).collect();
+            running.into_iter().try_for_each(|t| {
+                t.join()
+                    .unwrap_or_else(|_| Err("fsync thread panicked".to_string()))
+            })
+        })?;
+    }
+    Ok(())
 }

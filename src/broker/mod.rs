@@ -15,7 +15,7 @@ use tokio::sync::Notify;
 use uuid::Uuid;
 
 use crate::group::{CoordinatorConfig, GroupService};
-use crate::log::{LogError, PartitionLog};
+use crate::log::{LogConfig, LogError, PartitionLog};
 use crate::meta::{MetaError, MetadataStore, SledStore, TopicRecord, TopicState};
 pub use flush::{Flusher, FsyncPolicy};
 
@@ -138,6 +138,9 @@ pub struct Broker {
 
 const CLEAN_MARKER: &str = ".clean_shutdown";
 
+/// Under `--fsync interval`, start write-back of each MiB appended to a segment.
+const WRITEBACK_BYTES: u64 = 1 << 20;
+
 /// Kafka's legal topic names: 1–249 chars of `[a-zA-Z0-9._-]`, not `.` or `..`.
 pub fn validate_topic_name(name: &str) -> Result<(), TopicError> {
     if name.is_empty() || name == "." || name == ".." {
@@ -238,10 +241,20 @@ impl Broker {
             .join(format!("{name}-{}", id.simple()))
     }
 
+    /// A topic's log settings, plus what the broker's fsync policy adds: early write-back
+    /// under `interval` (see `LogConfig::writeback_bytes`).
+    fn log_config(&self, configs: &BTreeMap<String, String>) -> LogConfig {
+        let mut cfg = topic_config::log_config(configs);
+        if let FsyncPolicy::Interval(_) = self.config.fsync {
+            cfg.writeback_bytes = WRITEBACK_BYTES;
+        }
+        cfg
+    }
+
     fn open_topic(&self, rec: &TopicRecord, clean: bool) -> Result<Arc<Topic>, BrokerError> {
         let id = Uuid::from_bytes(rec.id);
         let dir = self.topic_dir(&rec.name, id);
-        let cfg = topic_config::log_config(&rec.configs);
+        let cfg = self.log_config(&rec.configs);
         let mut parts = Vec::with_capacity(rec.partitions.max(0) as usize);
         for p in 0..rec.partitions {
             parts.push(Arc::new(PartitionLog::open(
@@ -401,7 +414,7 @@ impl Broker {
             state: TopicState::Ready,
         };
         self.meta.put_topic(&rec)?;
-        let cfg = topic_config::log_config(&rec.configs);
+        let cfg = self.log_config(&rec.configs);
         let mut parts = topic.partitions.write().unwrap_or_else(|p| p.into_inner());
         for p in current..count {
             parts.push(Arc::new(PartitionLog::open(

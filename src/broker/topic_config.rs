@@ -138,6 +138,7 @@ pub fn log_config(configs: &BTreeMap<String, String>) -> LogConfig {
             as usize,
         max_message_bytes: num("max.message.bytes", d.max_message_bytes as i64).max(0) as usize,
         log_append_time: effective(configs, "message.timestamp.type") == Some("LogAppendTime"),
+        writeback_bytes: d.writeback_bytes,
     }
 }
 

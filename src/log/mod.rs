@@ -9,6 +9,7 @@
 pub mod batch;
 pub mod compression;
 pub mod index;
+mod writeback;
 
 use std::collections::BTreeMap;
 use std::fs::{self, File, OpenOptions};
@@ -61,6 +62,11 @@ pub struct LogConfig {
     pub max_message_bytes: usize,
     /// `message.timestamp.type=LogAppendTime`
     pub log_append_time: bool,
+    /// Start write-back of each this many appended bytes at once (0: never). Under
+    /// `--fsync interval` this keeps the periodic fdatasync short: without it, a second's
+    /// worth of dirty pages is written back inside that fdatasync while appends to the
+    /// same file wait (tens of ms; see benches/PROFILE.md).
+    pub writeback_bytes: u64,
 }
 
 impl Default for LogConfig {
@@ -72,6 +78,7 @@ impl Default for LogConfig {
             segment_index_bytes: 10 * 1024 * 1024,
             max_message_bytes: 1_048_588,
             log_append_time: false,
+            writeback_bytes: 0,
         }
     }
 }
@@ -96,6 +103,8 @@ struct Segment {
     offset_of_max_timestamp: i64,
     created_ms: i64,
     bytes_since_index: u64,
+    /// Write-back has been started for the file up to here (`LogConfig::writeback_bytes`).
+    written_back: u64,
 }
 
 fn segment_path(dir: &Path, base: i64, ext: &str) -> PathBuf {
@@ -135,6 +144,7 @@ impl Segment {
             offset_of_max_timestamp: -1,
             created_ms: now_ms(),
             bytes_since_index: 0,
+            written_back: size,
         })
     }
 
@@ -407,6 +417,13 @@ impl PartitionLog {
             .write_all_at(batch, pos)
             .map_err(|e| LogError::io(&active.path, e))?;
         active.note_batch(&h, pos, len, &cfg);
+        if cfg.writeback_bytes > 0
+            && active.size.saturating_sub(active.written_back) >= cfg.writeback_bytes
+        {
+            let (from, to) = (active.written_back, active.size);
+            writeback::start(&active.file, from, to - from);
+            active.written_back = to;
+        }
         let file = active.file.clone();
         if !g.unflushed.iter().any(|f| Arc::ptr_eq(f, &file)) {
             g.unflushed.push(file);
