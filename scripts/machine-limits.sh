@@ -2,7 +2,9 @@
 # This machine's own limits, the yardsticks for the broker's figures:
 #   - loopback TCP throughput between two processes (one stream, 1 MiB writes),
 #   - sequential write bandwidth with a final fdatasync (and without: page cache only),
-#   - fdatasyncs/s after appending 4 KiB and 1 MiB.
+#   - fdatasyncs/s after appending 4 KiB and 1 MiB,
+#   - the loopback round-trip floor: 64 KiB echoed by another process, 2000 times a
+#     second (what any request/response pays here before the broker does anything).
 # All are `rill bench limits ...` subcommands (Rust, so the probe is not the bottleneck).
 #
 #   scripts/machine-limits.sh [--dir DIR] [--json]
@@ -42,12 +44,14 @@ if [ "$JSON" -eq 1 ]; then
     cache=$("$BIN" bench limits disk --dir "$DIR" --mib "$DISK_MIB" --no-fdatasync --json)
     f4k=$("$BIN" bench limits fsync --dir "$DIR" --size 4096 --duration "${FSYNC_SECS}s" --json)
     f1m=$("$BIN" bench limits fsync --dir "$DIR" --size 1048576 --duration "${FSYNC_SECS}s" --json)
-    printf '{"tcp":%s,"write_fdatasync":%s,"write_page_cache":%s,"fdatasync_4k":%s,"fdatasync_1m":%s}\n' \
-        "$tcp" "$disk" "$cache" "$f4k" "$f1m"
+    rtt=$("$BIN" bench limits rtt --size 65536 --rate 2000 --duration "${FSYNC_SECS}s" --json)
+    printf '{"tcp":%s,"write_fdatasync":%s,"write_page_cache":%s,"fdatasync_4k":%s,"fdatasync_1m":%s,"rtt_64k":%s}\n' \
+        "$tcp" "$disk" "$cache" "$f4k" "$f1m" "$rtt"
 else
     "$BIN" bench limits tcp --duration "${TCP_SECS}s"
     "$BIN" bench limits disk --dir "$DIR" --mib "$DISK_MIB"
     "$BIN" bench limits disk --dir "$DIR" --mib "$DISK_MIB" --no-fdatasync
     "$BIN" bench limits fsync --dir "$DIR" --size 4096 --duration "${FSYNC_SECS}s"
     "$BIN" bench limits fsync --dir "$DIR" --size 1048576 --duration "${FSYNC_SECS}s"
+    "$BIN" bench limits rtt --size 65536 --rate 2000 --duration "${FSYNC_SECS}s"
 fi

@@ -26,6 +26,10 @@ const FETCH_VERSION: i16 = 12;
 /// After the producers stop, how long e2e consumers wait for the last records.
 const E2E_GRACE: Duration = Duration::from_secs(10);
 
+/// What one consuming connection returns: counts, latencies, time of its last record.
+type ConnRead = (Counts, Histogram<u64>, Instant);
+type Worker = JoinHandle<Result<ConnRead, BenchError>>;
+
 pub struct ReadResult {
     pub counts: Counts,
     pub latency: Histogram<u64>,
@@ -89,7 +93,7 @@ fn consume_connection(
     args: &LoadArgs,
     shared: &Shared,
     mut parts: Vec<Part>,
-) -> Result<(Counts, Histogram<u64>, Instant), BenchError> {
+) -> Result<ConnRead, BenchError> {
     let timeout = Duration::from_millis(args.timeout_ms);
     let stream = wire::connect(&args.bootstrap, timeout)?;
     let mut writer: TcpStream = stream.try_clone()?;
@@ -201,7 +205,7 @@ fn spawn_all(
     partitions: i32,
     starts: &[i64],
     ends: &[i64],
-) -> Vec<JoinHandle<Result<(Counts, Histogram<u64>, Instant), BenchError>>> {
+) -> Vec<Worker> {
     (0..args.connections)
         .map(|c| {
             let parts: Vec<Part> = wire::partitions_of(c, args.connections, partitions)
@@ -219,10 +223,7 @@ fn spawn_all(
         .collect()
 }
 
-fn join_all(
-    handles: Vec<JoinHandle<Result<(Counts, Histogram<u64>, Instant), BenchError>>>,
-    epoch: Instant,
-) -> Result<ReadResult, BenchError> {
+fn join_all(handles: Vec<Worker>, epoch: Instant) -> Result<ReadResult, BenchError> {
     let mut counts = Counts::default();
     let mut latency = histogram();
     let mut last = epoch;
@@ -296,7 +297,7 @@ pub struct E2eConsumers {
     pub epoch: Instant,
     done: Arc<AtomicBool>,
     produced: Arc<AtomicU64>,
-    handles: Vec<JoinHandle<Result<(Counts, Histogram<u64>, Instant), BenchError>>>,
+    handles: Vec<Worker>,
 }
 
 impl E2eConsumers {

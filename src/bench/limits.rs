@@ -26,6 +26,19 @@ pub enum LimitsCommand {
         #[arg(long, default_value_t = 1 << 20)]
         chunk: usize,
     },
+    /// Loopback round trips of a small message to a child process at a fixed rate:
+    /// the latency floor (scheduler and wake-up costs) any request/response pays here.
+    Rtt(RttArgs),
+    /// The echoing end of `limits rtt` (started by it).
+    #[command(hide = true)]
+    TcpEcho {
+        /// Address to connect to.
+        #[arg(long)]
+        connect: String,
+        /// Message size.
+        #[arg(long)]
+        size: usize,
+    },
     /// Sequential write bandwidth including a final fdatasync, in --dir's filesystem.
     Disk(DiskArgs),
     /// fdatasync()s per second, each after appending --size bytes.
@@ -40,6 +53,22 @@ pub struct TcpArgs {
     /// Bytes per write() and read().
     #[arg(long, default_value_t = 1 << 20)]
     pub chunk: usize,
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(Args, Debug)]
+pub struct RttArgs {
+    /// Round trips per second (sent on a fixed schedule; latency counts from the
+    /// intended send time).
+    #[arg(long, default_value_t = 2000.0)]
+    pub rate: f64,
+    /// Message size in bytes, each way.
+    #[arg(long, default_value_t = 64)]
+    pub size: usize,
+    /// How long to run.
+    #[arg(long, value_parser = parse_duration, default_value = "3s")]
+    pub duration: Duration,
     #[arg(long)]
     pub json: bool,
 }
@@ -81,6 +110,8 @@ pub fn run(cmd: LimitsCommand) -> Result<(), BenchError> {
     match cmd {
         LimitsCommand::Tcp(a) => tcp(a),
         LimitsCommand::TcpSink { connect, chunk } => tcp_sink(&connect, chunk),
+        LimitsCommand::Rtt(a) => rtt(a),
+        LimitsCommand::TcpEcho { connect, size } => tcp_echo(&connect, size),
         LimitsCommand::Disk(a) => disk(a),
         LimitsCommand::Fsync(a) => fsync(a),
     }
@@ -153,6 +184,74 @@ fn tcp_sink(addr: &str, chunk: usize) -> Result<(), BenchError> {
     }
     s.write_all(&total.to_be_bytes())?;
     Ok(())
+}
+
+fn rtt(a: RttArgs) -> Result<(), BenchError> {
+    if !(a.rate.is_finite() && a.rate > 0.0) {
+        return Err(BenchError::Usage("--rate must be positive".into()));
+    }
+    let listener = TcpListener::bind("127.0.0.1:0")?;
+    let addr = listener.local_addr()?.to_string();
+    let size = a.size.max(1);
+    let mut child = Command::new(std::env::current_exe()?)
+        .args(["bench", "limits", "tcp-echo", "--connect", &addr, "--size"])
+        .arg(size.to_string())
+        .stdin(Stdio::null())
+        .spawn()?;
+    let result = (|| -> Result<hdrhistogram::Histogram<u64>, BenchError> {
+        let (mut s, _) = listener.accept()?;
+        s.set_nodelay(true)?;
+        let mut buf = vec![0x5au8; size];
+        let mut hist = super::report::histogram();
+        let interval = Duration::from_secs_f64(1.0 / a.rate);
+        let start = Instant::now();
+        let mut next = start;
+        while next < start + a.duration {
+            let now = Instant::now();
+            if next > now {
+                std::thread::sleep(next - now);
+            }
+            s.write_all(&buf)?;
+            s.read_exact(&mut buf)?;
+            hist.saturating_record((next.elapsed().as_nanos() as u64).max(1));
+            next += interval;
+        }
+        Ok(hist)
+    })();
+    let _ = child.wait();
+    let h = result?;
+    let us = |q: f64| h.value_at_quantile(q) as f64 / 1000.0;
+    if a.json {
+        println!(
+            "{}",
+            serde_json::json!({"limit": "rtt", "rate": a.rate, "size": size,
+                               "samples": h.len(), "p50_us": us(0.5), "p99_us": us(0.99),
+                               "p999_us": us(0.999), "max_us": h.max() as f64 / 1000.0})
+        );
+    } else {
+        println!(
+            "loopback round trip, {size} B at {:.0}/s: p50 {:.1} us, p99 {:.1} us, p99.9 {:.1} us, max {:.1} us",
+            a.rate,
+            us(0.5),
+            us(0.99),
+            us(0.999),
+            h.max() as f64 / 1000.0
+        );
+    }
+    Ok(())
+}
+
+fn tcp_echo(addr: &str, size: usize) -> Result<(), BenchError> {
+    let mut s = TcpStream::connect(addr)?;
+    s.set_nodelay(true)?;
+    let mut buf = vec![0u8; size.max(1)];
+    loop {
+        match s.read_exact(&mut buf) {
+            Ok(()) => s.write_all(&buf)?,
+            Err(e) if e.kind() == std::io::ErrorKind::UnexpectedEof => return Ok(()),
+            Err(e) => return Err(e.into()),
+        }
+    }
 }
 
 fn scratch(dir: &std::path::Path) -> Result<(tempfile::TempPath, File), BenchError> {
