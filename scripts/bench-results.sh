@@ -252,6 +252,20 @@ done
 stop_broker
 A_MIBS=$(med_of always '["mib_per_s"]')
 A_P99=$(med_of always '["latency"]["p99_us"]')
+# ---------------------------------------------------------------- rdkafka_performance
+# The same workload with librdkafka's tool, if it is built already (scripts/rdkafka-perf.sh
+# builds it; that takes minutes, so it is not done here unless RILL_BENCH_RDKAFKA=1).
+RDK_PERF="${RILL_LIBRDKAFKA_CACHE:-$HOME/.cache/rill/librdkafka}/librdkafka-2.12.1/examples/rdkafka_performance"
+RDKAFKA="not run (build it with scripts/rdkafka-perf.sh, or set RILL_BENCH_RDKAFKA=1)"
+if [ -x "$RDK_PERF" ] || [ "${RILL_BENCH_RDKAFKA:-0}" = 1 ]; then
+    say "rdkafka_performance"
+    fresh_cache
+    if scripts/rdkafka-perf.sh --count 2000000 --partitions 4 --fsync never >"$WORK/rdkafka.out"; then
+        RDKAFKA="$(sed 's/^/    /' "$WORK/rdkafka.out")"
+    else
+        RDKAFKA="failed (see scripts/rdkafka-perf.sh output)"
+    fi
+fi
 LOAD_AFTER="$(cut -d' ' -f1-3 /proc/loadavg)"
 
 # ---------------------------------------------------------------- report
@@ -313,6 +327,12 @@ At max rate (the produce rows), ack latency p99 was $P_INT_P99 µs (\`interval:1
 Latency in fixed-rate mode is measured from each request's intended send time, so a
 stalled broker is charged for every request that should have been sent meanwhile
 (no coordinated omission).
+
+## The same workload with librdkafka (\`scripts/rdkafka-perf.sh --count 2000000 --partitions 4 --fsync never\`)
+
+One run, 1 KiB records, acks=1, batch.size=65536, linger.ms=5 (librdkafka's MB are 10^6 bytes):
+
+$RDKAFKA
 
 Raw JSON of every run is printed by the same commands with \`--json\`.
 EOF

@@ -94,11 +94,11 @@ fi
 say "produce: $COUNT records of $SIZE B, acks=$ACKS, batch.size=65536, linger.ms=5, $PARTITIONS partition(s)"
 "$PERF" -P -t "$TOPIC" -b "$BOOTSTRAP" -s "$SIZE" -c "$COUNT" -a "$ACKS" \
     -X batch.size=65536 -X linger.ms=5 -X queue.buffering.max.kbytes=1048576 \
-    -X queue.buffering.max.messages=1000000 "${EXTRA[@]}" | grep '^%' | tail -n 1
+    -X queue.buffering.max.messages=1000000 "${EXTRA[@]}" 2> >(grep -v CONFWARN >&2) | grep -E '^% [0-9]+ messages' | tail -n 1
 
 PARTS=()
 for ((p = 0; p < PARTITIONS; p++)); do PARTS+=(-p "$p"); done
 say "consume: $COUNT records from the beginning"
 "$PERF" -C -t "$TOPIC" -b "$BOOTSTRAP" "${PARTS[@]}" -o beginning -c "$COUNT" \
     -X fetch.max.bytes=67108864 -X max.partition.fetch.bytes=4194304 \
-    "${EXTRA[@]}" | grep '^%' | tail -n 1
+    "${EXTRA[@]}" 2> >(grep -v CONFWARN >&2) | grep -E '^% [0-9]+ messages' | tail -n 1
