@@ -289,6 +289,7 @@ pub fn run(args: &LoadArgs) -> Result<Report, BenchError> {
         first_error: read.counts.first_error,
         latency_kind: None,
         latency: read.latency,
+        service: None,
     })
 }
 

@@ -5,7 +5,7 @@
 use std::io::Write;
 use std::net::TcpStream;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::mpsc::{sync_channel, Receiver};
+use std::sync::mpsc::{channel, sync_channel, Receiver, SyncSender};
 use std::sync::Arc;
 use std::thread;
 use std::time::{Duration, Instant};
@@ -66,7 +66,10 @@ impl ProduceFrame {
 /// One request awaiting its response.
 struct InFlight {
     correlation: i32,
+    /// When the schedule wanted it sent (= `sent` at max rate).
     intended: Instant,
+    /// When it was actually written.
+    sent: Instant,
     records: u64,
     bytes: u64,
 }
@@ -143,12 +146,14 @@ pub fn run(args: &LoadArgs, e2e: bool) -> Result<Report, BenchError> {
     }
     let mut counts = Counts::default();
     let mut hist = histogram();
+    let mut service = histogram();
     let mut failure = None;
     for w in workers {
         match w.join() {
             Ok(Ok((c, h))) => {
                 counts.add(c);
-                let _ = hist.add(&h);
+                let _ = hist.add(&h.intended);
+                let _ = service.add(&h.service);
             }
             Ok(Err(e)) => failure = failure.or(Some(e)),
             Err(_) => failure = failure.or(Some(BenchError::Panicked)),
@@ -181,6 +186,7 @@ pub fn run(args: &LoadArgs, e2e: bool) -> Result<Report, BenchError> {
         first_error: counts.first_error,
         latency_kind: (args.acks != 0).then_some("ack"),
         latency: hist,
+        service: (args.acks != 0 && args.rate.is_some()).then_some(service),
     };
     if let Some(c) = consumer {
         let read = c.finish(report.records)?;
@@ -193,15 +199,12 @@ pub fn run(args: &LoadArgs, e2e: bool) -> Result<Report, BenchError> {
         report.elapsed_s = read.elapsed_s;
         report.latency_kind = Some("end-to-end");
         report.latency = read.latency;
+        report.service = None;
     }
     Ok(report)
 }
 
-fn connection(
-    plan: &Plan,
-    index: usize,
-    parts: &[i32],
-) -> Result<(Counts, Histogram<u64>), BenchError> {
+fn connection(plan: &Plan, index: usize, parts: &[i32]) -> Result<(Counts, Acks), BenchError> {
     let args = &plan.args;
     let timeout = Duration::from_millis(args.timeout_ms);
     let mut stream = wire::connect(&args.bootstrap, timeout)?;
@@ -209,10 +212,16 @@ fn connection(
         .iter()
         .map(|&p| ProduceFrame::new(&args.topic, p, args.acks, &plan.template.batch))
         .collect::<Result<Vec<_>, _>>()?;
-    let (tx, rx) = sync_channel::<InFlight>(args.depth - 1);
+    // `depth` slots: the writer takes one per request, the reader returns it with the
+    // response.
+    let (slot_tx, slots) = sync_channel::<()>(args.depth);
+    for _ in 0..args.depth {
+        let _ = slot_tx.send(());
+    }
+    let (tx, rx) = channel::<InFlight>();
     let reader = if args.acks != 0 {
         let r = stream.try_clone()?;
-        Some(thread::spawn(move || read_acks(r, rx)))
+        Some(thread::spawn(move || read_acks(r, rx, slot_tx)))
     } else {
         drop(rx);
         None
@@ -275,15 +284,20 @@ fn connection(
         }
         frame.set_correlation(correlation);
         if args.acks != 0 {
+            // Blocks while `depth` requests are in flight; fails if the reader failed
+            // (its error is reported below).
+            if slots.recv().is_err() {
+                break;
+            }
             let inflight = InFlight {
                 correlation,
                 intended,
+                sent: Instant::now(),
                 records: batch_records,
                 bytes: frame.batch_len as u64,
             };
-            // Blocks while `depth` requests are in flight.
             if tx.send(inflight).is_err() {
-                break; // the reader failed; its error is reported below
+                break;
             }
         }
         if let Err(e) = stream.write_all(&frame.bytes) {
@@ -314,18 +328,34 @@ fn connection(
             stream.write_all(&frame)?;
             let resp = wire::read_frame(&mut stream)?;
             wire::decode_response::<MetadataRequest>(METADATA_VERSION, correlation, resp)?;
-            Ok((sent, histogram()))
+            Ok((
+                sent,
+                Acks {
+                    intended: histogram(),
+                    service: histogram(),
+                },
+            ))
         }
     }
+}
+
+/// Ack latencies: from the intended send time, and from the actual one.
+pub struct Acks {
+    pub intended: Histogram<u64>,
+    pub service: Histogram<u64>,
 }
 
 fn read_acks(
     stream: TcpStream,
     rx: Receiver<InFlight>,
-) -> Result<(Counts, Histogram<u64>), BenchError> {
+    slots: SyncSender<()>,
+) -> Result<(Counts, Acks), BenchError> {
     let mut r = std::io::BufReader::with_capacity(64 * 1024, stream);
     let mut counts = Counts::default();
-    let mut hist = histogram();
+    let mut acks = Acks {
+        intended: histogram(),
+        service: histogram(),
+    };
     for inflight in rx {
         let frame = wire::read_frame(&mut r)?;
         let done = Instant::now();
@@ -347,12 +377,15 @@ fn read_acks(
                 }
             }
         }
+        let _ = slots.send(());
         if !failed {
             counts.records += inflight.records;
             counts.bytes += inflight.bytes;
             let ns = done.duration_since(inflight.intended).as_nanos() as u64;
-            hist.saturating_record(ns.max(1));
+            acks.intended.saturating_record(ns.max(1));
+            let ns = done.duration_since(inflight.sent).as_nanos() as u64;
+            acks.service.saturating_record(ns.max(1));
         }
     }
-    Ok((counts, hist))
+    Ok((counts, acks))
 }

@@ -34,6 +34,35 @@ pub struct Report {
     /// What the latency measures, if any.
     pub latency_kind: Option<&'static str>,
     pub latency: Histogram<u64>,
+    /// Fixed-rate produce: ack latency from the actual send time (the broker's part,
+    /// without the time a request waited behind the schedule or for a depth slot).
+    pub service: Option<Histogram<u64>>,
+}
+
+fn summary(h: &Histogram<u64>) -> serde_json::Value {
+    let us = |q: f64| h.value_at_quantile(q) as f64 / 1000.0;
+    serde_json::json!({
+        "samples": h.len(),
+        "min_us": h.min() as f64 / 1000.0,
+        "mean_us": h.mean() / 1000.0,
+        "p50_us": us(0.5),
+        "p90_us": us(0.9),
+        "p99_us": us(0.99),
+        "p999_us": us(0.999),
+        "max_us": h.max() as f64 / 1000.0,
+    })
+}
+
+fn line(h: &Histogram<u64>) -> String {
+    let us = |q: f64| h.value_at_quantile(q) as f64 / 1000.0;
+    format!(
+        "p50 {:.1}  p99 {:.1}  p99.9 {:.1}  max {:.1}  ({} samples)",
+        us(0.5),
+        us(0.99),
+        us(0.999),
+        h.max() as f64 / 1000.0,
+        h.len()
+    )
 }
 
 const MIB: f64 = 1024.0 * 1024.0;
@@ -46,24 +75,13 @@ impl Report {
         self.bytes as f64 / MIB / self.elapsed_s.max(1e-9)
     }
 
-    fn us(&self, q: f64) -> f64 {
-        self.latency.value_at_quantile(q) as f64 / 1000.0
-    }
-
     pub fn to_json(&self) -> String {
         let latency = (self.latency_kind.is_some() && !self.latency.is_empty()).then(|| {
-            serde_json::json!({
-                "kind": self.latency_kind,
-                "samples": self.latency.len(),
-                "min_us": self.latency.min() as f64 / 1000.0,
-                "mean_us": self.latency.mean() / 1000.0,
-                "p50_us": self.us(0.5),
-                "p90_us": self.us(0.9),
-                "p99_us": self.us(0.99),
-                "p999_us": self.us(0.999),
-                "max_us": self.latency.max() as f64 / 1000.0,
-            })
+            let mut v = summary(&self.latency);
+            v["kind"] = serde_json::json!(self.latency_kind);
+            v
         });
+        let service = self.service.as_ref().filter(|h| !h.is_empty()).map(summary);
         serde_json::json!({
             "mode": self.mode,
             "topic": self.topic,
@@ -85,6 +103,7 @@ impl Report {
             "records_per_s": self.records_per_s(),
             "mib_per_s": self.mib_per_s(),
             "latency": latency,
+            "service_latency": service,
         })
         .to_string()
     }
@@ -132,15 +151,10 @@ impl Report {
             self.records_per_s()
         );
         if let (Some(kind), false) = (self.latency_kind, self.latency.is_empty()) {
-            let _ = writeln!(
-                s,
-                "  {kind} latency (us): p50 {:.1}  p99 {:.1}  p99.9 {:.1}  max {:.1}  ({} samples)",
-                self.us(0.5),
-                self.us(0.99),
-                self.us(0.999),
-                self.latency.max() as f64 / 1000.0,
-                self.latency.len()
-            );
+            let _ = writeln!(s, "  {kind} latency (us): {}", line(&self.latency));
+        }
+        if let Some(h) = self.service.as_ref().filter(|h| !h.is_empty()) {
+            let _ = writeln!(s, "  from actual send (us): {}", line(h));
         }
         if self.errors > 0 {
             let _ = writeln!(
