@@ -1,4 +1,6 @@
-//! Micro-benchmarks of the produce/fetch hot path. `cargo bench --bench hot_path`;
+//! Micro-benchmarks of the produce/fetch hot path: frame decode, batch validation
+//! (header + CRC-32C), append, fetch read, offset lookup, request decode and response
+//! encoding. `cargo bench --bench hot_path`;
 //! `cargo bench -- --test` runs each once as a smoke test.
 
 use std::hint::black_box;
@@ -98,5 +100,28 @@ fn codec(c: &mut Criterion) {
     g.finish();
 }
 
-criterion_group!(benches, validate, append_and_read, codec);
+/// Frame decode: the size prefix checked and one 64 KiB produce frame read into its buffer.
+fn frame(c: &mut Criterion) {
+    let body = batch_64k();
+    let mut wire = (body.len() as i32).to_be_bytes().to_vec();
+    wire.extend_from_slice(&body);
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .build()
+        .expect("runtime");
+    let mut g = c.benchmark_group("frame");
+    g.throughput(Throughput::Bytes(wire.len() as u64));
+    g.bench_function("read_frame_64k", |x| {
+        x.iter(|| {
+            rt.block_on(async {
+                let mut r: &[u8] = black_box(&wire);
+                rill::server::frame::read_frame(&mut r, 1 << 20)
+                    .await
+                    .map(|f| f.map(|b| b.len()))
+            })
+        })
+    });
+    g.finish();
+}
+
+criterion_group!(benches, frame, validate, append_and_read, codec);
 criterion_main!(benches);

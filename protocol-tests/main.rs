@@ -5,6 +5,7 @@ mod common;
 mod admin;
 mod api_versions;
 mod bad_input;
+mod bench;
 mod groups;
 mod list_offsets;
 mod metadata;

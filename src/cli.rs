@@ -24,6 +24,8 @@ pub struct Cli {
 pub enum Command {
     /// Run the broker.
     Serve(ServeArgs),
+    /// Load generator and machine-limit probes (see benches/README.md).
+    Bench(crate::bench::BenchArgs),
 }
 
 #[derive(Args, Debug, Clone)]
@@ -122,6 +124,8 @@ pub enum CliError {
     Broker(#[from] BrokerError),
     #[error(transparent)]
     Io(#[from] std::io::Error),
+    #[error(transparent)]
+    Bench(#[from] crate::bench::BenchError),
 }
 
 /// Splits "host:port" / "[v6]:port".
@@ -238,6 +242,7 @@ fn advertised(args: &ServeArgs, listen_host: &str, port: u16) -> Result<(String,
 pub fn run(cli: Cli) -> Result<(), CliError> {
     match cli.command {
         Command::Serve(args) => serve(args),
+        Command::Bench(args) => Ok(crate::bench::run(args)?),
     }
 }
 
@@ -387,6 +392,7 @@ mod tests {
             argv.extend_from_slice(extra);
             match Cli::parse_from(argv).command {
                 Command::Serve(a) => a,
+                Command::Bench(_) => unreachable!("parsed `rill serve`"),
             }
         }
     }

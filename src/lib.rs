@@ -2,6 +2,7 @@
 //! See ARCHITECTURE.md for the map of the code.
 #![deny(unsafe_code)]
 
+pub mod bench;
 pub mod broker;
 pub mod cli;
 pub mod group;

@@ -537,7 +537,14 @@ impl PartitionLog {
             }
             want = first_len.min(avail);
         }
-        let mut buf = vec![0u8; want as usize];
+        // Not `vec![0; n]`: a zeroed allocation of this size makes jemalloc purge and
+        // re-fault every page on each fetch; plain allocation reuses resident pages.
+        #[allow(clippy::slow_vector_initialization)]
+        let mut buf = {
+            let mut b = Vec::with_capacity(want as usize);
+            b.resize(want as usize, 0u8);
+            b
+        };
         file.read_exact_at(&mut buf, pos)
             .map_err(|e| LogError::io(&self.dir, e))?;
         // Cut at the last whole batch.
