@@ -263,8 +263,9 @@ fn connection(plan: &Plan, index: usize, parts: &[i32]) -> Result<(Counts, Acks)
                 now
             }
         };
-        let frame = &mut frames[k % parts.len()];
+        let slot = k % parts.len();
         k += 1;
+        let frame = &mut frames[slot];
         correlation = correlation.wrapping_add(1);
         if plan.e2e {
             let ns = intended.duration_since(plan.epoch).as_nanos() as u64;
@@ -274,12 +275,7 @@ fn connection(plan: &Plan, index: usize, parts: &[i32]) -> Result<(Counts, Acks)
                 .stamp_in_place(&mut frame.bytes[at..at + len], ns)
             {
                 let batch = plan.template.stamped(ns)?;
-                *frame = ProduceFrame::new(
-                    &args.topic,
-                    parts[(k - 1) % parts.len()],
-                    args.acks,
-                    &batch,
-                )?;
+                *frame = ProduceFrame::new(&args.topic, parts[slot], args.acks, &batch)?;
             }
         }
         frame.set_correlation(correlation);
