@@ -138,7 +138,7 @@ pub struct Broker {
 
 const CLEAN_MARKER: &str = ".clean_shutdown";
 
-/// Under `--fsync interval`, start write-back of each MiB appended to a segment.
+/// Under `--fsync interval` and `never`, start write-back of each MiB appended to a segment.
 const WRITEBACK_BYTES: u64 = 1 << 20;
 
 /// Kafka's legal topic names: 1–249 chars of `[a-zA-Z0-9._-]`, not `.` or `..`.
@@ -242,10 +242,11 @@ impl Broker {
     }
 
     /// A topic's log settings, plus what the broker's fsync policy adds: early write-back
-    /// under `interval` (see `LogConfig::writeback_bytes`).
+    /// under `interval` and `never` (see `LogConfig::writeback_bytes`); under `always`
+    /// every produce is fdatasynced anyway.
     fn log_config(&self, configs: &BTreeMap<String, String>) -> LogConfig {
         let mut cfg = topic_config::log_config(configs);
-        if let FsyncPolicy::Interval(_) = self.config.fsync {
+        if self.config.fsync != FsyncPolicy::Always {
             cfg.writeback_bytes = WRITEBACK_BYTES;
         }
         cfg
