@@ -2,7 +2,10 @@
 //!
 //! This is the only module in Rill that uses `unsafe`: mapping a file. The file is
 //! preallocated to its capacity while open and trimmed to its used length when the
-//! segment is closed, as Kafka does. We never shrink a file while it is mapped.
+//! segment is closed, as Kafka does. We never shrink a file while it is mapped. No file
+//! descriptor is kept while mapped (a mapping outlives its descriptor): one partition
+//! then holds one open file (its active log segment's) plus two mappings, so thousands of
+//! partitions fit in an ordinary open-files limit. Resizing reopens the file by path.
 #![allow(unsafe_code)]
 
 use std::fs::{File, OpenOptions};
@@ -14,7 +17,6 @@ use memmap2::MmapMut;
 /// One open index file: `len` entries of `entry_size` bytes, room for `capacity`.
 pub struct MmapIndex {
     path: PathBuf,
-    file: File,
     map: Option<MmapMut>,
     entry_size: usize,
     len: usize,
@@ -25,23 +27,18 @@ impl MmapIndex {
     /// Opens or creates `path`. Existing whole entries are kept (a partial trailing
     /// entry is dropped); the file is then extended to `max_bytes` and mapped.
     pub fn open(path: &Path, entry_size: usize, max_bytes: usize) -> io::Result<MmapIndex> {
-        let file = OpenOptions::new()
-            .read(true)
-            .write(true)
-            .create(true)
-            .truncate(false)
-            .open(path)?;
+        let file = open_rw(path, true)?;
         let existing = file.metadata()?.len() as usize;
         let capacity = (max_bytes / entry_size).max(existing / entry_size).max(1);
         let len = existing / entry_size;
         file.set_len((capacity * entry_size) as u64)?;
-        // SAFETY: the file is owned by this struct and is only resized by this struct
-        // after the map is dropped (`close`), so the mapping never outlives its bytes.
+        // SAFETY: the file belongs to this struct (its segment's) and is only resized by
+        // this struct, reopened by path, after the map is dropped (`close`), so the
+        // mapping never outlives its bytes.
         // Other processes do not touch our data directory while it is locked by sled.
         let map = unsafe { MmapMut::map_mut(&file)? };
         Ok(MmapIndex {
             path: path.to_path_buf(),
-            file,
             map: Some(map),
             entry_size,
             len,
@@ -103,9 +100,10 @@ impl MmapIndex {
         self.close()?;
         self.capacity = self.len;
         if self.len > 0 {
+            let file = open_rw(&self.path, false)?;
             // SAFETY: as in `open`; the file was just trimmed to `len` entries and is not
             // resized again while this map lives (only `close` resizes, after unmapping).
-            self.map = Some(unsafe { MmapMut::map_mut(&self.file)? });
+            self.map = Some(unsafe { MmapMut::map_mut(&file)? });
         }
         Ok(())
     }
@@ -115,10 +113,19 @@ impl MmapIndex {
         if let Some(map) = self.map.take() {
             map.flush()?;
             drop(map);
-            self.file.set_len((self.len * self.entry_size) as u64)?;
+            open_rw(&self.path, false)?.set_len((self.len * self.entry_size) as u64)?;
         }
         Ok(())
     }
+}
+
+fn open_rw(path: &Path, create: bool) -> io::Result<File> {
+    OpenOptions::new()
+        .read(true)
+        .write(true)
+        .create(create)
+        .truncate(false)
+        .open(path)
 }
 
 impl Drop for MmapIndex {
