@@ -254,10 +254,31 @@ fn serve(args: ServeArgs) -> Result<(), CliError> {
         .with_writer(std::io::stderr)
         .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
         .init();
+    raise_open_files_limit();
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()?;
     runtime.block_on(serve_async(args))
+}
+
+/// Every partition keeps its active segment open and every client a socket: lift the
+/// soft open-files limit to the hard one, as many servers do (the soft default is often
+/// 1024).
+fn raise_open_files_limit() {
+    use rustix::process::{getrlimit, setrlimit, Resource, Rlimit};
+    let lim = getrlimit(Resource::Nofile);
+    if let (Some(soft), Some(hard)) = (lim.current, lim.maximum) {
+        if soft < hard {
+            let raised = Rlimit {
+                current: Some(hard),
+                maximum: Some(hard),
+            };
+            match setrlimit(Resource::Nofile, raised) {
+                Ok(()) => tracing::debug!(soft, hard, "raised the open-files limit"),
+                Err(e) => tracing::debug!(error = %e, "could not raise the open-files limit"),
+            }
+        }
+    }
 }
 
 async fn serve_async(args: ServeArgs) -> Result<(), CliError> {
