@@ -458,7 +458,9 @@ impl ConsumerGroup {
         // 3. Reconcile this member towards its target.
         self.reconcile(&member_id, req.owned.as_deref(), now);
 
-        let m = &self.members[&member_id];
+        let Some(m) = self.members.get(&member_id) else {
+            return Err((UNKNOWN_SERVER_ERROR, format!("member {member_id} vanished")));
+        };
         let full = req.member_epoch == 0
             || (req.rebalance_timeout_ms != -1
                 && req.subscribed_topic_names.is_some()
@@ -491,9 +493,13 @@ impl ConsumerGroup {
             match (req.member_epoch, existing) {
                 (0, None) => {}
                 (0, Some(old)) if old == member_id => {}
+                (0, Some(old)) if !self.members.contains_key(&old) => {
+                    // A stale entry (its member is gone): the instance id is free.
+                    self.static_members.remove(instance);
+                }
                 (0, Some(old)) => {
-                    let old_member = &self.members[&old];
-                    if old_member.epoch != -2 {
+                    let old_epoch = self.members.get(&old).map_or(-2, |m| m.epoch);
+                    if old_epoch != -2 {
                         return Err((
                             UNRELEASED_INSTANCE_ID,
                             format!(
