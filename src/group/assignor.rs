@@ -11,8 +11,9 @@ pub type Assignment = BTreeMap<Uuid, BTreeSet<i32>>;
 /// `uniform`: every member within one partition of every other (for members with the
 /// same subscription), keeping partitions where they are as far as balance allows.
 pub const UNIFORM_ASSIGNOR: &str = "uniform";
-/// `range`: for each topic, its partitions split into contiguous ranges over the members
-/// subscribed to it, in member-id order (co-partitioned topics line up).
+/// `range`: for each topic, its partitions split into ranges over the members subscribed
+/// to it, in member-id order (co-partitioned topics line up), sticky: a member keeps its
+/// previous partitions up to its share.
 pub const RANGE_ASSIGNOR: &str = "range";
 /// `group.consumer.assignors`: the first is the default.
 pub const ASSIGNORS: [&str; 2] = [UNIFORM_ASSIGNOR, RANGE_ASSIGNOR];
@@ -55,30 +56,47 @@ fn range(
         let Some(&count) = partitions.get(topic) else {
             continue;
         };
-        let mut subscribers: Vec<&str> = members
+        let mut subscribers: Vec<&AssignorMember<'_>> = members
             .iter()
             .filter(|m| m.topics.contains(topic))
-            .map(|m| m.member_id)
             .collect();
         if subscribers.is_empty() || count <= 0 {
             continue;
         }
-        subscribers.sort_unstable();
+        subscribers.sort_unstable_by(|a, b| a.member_id.cmp(b.member_id));
         let n = subscribers.len() as i32;
         let (per, extra) = (count / n, count % n);
-        let mut next = 0;
-        for (i, member) in subscribers.iter().enumerate() {
-            let take = per + i32::from((i as i32) < extra);
-            if take == 0 {
-                continue;
+        let quota = |i: usize| (per + i32::from((i as i32) < extra)) as usize;
+        // Sticky: each member keeps what it had, up to its quota (lowest first) ...
+        let mut taken = BTreeSet::new();
+        let mut got: Vec<BTreeSet<i32>> = vec![BTreeSet::new(); subscribers.len()];
+        for (i, m) in subscribers.iter().enumerate() {
+            let previous = m.current.get(topic).into_iter().flatten();
+            for &p in previous.filter(|&&p| p >= 0 && p < count) {
+                if got[i].len() < quota(i) && taken.insert(p) {
+                    got[i].insert(p);
+                }
             }
-            let set = out
-                .entry(member.to_string())
-                .or_default()
-                .entry(*topic)
-                .or_default();
-            set.extend(next..next + take);
-            next += take;
+        }
+        // ... and the rest go, lowest first, to members below quota in member-id order:
+        // contiguous ranges when nobody had anything.
+        let mut free = (0..count).filter(|p| !taken.contains(p));
+        for (i, set) in got.iter_mut().enumerate() {
+            while set.len() < quota(i) {
+                match free.next() {
+                    Some(p) => {
+                        set.insert(p);
+                    }
+                    None => break,
+                }
+            }
+        }
+        for (m, set) in subscribers.iter().zip(got) {
+            if !set.is_empty() {
+                out.entry(m.member_id.to_string())
+                    .or_default()
+                    .insert(*topic, set);
+            }
         }
     }
     out
@@ -257,6 +275,37 @@ mod tests {
         assert_eq!(count(&out["a"]) + count(&out["b"]), 6);
         assert_eq!(count(&out["a"]), 3);
         assert_eq!(count(&out["b"]), 3);
+    }
+
+    #[test]
+    fn range_keeps_previous_partitions_up_to_the_quota() {
+        let t = topic(1);
+        let parts = BTreeMap::from([(t, 6)]);
+        let prev_b: Assignment = BTreeMap::from([(t, BTreeSet::from([0, 1, 2]))]);
+        let prev_c: Assignment = BTreeMap::from([(t, BTreeSet::from([3, 4, 5]))]);
+        let empty = Assignment::new();
+        let subs = BTreeSet::from([t]);
+        let members = [
+            AssignorMember {
+                member_id: "a",
+                topics: subs.clone(),
+                current: &empty,
+            },
+            AssignorMember {
+                member_id: "b",
+                topics: subs.clone(),
+                current: &prev_b,
+            },
+            AssignorMember {
+                member_id: "c",
+                topics: subs.clone(),
+                current: &prev_c,
+            },
+        ];
+        let out = assign(RANGE_ASSIGNOR, &members, &parts, &[t]);
+        assert_eq!(out["b"][&t], BTreeSet::from([0, 1]));
+        assert_eq!(out["c"][&t], BTreeSet::from([3, 4]));
+        assert_eq!(out["a"][&t], BTreeSet::from([2, 5]));
     }
 
     #[test]

@@ -269,7 +269,20 @@ impl ConsumerGroup {
             .values()
             .flat_map(|m| m.subscribed_names.iter().cloned())
             .collect();
-        names.extend(self.subscription.keys().cloned());
+        // Regex matches, as of the last epoch bump, of members still here.
+        for m in self
+            .members
+            .values()
+            .filter(|m| m.subscribed_regex.is_some())
+        {
+            let ids = self.member_topics(m);
+            names.extend(
+                self.subscription
+                    .iter()
+                    .filter(|(_, (id, _))| ids.contains(id))
+                    .map(|(name, _)| name.clone()),
+            );
+        }
         names
     }
 
@@ -310,9 +323,15 @@ impl ConsumerGroup {
     }
 
     fn release_all(&mut self, m: &ConsumerMember) {
-        for (topic, ps) in m.assigned.iter().chain(m.pending_revocation.iter()) {
+        self.release(&m.member_id, &m.assigned);
+        self.release(&m.member_id, &m.pending_revocation);
+    }
+
+    /// Frees `partitions` where `member_id` is their owner.
+    fn release(&mut self, member_id: &str, partitions: &Assignment) {
+        for (topic, ps) in partitions {
             for p in ps {
-                if self.owners.get(&(*topic, *p)).map(String::as_str) == Some(&m.member_id) {
+                if self.owners.get(&(*topic, *p)).map(String::as_str) == Some(member_id) {
                     self.owners.remove(&(*topic, *p));
                 }
             }
@@ -402,7 +421,13 @@ impl ConsumerGroup {
         // 1. Update the member; a changed subscription bumps the group epoch.
         let mut bump = self.group_epoch == 0;
         if let Some(i) = &req.instance_id {
-            member.instance_id = Some(i.clone());
+            if let Some(previous) = member.instance_id.replace(i.clone()) {
+                if &previous != i
+                    && self.static_members.get(&previous).map(String::as_str) == Some(&member_id)
+                {
+                    self.static_members.remove(&previous);
+                }
+            }
         }
         if let Some(r) = &req.rack_id {
             member.rack_id = Some(r.clone());
@@ -506,6 +531,17 @@ impl ConsumerGroup {
                                 "Static member {member_id} with instance id {instance} cannot join the group because the instance id is owned by {old} member."
                             ),
                         ));
+                    }
+                    // A different live member under the new id is replaced outright.
+                    if let Some(other) = self.members.remove(member_id) {
+                        self.release_all(&other);
+                        self.target.remove(member_id);
+                        if let Some(i) = &other.instance_id {
+                            if self.static_members.get(i).map(String::as_str) == Some(member_id) {
+                                self.static_members.remove(i);
+                            }
+                        }
+                        self.group_epoch += 1;
                     }
                     // The replacement takes over the old member's epoch and partitions:
                     // no rebalance for anyone.
@@ -619,12 +655,19 @@ impl ConsumerGroup {
             }
         };
         if req.member_epoch == -2 {
-            if let Some(m) = self.members.get_mut(&member_id) {
+            if let Some(mut m) = self.members.remove(&member_id) {
                 tracing::info!(group = %self.group_id, member = %member_id, "static member leaves temporarily");
                 if m.epoch >= 0 {
                     m.previous_epoch = m.epoch;
                 }
                 m.epoch = -2;
+                // It keeps what it was assigned (its place), but what it was giving up
+                // is free at once, and no revocation is awaited from it any more.
+                let pending = std::mem::take(&mut m.pending_revocation);
+                self.release(&member_id, &pending);
+                m.revocation_deadline = None;
+                m.state = MemberState::Stable;
+                self.members.insert(member_id.clone(), m);
             }
         } else {
             tracing::info!(group = %self.group_id, member = %member_id, "member leaves the consumer group");
@@ -647,11 +690,7 @@ impl ConsumerGroup {
                     continue;
                 };
                 let all = all_names.get_or_insert_with(|| catalog.names());
-                names.extend(
-                    all.iter()
-                        .filter(|n| !n.starts_with("__") && re.is_match(n))
-                        .cloned(),
-                );
+                names.extend(all.iter().filter(|n| re.is_match(n)).cloned());
             }
         }
         names
@@ -720,20 +759,13 @@ impl ConsumerGroup {
             }
             // Revocation confirmed: those partitions are free for their new owners.
             let pending = std::mem::take(&mut m.pending_revocation);
-            for (t, ps) in &pending {
-                for p in ps {
-                    if self.owners.get(&(*t, *p)).map(String::as_str) == Some(member_id) {
-                        self.owners.remove(&(*t, *p));
-                    }
-                }
-            }
+            self.release(member_id, &pending);
             m.revocation_deadline = None;
             m.state = MemberState::Stable;
         }
         let settled = m.epoch == self.assignment_epoch && m.state == MemberState::Stable;
         if !settled {
-            let empty = Assignment::new();
-            let target = self.target.get(member_id).unwrap_or(&empty);
+            let target = self.target.get(member_id).cloned().unwrap_or_default();
             let mut kept = Assignment::new();
             let mut revoke = Assignment::new();
             for (t, ps) in &m.assigned {
@@ -752,16 +784,10 @@ impl ConsumerGroup {
                 m.pending_revocation = revoke;
                 m.revocation_deadline = Some(now + m.rebalance_timeout_ms.max(0) as u64);
             } else {
-                for (t, ps) in &revoke {
-                    for p in ps {
-                        if self.owners.get(&(*t, *p)).map(String::as_str) == Some(member_id) {
-                            self.owners.remove(&(*t, *p));
-                        }
-                    }
-                }
+                self.release(member_id, &revoke);
                 let mut assigned = kept;
                 let mut unreleased = false;
-                for (t, ps) in target {
+                for (t, ps) in &target {
                     for p in ps {
                         if assigned.get(t).is_some_and(|s| s.contains(p)) {
                             continue;
@@ -804,13 +830,13 @@ impl ConsumerGroup {
         transactional: bool,
         api_version: i16,
     ) -> Result<(), i16> {
-        if member_id.is_empty() && member_epoch < 0 {
-            // Commits from outside the group (admin tools, manual assignment).
-            return if transactional || self.members.is_empty() {
-                Ok(())
-            } else {
-                Err(UNKNOWN_MEMBER_ID)
-            };
+        // Commits from outside the group (admin tools, manual assignment) while it has
+        // no members, and transactional commits that name no member.
+        if member_epoch < 0 && self.members.is_empty() {
+            return Ok(());
+        }
+        if transactional && member_epoch == -1 && member_id.is_empty() {
+            return Ok(());
         }
         let Some(m) = self.members.get(member_id) else {
             return Err(UNKNOWN_MEMBER_ID);

@@ -449,7 +449,7 @@ fn topic_changes_bump_the_epoch_and_regex_subscriptions_follow_topics() {
     assert!(a.epoch > epoch);
     assert_eq!(a.count(), 8);
 
-    // A regex member sees topics as they appear; internal topics never match.
+    // A regex member sees topics as they appear; the regex must match the whole name.
     let mut req = h.request(&Client::new("r", &[]));
     req.group_id = "rg".into();
     req.subscribed_topic_names = None;
@@ -650,4 +650,76 @@ fn random_traffic_keeps_ownership_exclusive_and_settles() {
         let min = clients.iter().map(|c| c.count()).min().unwrap();
         assert!(max - min <= 1, "unbalanced: {clients:?}");
     }
+}
+
+/// A static member told to revoke that leaves with -2 frees those partitions at once and
+/// is not fenced at its rebalance timeout while away (review finding).
+#[test]
+fn static_leave_frees_partitions_pending_revocation() {
+    let mut h = H::new();
+    let mut a = Client::new("a", &["t"]);
+    a.instance = Some("ia".into());
+    h.beat(&mut a);
+    let mut b = Client::new("b", &["t"]);
+    h.beat(&mut b);
+    let mut req = h.request(&a);
+    req.owned = Some(owned_list(&a.owned));
+    h.send(&req); // a: told to give three up, still owns six
+    let mut leave = h.request(&a);
+    leave.member_epoch = -2;
+    h.send(&leave);
+    h.beat(&mut b);
+    assert_eq!(b.count(), 3, "b gets what a was giving up");
+    h.now += 30_001;
+    h.beat(&mut b);
+    h.c.tick(h.now);
+    assert!(h.c.consumer_group(G).unwrap().member("a").is_some());
+}
+
+/// A static replacement whose member id belongs to another live member replaces that
+/// member too, without leaving its partitions owned by nobody (review finding).
+#[test]
+fn static_replacement_onto_a_live_member_id_keeps_ownership_consistent() {
+    let mut h = H::new();
+    let mut a = Client::new("a", &["t"]);
+    a.instance = Some("ia".into());
+    let mut clients = [a, Client::new("b", &["t"])];
+    h.settle(&mut clients);
+    let [a, b] = clients;
+    let mut leave = h.request(&a);
+    leave.member_epoch = -2;
+    h.send(&leave);
+    let mut req = h.request(&b);
+    req.member_epoch = 0;
+    req.instance_id = Some("ia".into());
+    req.owned = Some(vec![]);
+    req.rebalance_timeout_ms = 30_000;
+    req.subscribed_topic_names = Some(vec!["t".into()]);
+    assert_eq!(h.send(&req).error_code, NONE); // send() checks the invariants
+    let mut c = b.clone();
+    c.epoch = 0;
+    c.joined = false;
+    c.owned.clear();
+    c.instance = Some("ia".into());
+    let mut clients = [c];
+    h.settle(&mut clients);
+    assert_eq!(clients[0].count(), 6);
+}
+
+/// Once its last member is gone, a group is subscribed to nothing: OffsetDelete works,
+/// and commits from outside the group are accepted whatever member id they carry.
+#[test]
+fn an_empty_group_is_subscribed_to_nothing_and_takes_outside_commits() {
+    let mut h = H::new();
+    let mut a = Client::new("a", &["t"]);
+    h.beat(&mut a);
+    assert!(h.c.is_subscribed_to_topic(G, "t"));
+    let mut leave = h.request(&a);
+    leave.member_epoch = -1;
+    h.send(&leave);
+    assert_eq!(h.state(), Some(ConsumerGroupState::Empty));
+    assert!(!h.c.is_subscribed_to_topic(G, "t"));
+    let r =
+        h.c.validate_offset_commit(h.now, G, "client-generated-id", -1, None, 9);
+    assert_eq!(r.0, Ok(()));
 }

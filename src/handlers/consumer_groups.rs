@@ -94,13 +94,17 @@ fn describe_assignment(
     a: &group::Assignment,
     names: &BTreeMap<Uuid, String>,
 ) -> DescribeAssignment {
+    // Topics deleted since the assignment was made are left out, as Kafka does.
     DescribeAssignment::default().with_topic_partitions(
         a.iter()
-            .map(|(t, ps)| {
-                DescribeTopicPartitions::default()
-                    .with_topic_id(*t)
-                    .with_topic_name(topic_name(names.get(t).map(String::as_str).unwrap_or("")))
-                    .with_partitions(ps.iter().copied().collect())
+            .filter_map(|(t, ps)| {
+                let name = names.get(t)?;
+                Some(
+                    DescribeTopicPartitions::default()
+                        .with_topic_id(*t)
+                        .with_topic_name(topic_name(name))
+                        .with_partitions(ps.iter().copied().collect()),
+                )
             })
             .collect(),
     )
