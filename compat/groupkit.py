@@ -7,6 +7,7 @@
 * `committed` / `high_watermarks` - what the broker says about a group and a topic.
 * `offset_delete` - OffsetDelete (API 47), which no client here exposes, sent
                   through kafka-python's request machinery.
+* `startup_time`  - how long a new group of N members takes until all are consuming.
 * `produce_batch` / `positions` / `union_got` - records tagged by batch, and the
                   (partition, offset) positions produced or consumed.
 """
@@ -238,3 +239,28 @@ def positions(recs: list[Rec]) -> set[tuple[int, int]]:
 
 def union_got(members: list[Member]) -> set[tuple[int, int]]:
     return set().union(*(m.positions() for m in members))
+
+
+def startup_time(bootstrap: str, topic: str, members: int, partitions: int, timeout: float, **conf) -> tuple[float, list[str]]:
+    """Creates `topic` with a few records per partition, starts `members` consumers of a
+    new group at once and polls them until the partitions are evenly split and each has
+    consumed a record. Returns the seconds from subscribe to the last first record, and a
+    line per member (first record time, assign callbacks)."""
+    ck.create_topic(bootstrap, topic, partitions=partitions)
+    produce_batch(bootstrap, topic, partitions, 5, "t")
+    group = f"g-{topic}"
+    t0 = time.monotonic()
+    ms = [Member(bootstrap, group, topic, f"m{i}", **conf) for i in range(members)]
+    try:
+        share = [partitions // members] * members
+        drive(
+            ms,
+            lambda: all(m.first_record_at for m in ms) and balanced(ms, partitions, share),
+            f"all {members} consuming",
+            timeout=timeout,
+        )
+        took = max(m.first_record_at for m in ms) - t0
+        return took, [f"{m.name}={m.first_record_at - t0:.3f}s/{len(m.assign_calls)} assigns" for m in ms]
+    finally:
+        for m in ms:
+            m.close()

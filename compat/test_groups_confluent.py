@@ -26,6 +26,7 @@ from groupkit import (
     offset_delete,
     positions,
     produce_batch,
+    startup_time,
     union_got,
 )
 
@@ -122,30 +123,12 @@ def test_three_member_startup_time(broker_factory, topic, variant):
     (printed; only a generous bound is asserted)."""
     conf, delay = STARTUP_VARIANTS[variant]
     bs = broker_factory(extra_args=["--group-initial-rebalance-delay-ms", str(delay)]).bootstrap
-    P = 6
-    ck.create_topic(bs, topic, partitions=P)
-    produce_batch(bs, topic, P, 5, "t")
-    group = f"g-{topic}"
-    t0 = time.monotonic()
-    members = [Member(bs, group, topic, f"m{i}", **conf) for i in range(3)]
-    try:
-        drive(
-            members,
-            lambda: all(m.first_record_at for m in members) and balanced(members, P, [2, 2, 2]),
-            "all 3 consuming",
-            timeout=30,
-        )
-        took = max(m.first_record_at for m in members) - t0
-        print(
-            f"\n[rebalance timing] {variant}: 3-member confluent-kafka group (range): subscribe -> all 3 "
-            f"consuming in {took:.3f}s (first record per member: "
-            + ", ".join(f"{m.name}={m.first_record_at - t0:.3f}s" for m in members)
-            + f"; assign callbacks {[len(m.assign_calls) for m in members]})"
-        )
-        assert took < 25
-    finally:
-        for m in members:
-            m.close()
+    took, per_member = startup_time(bs, topic, 3, 6, 30, **conf)
+    print(
+        f"\n[rebalance timing] {variant}: 3-member confluent-kafka group (range): subscribe -> all 3 "
+        f"consuming in {took:.3f}s (first record per member: {', '.join(per_member)})"
+    )
+    assert took < 25
 
 
 # ---------------------------------------------------------- static membership

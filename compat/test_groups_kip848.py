@@ -20,6 +20,7 @@ from groupkit import (
     keep_polling,
     positions,
     produce_batch,
+    startup_time,
     union_got,
 )
 
@@ -216,24 +217,8 @@ def test_three_member_startup_time(broker_factory, topic, heartbeat_ms):
     for several broker heartbeat intervals (printed; only a generous bound is asserted).
     5000 ms is Kafka's and Rill's default."""
     bs = broker_factory(extra_args=["--group-consumer-heartbeat-interval-ms", str(heartbeat_ms)]).bootstrap
-    P = 6
-    ck.create_topic(bs, topic, partitions=P)
-    produce_batch(bs, topic, P, 5, "t")
-    group = f"g-{topic}"
-    t0 = time.monotonic()
-    members = [Member(bs, group, topic, f"m{i}", **KIP848) for i in range(3)]
-    try:
-        drive(
-            members,
-            lambda: balanced(members, P, [2, 2, 2]) and all(m.first_record_at for m in members),
-            "all 3 members consuming",
-            timeout=4 * heartbeat_ms / 1000 + 10,
-        )
-        elapsed = max(m.first_record_at for m in members) - t0
-        print(f"\nKIP-848 3-member startup, heartbeat {heartbeat_ms} ms: {elapsed:.2f} s")
-    finally:
-        for m in members:
-            m.close()
+    took, per_member = startup_time(bs, topic, 3, 6, 4 * heartbeat_ms / 1000 + 10, **KIP848)
+    print(f"\nKIP-848 3-member startup, heartbeat {heartbeat_ms} ms: {took:.2f} s ({', '.join(per_member)})")
 
 
 def _free_port() -> int:

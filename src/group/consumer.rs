@@ -545,9 +545,10 @@ impl ConsumerGroup {
                     }
                     // The replacement takes over the old member's epoch and partitions:
                     // no rebalance for anyone.
-                    let mut m = self.members.remove(&old).unwrap_or_else(|| {
-                        ConsumerMember::new(member_id.to_string())
-                    });
+                    let mut m = self
+                        .members
+                        .remove(&old)
+                        .unwrap_or_else(|| ConsumerMember::new(member_id.to_string()));
                     m.member_id = member_id.to_string();
                     m.epoch = m.previous_epoch.max(0);
                     for (t, ps) in m.assigned.iter().chain(m.pending_revocation.iter()) {
@@ -560,21 +561,7 @@ impl ConsumerGroup {
                     }
                     return Ok(m);
                 }
-                (_, None) => {
-                    return Err((
-                        UNKNOWN_MEMBER_ID,
-                        format!("Instance id {instance} is unknown."),
-                    ))
-                }
-                (_, Some(old)) if old != member_id => {
-                    return Err((
-                        FENCED_INSTANCE_ID,
-                        format!(
-                            "Static member {member_id} with instance id {instance} was fenced by member {old}."
-                        ),
-                    ))
-                }
-                _ => {}
+                _ => self.check_static_member(instance, member_id)?,
             }
         }
         match self.members.remove(member_id) {
@@ -582,13 +569,7 @@ impl ConsumerGroup {
                 tracing::info!(group = %self.group_id, member = %member_id, "member joins the consumer group");
                 Ok(ConsumerMember::new(member_id.to_string()))
             }
-            None => Err((
-                UNKNOWN_MEMBER_ID,
-                format!(
-                    "Member {member_id} is not a member of group {}.",
-                    self.group_id
-                ),
-            )),
+            None => Err(self.unknown_member(member_id)),
             Some(mut m) if req.member_epoch == 0 => {
                 // A known member rejoining from scratch gives up what it held.
                 self.release_all(&m);
@@ -620,40 +601,44 @@ impl ConsumerGroup {
         }
     }
 
+    /// A request from `member_id` naming `instance`: the instance must be known and held
+    /// by that member (UNKNOWN_MEMBER_ID / FENCED_INSTANCE_ID otherwise).
+    fn check_static_member(&self, instance: &str, member_id: &str) -> Result<(), (i16, String)> {
+        match self.static_members.get(instance) {
+            None => Err((
+                UNKNOWN_MEMBER_ID,
+                format!("Instance id {instance} is unknown."),
+            )),
+            Some(holder) if holder != member_id => Err((
+                FENCED_INSTANCE_ID,
+                format!(
+                    "Static member {member_id} with instance id {instance} was fenced by member {holder}."
+                ),
+            )),
+            Some(_) => Ok(()),
+        }
+    }
+
+    fn unknown_member(&self, member_id: &str) -> (i16, String) {
+        (
+            UNKNOWN_MEMBER_ID,
+            format!(
+                "Member {member_id} is not a member of group {}.",
+                self.group_id
+            ),
+        )
+    }
+
     /// Epoch -1 (leave) and -2 (a static member leaving for a while, keeping its place).
     fn leave(&mut self, req: &ConsumerHeartbeat) -> HbResult {
-        let member_id = match &req.instance_id {
-            Some(instance) => {
-                let Some(id) = self.static_members.get(instance).cloned() else {
-                    return Err((
-                        UNKNOWN_MEMBER_ID,
-                        format!("Instance id {instance} is unknown."),
-                    ));
-                };
-                if id != req.member_id {
-                    return Err((
-                        FENCED_INSTANCE_ID,
-                        format!(
-                            "Static member {} with instance id {instance} was fenced by member {id}.",
-                            req.member_id
-                        ),
-                    ));
-                }
-                id
+        match &req.instance_id {
+            Some(instance) => self.check_static_member(instance, &req.member_id)?,
+            None if !self.members.contains_key(&req.member_id) => {
+                return Err(self.unknown_member(&req.member_id))
             }
-            None => {
-                if !self.members.contains_key(&req.member_id) {
-                    return Err((
-                        UNKNOWN_MEMBER_ID,
-                        format!(
-                            "Member {} is not a member of group {}.",
-                            req.member_id, self.group_id
-                        ),
-                    ));
-                }
-                req.member_id.clone()
-            }
-        };
+            None => {}
+        }
+        let member_id = req.member_id.clone();
         if req.member_epoch == -2 {
             if let Some(mut m) = self.members.remove(&member_id) {
                 tracing::info!(group = %self.group_id, member = %member_id, "static member leaves temporarily");

@@ -509,13 +509,14 @@ impl GroupCoordinator {
         generation_id: i32,
         group_instance_id: Option<&str>,
     ) -> (Result<(), i16>, Vec<Output>) {
-        self.validate_commit_inner(
+        let latest = i16::MAX;
+        self.validate_offset_commit(
             now_ms,
             group_id,
             member_id,
             generation_id,
             group_instance_id,
-            CommitKind::Offset(i16::MAX),
+            latest,
         )
     }
 
