@@ -63,7 +63,7 @@ pub struct LogConfig {
     /// `message.timestamp.type=LogAppendTime`
     pub log_append_time: bool,
     /// Start write-back of each this many appended bytes at once (0: never). Under
-    /// `--fsync interval` this keeps the periodic fdatasync short: without it, a second's
+    /// `--fsync interval` and `never` this keeps the periodic fdatasync short: without it, a second's
     /// worth of dirty pages is written back inside that fdatasync while appends to the
     /// same file wait (tens of ms; see benches/PROFILE.md).
     pub writeback_bytes: u64,

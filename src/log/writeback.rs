@@ -1,8 +1,9 @@
 //! Early write-back: ask the kernel to start writing a just-appended range of a segment
 //! to disk, without waiting for it (`sync_file_range(2)` with `SYNC_FILE_RANGE_WRITE`).
 //! This is not a durability point (no device flush, no metadata); it only keeps the
-//! amount of dirty data small, so that the periodic fdatasync of `--fsync interval`
-//! finds little left to do and appends to the same file are not held up behind it.
+//! amount of dirty data small, so that the periodic fdatasync of `--fsync interval` (and
+//! the kernel's own write-back under `never`) finds little left to do and appends to the
+//! same file are not held up behind it.
 //!
 //! With `index.rs`, the only module allowed `unsafe`: one FFI call.
 #![allow(unsafe_code)]
