@@ -35,8 +35,13 @@ fn api_versions_v0_v3_v4_list_the_same_table() {
     // …and KIP-848's ConsumerGroupHeartbeat and ConsumerGroupDescribe…
     assert!(k.contains(&(68, 0, 1)), "{k:?}");
     assert!(k.contains(&(69, 0, 1)), "{k:?}");
-    // …but nothing we do not implement: no InitProducerId.
-    assert!(!k.iter().any(|&(key, _, _)| key == 22), "{k:?}");
+    // …idempotent producers (InitProducerId, DescribeProducers)…
+    assert!(k.contains(&(22, 0, 5)), "{k:?}");
+    assert!(k.contains(&(61, 0, 0)), "{k:?}");
+    // …but nothing we do not implement: no transactions yet.
+    for txn_key in [24, 25, 26, 28, 65, 66] {
+        assert!(!k.iter().any(|&(key, _, _)| key == txn_key), "{k:?}");
+    }
 }
 
 #[test]

@@ -7,6 +7,7 @@ mod api_versions;
 mod bad_input;
 mod bench;
 mod groups;
+mod idempotence;
 mod list_offsets;
 mod metadata;
 mod ops;

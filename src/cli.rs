@@ -90,6 +90,15 @@ pub struct ServeArgs {
         value_parser = clap::value_parser!(u64).range(1..)
     )]
     pub group_consumer_session_timeout_ms: u64,
+    /// `producer.id.expiration.ms`: how long a partition remembers an idle idempotent
+    /// producer (its sequence numbers) before forgetting it.
+    #[arg(
+        long,
+        env = "RILL_PRODUCER_ID_EXPIRATION_MS",
+        default_value_t = crate::log::producer::DEFAULT_EXPIRATION_MS,
+        value_parser = clap::value_parser!(i64).range(1..)
+    )]
+    pub producer_id_expiration_ms: i64,
     /// Log filter (error, warn, info, debug, trace, or a tracing filter directive).
     #[arg(long, env = "RILL_LOG_LEVEL", default_value = "info")]
     pub log_level: String,
@@ -307,6 +316,7 @@ async fn serve_async(args: ServeArgs) -> Result<(), CliError> {
         group_initial_rebalance_delay_ms: args.group_initial_rebalance_delay_ms,
         group_consumer_heartbeat_interval_ms: args.group_consumer_heartbeat_interval_ms,
         group_consumer_session_timeout_ms: args.group_consumer_session_timeout_ms,
+        producer_id_expiration_ms: args.producer_id_expiration_ms,
     };
     let broker = tokio::task::block_in_place(|| Broker::open(config))?;
     let (tx, rx) = tokio::sync::watch::channel(false);

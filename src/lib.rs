@@ -10,3 +10,4 @@ pub mod handlers;
 pub mod log;
 pub mod meta;
 pub mod server;
+mod walls;

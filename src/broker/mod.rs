@@ -3,6 +3,7 @@
 //! Kafka wire types never appear here.
 
 pub mod flush;
+pub mod produce;
 pub mod topic_config;
 
 use std::collections::{BTreeMap, HashMap};
@@ -18,6 +19,7 @@ use crate::group::{CoordinatorConfig, GroupService};
 use crate::log::{LogConfig, LogError, PartitionLog};
 use crate::meta::{MetaError, MetadataStore, SledStore, TopicRecord, TopicState};
 pub use flush::{Flusher, FsyncPolicy};
+pub use produce::ProduceError;
 
 /// Settings a broker runs with (from the command line).
 #[derive(Debug, Clone)]
@@ -36,6 +38,8 @@ pub struct BrokerConfig {
     pub group_consumer_heartbeat_interval_ms: u64,
     /// `group.consumer.session.timeout.ms` (KIP-848 groups)
     pub group_consumer_session_timeout_ms: u64,
+    /// `producer.id.expiration.ms`: a producer idle this long is forgotten.
+    pub producer_id_expiration_ms: i64,
 }
 
 #[derive(Debug, Error)]
@@ -133,6 +137,7 @@ pub struct Broker {
     pub flusher: Arc<Flusher>,
     /// The classic consumer-group coordinator (Rill is every group's coordinator).
     pub groups: GroupService,
+    producer_ids: produce::ProducerIds,
     stopping: std::sync::atomic::AtomicBool,
 }
 
@@ -209,6 +214,7 @@ impl Broker {
             data_arrived: Notify::new(),
             flusher,
             groups,
+            producer_ids: produce::ProducerIds::default(),
             stopping: std::sync::atomic::AtomicBool::new(false),
         };
         for rec in broker.meta.topics()? {
@@ -493,6 +499,7 @@ mod tests {
             group_initial_rebalance_delay_ms: 0,
             group_consumer_heartbeat_interval_ms: 5_000,
             group_consumer_session_timeout_ms: 45_000,
+            producer_id_expiration_ms: crate::log::producer::DEFAULT_EXPIRATION_MS,
         }
     }
 

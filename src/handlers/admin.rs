@@ -11,6 +11,7 @@ use kafka_protocol::messages::describe_cluster_response::DescribeClusterBroker;
 use kafka_protocol::messages::*;
 use uuid::Uuid;
 
+use super::errors::KafkaCode;
 use super::{code, str_bytes, topic_name};
 use crate::broker::topic_config::TOPIC_CONFIG_DEFAULTS;
 use crate::broker::{Broker, Topic, TopicError};

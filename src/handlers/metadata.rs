@@ -10,6 +10,7 @@ use kafka_protocol::messages::metadata_response::{
 use kafka_protocol::messages::*;
 use uuid::Uuid;
 
+use super::errors::KafkaCode;
 use super::{code, str_bytes, topic_name};
 use crate::broker::{Broker, Topic, TopicError};
 use crate::server::dispatch::RequestContext;

@@ -1,13 +1,13 @@
 use std::sync::Arc;
 
-use bytes::BytesMut;
 use kafka_protocol::error::ResponseError;
 use kafka_protocol::messages::produce_response::{PartitionProduceResponse, TopicProduceResponse};
 use kafka_protocol::messages::*;
 
+use super::errors::KafkaCode;
 use super::{code, str_bytes, topic_name};
-use crate::broker::{Broker, Topic};
-use crate::log::batch;
+use crate::broker::{Broker, ProduceError, Topic};
+use crate::log::LogError;
 use crate::server::dispatch::RequestContext;
 
 fn error(index: i32, err: i16, message: Option<String>) -> PartitionProduceResponse {
@@ -25,52 +25,33 @@ async fn produce_partition(
     acks: i16,
 ) -> PartitionProduceResponse {
     let index = data.index;
-    let Some(log) = topic.partition(index) else {
-        return error(index, code(ResponseError::UnknownTopicOrPartition), None);
-    };
-    let Some(records) = data.records else {
-        return error(
-            index,
-            code(ResponseError::InvalidRecord),
-            Some("produce request has no records".into()),
-        );
-    };
-    let cfg = log.config();
-    let header = match batch::validate_produce(&records, cfg.max_message_bytes) {
-        Ok(h) => h,
+    match broker
+        .produce(topic, index, data.records.as_deref(), acks)
+        .await
+    {
+        Ok(appended) => PartitionProduceResponse::default()
+            .with_index(index)
+            .with_base_offset(appended.base_offset)
+            .with_log_append_time_ms(appended.log_append_time.unwrap_or(-1))
+            .with_log_start_offset(appended.log_start_offset),
         Err(e) => {
-            tracing::debug!(topic = %topic.name, partition = index, error = %e, "rejected batch");
-            return error(index, e.kafka_code(), Some(e.to_string()));
-        }
-    };
-    // The one copy on the produce path: the batch must be mutable to take its offsets.
-    let mut bytes = BytesMut::from(&records[..]);
-    let appended = match log.append(&mut bytes, &header) {
-        Ok(a) => a,
-        Err(crate::log::LogError::Deleted) => {
-            return error(index, code(ResponseError::UnknownTopicOrPartition), None);
-        }
-        Err(e) => {
-            tracing::error!(topic = %topic.name, partition = index, error = %e, "append failed");
-            return error(
-                index,
-                code(ResponseError::KafkaStorageError),
-                Some(e.to_string()),
-            );
-        }
-    };
-    broker.data_arrived.notify_waiters();
-    if acks != 0 {
-        if let Err(e) = broker.flusher.durable(&log).await {
-            tracing::error!(topic = %topic.name, partition = index, error = %e, "fsync failed");
-            return error(index, code(ResponseError::KafkaStorageError), Some(e));
+            match &e {
+                ProduceError::Log(LogError::Io { .. }) | ProduceError::Flush(_) => {
+                    tracing::error!(topic = %topic.name, partition = index, error = %e, "produce failed")
+                }
+                _ => {
+                    tracing::debug!(topic = %topic.name, partition = index, error = %e, "produce refused")
+                }
+            }
+            let message = match e {
+                ProduceError::UnknownTopicOrPartition | ProduceError::Log(LogError::Deleted) => {
+                    None
+                }
+                _ => Some(e.to_string()),
+            };
+            error(index, e.kafka_code(), message)
         }
     }
-    PartitionProduceResponse::default()
-        .with_index(index)
-        .with_base_offset(appended.base_offset)
-        .with_log_append_time_ms(appended.log_append_time.unwrap_or(-1))
-        .with_log_start_offset(appended.log_start_offset)
 }
 
 /// Produce v3+. Returns `None` for acks=0: such a request gets no response at all.

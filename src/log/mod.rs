@@ -9,6 +9,7 @@
 pub mod batch;
 pub mod compression;
 pub mod index;
+pub mod producer;
 mod writeback;
 
 use std::collections::BTreeMap;
@@ -23,6 +24,7 @@ use thiserror::Error;
 
 use batch::{BatchHeader, HEADER_LEN};
 use index::{MmapIndex, OffsetIndex, TimeIndex};
+use producer::{Check, ProducerEntry, ProducerError, ProducerState};
 
 #[derive(Debug, Error)]
 pub enum LogError {
@@ -30,6 +32,8 @@ pub enum LogError {
     Deleted,
     #[error("offset {offset} is out of range [{start}, {end}]")]
     OffsetOutOfRange { offset: i64, start: i64, end: i64 },
+    #[error(transparent)]
+    Producer(#[from] ProducerError),
     #[error("i/o error on {path}: {source}")]
     Io {
         path: PathBuf,
@@ -250,6 +254,8 @@ struct Inner {
     unflushed: Vec<Arc<File>>,
     config: LogConfig,
     deleted: bool,
+    /// Idempotent and transactional producers that wrote here.
+    producers: ProducerState,
 }
 
 impl Inner {
@@ -267,6 +273,54 @@ impl Inner {
             .map(|s| s.next_offset)
             .unwrap_or(0)
     }
+
+    /// Rebuilds producer state from the batches at and after `from` (a batch boundary:
+    /// the offset of the snapshot the state was loaded from).
+    fn replay_producers(&mut self, from: i64) -> Result<(), LogError> {
+        let mut head = [0u8; HEADER_LEN];
+        let mut replayed = 0usize;
+        let now = now_ms();
+        for seg in self.segments.values() {
+            if seg.next_offset <= from || seg.size == 0 {
+                continue;
+            }
+            let mut pos = if seg.base >= from {
+                0
+            } else {
+                seg.offset_index.lookup((from - seg.base) as u32) as u64
+            };
+            while pos + HEADER_LEN as u64 <= seg.size {
+                seg.file
+                    .read_exact_at(&mut head, pos)
+                    .map_err(|e| LogError::io(&seg.path, e))?;
+                let Some(h) = BatchHeader::parse(&head) else {
+                    break;
+                };
+                if h.batch_length < (HEADER_LEN - batch::LOG_OVERHEAD) as i32 {
+                    break;
+                }
+                if h.base_offset >= from {
+                    self.producers.update(&h, now);
+                    replayed += 1;
+                }
+                pos += h.total_len() as u64;
+            }
+        }
+        if replayed > 0 {
+            tracing::debug!(
+                from,
+                batches = replayed,
+                producers = self.producers.len(),
+                "replayed producer state"
+            );
+        }
+        Ok(())
+    }
+
+    /// Saves the producer state as of the log end (at a roll and at clean shutdown).
+    fn snapshot_producers(&self, dir: &Path, sync: bool) -> io::Result<()> {
+        producer::write_snapshot(dir, self.next_offset(), &self.producers, sync)
+    }
 }
 
 /// Result of a successful append.
@@ -275,6 +329,9 @@ pub struct Appended {
     pub base_offset: i64,
     pub log_append_time: Option<i64>,
     pub log_start_offset: i64,
+    /// The batch was a producer's retry of one already written; nothing was appended
+    /// and the offsets are the original ones.
+    pub duplicate: bool,
 }
 
 /// Bytes read for a fetch, plus the partition's offsets at read time.
@@ -343,15 +400,22 @@ impl PartitionLog {
             segments.insert(base, seg);
         }
         let log_start = bases[0];
+        let mut inner = Inner {
+            segments,
+            log_start,
+            unflushed: Vec::new(),
+            config,
+            deleted: false,
+            producers: ProducerState::default(),
+        };
+        let end = inner.next_offset();
+        let (from, state) =
+            producer::load_snapshot(dir, log_start, end).map_err(|e| LogError::io(dir, e))?;
+        inner.producers = state;
+        inner.replay_producers(from)?;
         Ok(PartitionLog {
             dir: dir.to_path_buf(),
-            inner: Mutex::new(Inner {
-                segments,
-                log_start,
-                unflushed: Vec::new(),
-                config,
-                deleted: false,
-            }),
+            inner: Mutex::new(inner),
         })
     }
 
@@ -387,7 +451,15 @@ impl PartitionLog {
         let len = batch.len() as u64;
         let cfg = g.config.clone();
         let next = g.next_offset();
-        {
+        if let Check::Duplicate(b) = g.producers.check(header, next)? {
+            return Ok(Appended {
+                base_offset: b.first_offset,
+                log_append_time: cfg.log_append_time.then_some(b.max_timestamp),
+                log_start_offset: g.log_start,
+                duplicate: true,
+            });
+        }
+        let rolled = {
             let active = g.active();
             let too_old = now - active.created_ms > cfg.segment_ms;
             let overflow = next + header.last_offset_delta as i64 - active.base >= u32::MAX as i64;
@@ -399,8 +471,17 @@ impl PartitionLog {
                     || overflow)
             {
                 active.seal().map_err(|e| LogError::io(&active.path, e))?;
-                let seg = Segment::open(&self.dir, next, &cfg)?;
-                g.segments.insert(next, seg);
+                true
+            } else {
+                false
+            }
+        };
+        if rolled {
+            let seg = Segment::open(&self.dir, next, &cfg)?;
+            g.segments.insert(next, seg);
+            if let Err(e) = g.snapshot_producers(&self.dir, false) {
+                // Not fatal: recovery then replays from an older snapshot.
+                tracing::warn!(dir = %self.dir.display(), error = %e, "writing producer snapshot failed");
             }
         }
         let log_append_time = cfg.log_append_time.then_some(now);
@@ -417,6 +498,8 @@ impl PartitionLog {
             .write_all_at(batch, pos)
             .map_err(|e| LogError::io(&active.path, e))?;
         active.note_batch(&h, pos, len, &cfg);
+        g.producers.update(&h, now);
+        let active = g.active();
         if cfg.writeback_bytes > 0
             && active.size.saturating_sub(active.written_back) >= cfg.writeback_bytes
         {
@@ -432,6 +515,7 @@ impl PartitionLog {
             base_offset: next,
             log_append_time,
             log_start_offset: g.log_start,
+            duplicate: false,
         })
     }
 
@@ -625,7 +709,17 @@ impl PartitionLog {
             seg.close()?;
         }
         g.unflushed.clear();
-        Ok(())
+        g.snapshot_producers(&self.dir, true)
+    }
+
+    /// The producers that wrote here (DescribeProducers).
+    pub fn producers(&self) -> Vec<(i64, ProducerEntry)> {
+        self.lock().producers.entries()
+    }
+
+    /// Forgets producers idle for `expiration_ms` (`producer.id.expiration.ms`).
+    pub fn expire_producers(&self, now_ms: i64, expiration_ms: i64) -> usize {
+        self.lock().producers.expire(now_ms, expiration_ms)
     }
 
     /// Removes the partition's files. The log must not be used afterwards.

@@ -11,6 +11,7 @@ pub struct MemoryStore {
     topics: Mutex<BTreeMap<String, TopicRecord>>,
     cluster_id: Mutex<Option<String>>,
     offsets: Mutex<BTreeMap<OffsetKey, CommittedOffset>>,
+    next_producer_id: Mutex<i64>,
 }
 
 impl MetadataStore for MemoryStore {
@@ -63,5 +64,14 @@ impl MetadataStore for MemoryStore {
         let mut gs: Vec<String> = o.keys().map(|(g, _, _)| g.clone()).collect();
         gs.dedup();
         Ok(gs)
+    }
+    fn allocate_producer_ids(&self, count: i64) -> Result<i64, MetaError> {
+        let mut n = self
+            .next_producer_id
+            .lock()
+            .unwrap_or_else(|p| p.into_inner());
+        let first = *n;
+        *n += count;
+        Ok(first)
     }
 }

@@ -75,6 +75,9 @@ pub trait MetadataStore: Send + Sync {
     ) -> Result<(), MetaError>;
     /// Groups that have at least one committed offset.
     fn offset_groups(&self) -> Result<Vec<String>, MetaError>;
+    /// Reserves `count` producer ids durably and returns the first; ids are never
+    /// handed out twice, across restarts included.
+    fn allocate_producer_ids(&self, count: i64) -> Result<i64, MetaError>;
 }
 
 #[cfg(test)]
@@ -148,6 +151,8 @@ mod tests {
         store.delete_offsets("g1", None).unwrap();
         assert!(store.group_offsets("g1").unwrap().is_empty());
         assert_eq!(store.group_offsets("g10").unwrap().len(), 1);
+        assert_eq!(store.allocate_producer_ids(1000).unwrap(), 0);
+        assert_eq!(store.allocate_producer_ids(10).unwrap(), 1000);
     }
 
     #[test]
@@ -166,5 +171,6 @@ mod tests {
         assert_eq!(s.topics().unwrap().len(), 1);
         assert_eq!(s.group_offsets("g10").unwrap()[0].2.offset, 9);
         assert_eq!(s.cluster_id("z").unwrap(), "x");
+        assert_eq!(s.allocate_producer_ids(5).unwrap(), 1010);
     }
 }

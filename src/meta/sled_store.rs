@@ -108,6 +108,34 @@ impl MetadataStore for SledStore {
         Ok(String::from_utf8_lossy(&v).into_owned())
     }
 
+    fn allocate_producer_ids(&self, count: i64) -> Result<i64, MetaError> {
+        const KEY: &str = "next_producer_id";
+        let corrupt = || MetaError::Corrupt {
+            key: KEY.into(),
+            reason: "not an 8-byte integer".into(),
+        };
+        let mut first = 0;
+        let mut bad = false;
+        self.db.fetch_and_update(KEY, |old| {
+            first = match old {
+                None => 0,
+                Some(b) => match <[u8; 8]>::try_from(b) {
+                    Ok(a) => i64::from_be_bytes(a),
+                    Err(_) => {
+                        bad = true;
+                        return old.map(|b| b.to_vec());
+                    }
+                },
+            };
+            Some((first + count).to_be_bytes().to_vec())
+        })?;
+        if bad {
+            return Err(corrupt());
+        }
+        self.db.flush()?;
+        Ok(first)
+    }
+
     fn commit_offsets(&self, group: &str, offsets: &[GroupOffset]) -> Result<(), MetaError> {
         let mut batch = sled::Batch::default();
         for (t, p, c) in offsets {

@@ -44,10 +44,12 @@ pub const SUPPORTED: &[ApiSpec] = &[
     api(ApiKey::ApiVersions, 0, 4),
     api(ApiKey::CreateTopics, 2, 7),
     api(ApiKey::DeleteTopics, 1, 6),
+    api(ApiKey::InitProducerId, 0, 5),
     api(ApiKey::CreatePartitions, 0, 3),
     api(ApiKey::DeleteGroups, 0, 2),
     api(ApiKey::OffsetDelete, 0, 0),
     api(ApiKey::DescribeCluster, 0, 2),
+    api(ApiKey::DescribeProducers, 0, 0),
     api(ApiKey::GetTelemetrySubscriptions, 0, 0),
     api(ApiKey::DescribeTopicPartitions, 0, 0),
     api(ApiKey::ConsumerGroupHeartbeat, 0, 1),
@@ -228,6 +230,13 @@ pub async fn dispatch(
         ApiKey::OffsetFetch => call!(OffsetFetchRequest, handlers::groups::offset_fetch),
         ApiKey::OffsetDelete => call!(OffsetDeleteRequest, handlers::groups::offset_delete),
         ApiKey::DescribeCluster => call!(DescribeClusterRequest, handlers::admin::describe_cluster),
+        ApiKey::InitProducerId => {
+            call!(InitProducerIdRequest, handlers::producers::init_producer_id)
+        }
+        ApiKey::DescribeProducers => call!(
+            DescribeProducersRequest,
+            handlers::producers::describe_producers
+        ),
         ApiKey::GetTelemetrySubscriptions => call!(
             GetTelemetrySubscriptionsRequest,
             handlers::admin::get_telemetry_subscriptions

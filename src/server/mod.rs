@@ -77,6 +77,21 @@ pub async fn run(
     let mut background = JoinSet::new();
     let b = broker.clone();
     background.spawn(async move { b.groups.run_timers().await });
+    let b = broker.clone();
+    background.spawn(async move {
+        // Kafka's `producer.id.expiration.check.interval.ms` is 10 minutes; checking more
+        // often keeps short expirations (tests) close to their setting at no real cost.
+        let every = (b.config.producer_id_expiration_ms / 10).clamp(100, 600_000) as u64;
+        let mut tick = tokio::time::interval(std::time::Duration::from_millis(every));
+        tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        loop {
+            tick.tick().await;
+            let n = b.expire_producers(crate::log::now_ms());
+            if n > 0 {
+                tracing::debug!(expired = n, "forgot idle producers");
+            }
+        }
+    });
     match broker.config.fsync {
         FsyncPolicy::Always => {
             background.spawn(broker.flusher.clone().run_group_commit());

@@ -1,0 +1,131 @@
+//! The one place where domain errors become Kafka error codes. Layers below the handlers
+//! return typed errors; handlers call `kafka_code` on them and never pick codes themselves.
+
+use kafka_protocol::error::ResponseError;
+
+use crate::broker::{BrokerError, ProduceError, TopicError};
+use crate::log::batch::BatchError;
+use crate::log::producer::ProducerError;
+use crate::log::LogError;
+
+/// A domain error that a client sees as one Kafka error code.
+pub trait KafkaCode {
+    fn error(&self) -> ResponseError;
+    fn kafka_code(&self) -> i16 {
+        self.error().code()
+    }
+}
+
+impl KafkaCode for BatchError {
+    fn error(&self) -> ResponseError {
+        match self {
+            BatchError::Crc { .. } | BatchError::BadLength(_) => ResponseError::CorruptMessage,
+            BatchError::TooLarge { .. } => ResponseError::MessageTooLarge,
+            BatchError::BadMagic(_) => ResponseError::UnsupportedForMessageFormat,
+            BatchError::Truncated
+            | BatchError::NotExactlyOneBatch
+            | BatchError::CountMismatch { .. }
+            | BatchError::ControlBatch => ResponseError::InvalidRecord,
+        }
+    }
+}
+
+impl KafkaCode for ProducerError {
+    fn error(&self) -> ResponseError {
+        match self {
+            ProducerError::OutOfOrderSequence { .. } | ProducerError::NewEpochSequence { .. } => {
+                ResponseError::OutOfOrderSequenceNumber
+            }
+            // Kafka answers a produce with a stale epoch with INVALID_PRODUCER_EPOCH (not
+            // PRODUCER_FENCED) since 2.7, so the client can abort and carry on.
+            ProducerError::InvalidProducerEpoch { .. } => ResponseError::InvalidProducerEpoch,
+            ProducerError::TransactionalNotAdded { .. } => ResponseError::InvalidTxnState,
+        }
+    }
+}
+
+impl KafkaCode for LogError {
+    fn error(&self) -> ResponseError {
+        match self {
+            LogError::Deleted => ResponseError::UnknownTopicOrPartition,
+            LogError::OffsetOutOfRange { .. } => ResponseError::OffsetOutOfRange,
+            LogError::Producer(e) => e.error(),
+            LogError::Io { .. } => ResponseError::KafkaStorageError,
+        }
+    }
+}
+
+impl KafkaCode for BrokerError {
+    fn error(&self) -> ResponseError {
+        match self {
+            BrokerError::Log(e) => e.error(),
+            BrokerError::Meta(_) | BrokerError::Io { .. } => ResponseError::KafkaStorageError,
+        }
+    }
+}
+
+impl KafkaCode for TopicError {
+    fn error(&self) -> ResponseError {
+        match self {
+            TopicError::AlreadyExists(_) => ResponseError::TopicAlreadyExists,
+            TopicError::UnknownTopic => ResponseError::UnknownTopicOrPartition,
+            TopicError::InvalidName(_) => ResponseError::InvalidTopicException,
+            TopicError::InvalidPartitions(_) => ResponseError::InvalidPartitions,
+            TopicError::InvalidReplicationFactor(_) => ResponseError::InvalidReplicationFactor,
+            TopicError::InvalidConfig(_) => ResponseError::InvalidConfig,
+            TopicError::Storage(_) => ResponseError::KafkaStorageError,
+        }
+    }
+}
+
+impl KafkaCode for ProduceError {
+    fn error(&self) -> ResponseError {
+        match self {
+            ProduceError::UnknownTopicOrPartition => ResponseError::UnknownTopicOrPartition,
+            ProduceError::NoRecords => ResponseError::InvalidRecord,
+            ProduceError::Batch(e) => e.error(),
+            ProduceError::Log(e) => e.error(),
+            ProduceError::Flush(_) => ResponseError::KafkaStorageError,
+        }
+    }
+}
+
+impl KafkaCode for crate::meta::MetaError {
+    fn error(&self) -> ResponseError {
+        ResponseError::KafkaStorageError
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn codes_match_kafka() {
+        let crc = BatchError::Crc {
+            expected: 1,
+            actual: 2,
+        };
+        assert_eq!(crc.kafka_code(), 2);
+        assert_eq!(BatchError::TooLarge { size: 2, max: 1 }.kafka_code(), 10);
+        assert_eq!(BatchError::ControlBatch.kafka_code(), 87);
+        let ooo = ProducerError::OutOfOrderSequence {
+            producer_id: 1,
+            offset: 0,
+            found: 3,
+            last: 1,
+        };
+        assert_eq!(ProduceError::Log(LogError::Producer(ooo)).kafka_code(), 45);
+        let epoch = ProducerError::InvalidProducerEpoch {
+            producer_id: 1,
+            offset: 0,
+            epoch: 0,
+            current: 1,
+        };
+        assert_eq!(LogError::Producer(epoch).kafka_code(), 47);
+        assert_eq!(
+            ProducerError::TransactionalNotAdded { producer_id: 1 }.kafka_code(),
+            48
+        );
+    }
+}

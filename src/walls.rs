@@ -1,0 +1,71 @@
+//! A test that keeps the layers apart (see ARCHITECTURE.md, "The walls"): the storage
+//! layers know nothing of the wire or the server, and the coordinators' state machines
+//! do no I/O and read no clock (time is passed in).
+
+#[cfg(test)]
+mod tests {
+    use std::fs;
+    use std::path::Path;
+
+    /// Every `.rs` file under `dir` (relative to the crate root) with its text.
+    fn sources(dir: &str) -> Vec<(String, String)> {
+        let mut out = Vec::new();
+        let mut stack = vec![Path::new(env!("CARGO_MANIFEST_DIR")).join(dir)];
+        while let Some(d) = stack.pop() {
+            let Ok(entries) = fs::read_dir(&d) else {
+                continue;
+            };
+            for e in entries.flatten() {
+                let p = e.path();
+                if p.is_dir() {
+                    stack.push(p);
+                } else if p.extension().is_some_and(|x| x == "rs") {
+                    let text = fs::read_to_string(&p).expect("readable source");
+                    out.push((p.display().to_string(), text));
+                }
+            }
+        }
+        out
+    }
+
+    fn assert_none(dir: &str, except: &[&str], forbidden: &[&str]) {
+        let files = sources(dir);
+        assert!(!files.is_empty(), "no sources under {dir}");
+        for (path, text) in files {
+            if except.iter().any(|e| path.ends_with(e)) {
+                continue;
+            }
+            for f in forbidden {
+                assert!(!text.contains(f), "{path} uses {f}");
+            }
+        }
+    }
+
+    #[test]
+    fn storage_layers_know_nothing_of_the_wire_or_the_server() {
+        let forbidden = [
+            "kafka_protocol",
+            "crate::server",
+            "crate::handlers",
+            "crate::broker",
+            "crate::group",
+        ];
+        assert_none("src/log", &[], &forbidden);
+        assert_none("src/meta", &[], &forbidden);
+    }
+
+    #[test]
+    fn coordinators_are_pure_state_machines() {
+        let forbidden = [
+            "kafka_protocol",
+            "tokio",
+            "std::net",
+            "SystemTime",
+            "Instant::now",
+            "crate::server",
+            "crate::handlers",
+        ];
+        // service.rs is the group coordinator's async face (locks, timers, waiters).
+        assert_none("src/group", &["service.rs"], &forbidden);
+    }
+}
