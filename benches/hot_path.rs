@@ -11,8 +11,8 @@ use kafka_protocol::messages::fetch_response::{FetchableTopicResponse, Partition
 use kafka_protocol::messages::produce_request::{PartitionProduceData, TopicProduceData};
 use kafka_protocol::messages::{FetchResponse, ProduceRequest, TopicName};
 use kafka_protocol::protocol::{Decodable, Encodable, StrBytes};
-use rill::log::batch::{simple_batch, validate_produce};
-use rill::log::{LogConfig, PartitionLog};
+use rill::log::batch::{set_producer, simple_batch, validate_produce, BatchHeader};
+use rill::log::{Isolation, LogConfig, PartitionLog};
 
 /// ~64 KiB: 64 records of 1 KiB.
 fn batch_64k() -> Vec<u8> {
@@ -39,26 +39,44 @@ fn append_and_read(c: &mut Criterion) {
     g.bench_function("append_64k", |x| {
         x.iter(|| {
             let mut copy = b.clone();
-            log.append(&mut copy, &h).map(|a| a.base_offset)
+            log.append(&mut copy, &h, false).map(|a| a.base_offset)
+        })
+    });
+    // The same with an idempotent producer: the sequence check and producer-state update
+    // are on this path (the batch gets the next sequence each time).
+    let mut seq = 0i32;
+    let mut idem = b.clone();
+    g.bench_function("append_64k_idempotent", |x| {
+        x.iter(|| {
+            set_producer(&mut idem, 1, 0, seq, false);
+            let hi = BatchHeader::parse(&idem).expect("header");
+            seq = seq.wrapping_add(hi.record_count);
+            let mut copy = idem.clone();
+            log.append(&mut copy, &hi, false).map(|a| a.base_offset)
         })
     });
     // Make sure there is at least 1 MiB to read.
     for _ in 0..20 {
         let mut copy = b.clone();
-        log.append(&mut copy, &h).expect("append");
+        log.append(&mut copy, &h, false).expect("append");
     }
     let (_, end) = log.offsets();
     g.throughput(Throughput::Bytes(1 << 20));
     g.bench_function("read_1m", |x| {
         x.iter(|| {
-            log.read(black_box(end / 3), 1 << 20, true)
-                .map(|r| r.records.len())
+            log.read(
+                black_box(end / 3),
+                1 << 20,
+                true,
+                Isolation::ReadUncommitted,
+            )
+            .map(|r| r.records.len())
         })
     });
     g.throughput(Throughput::Elements(1));
     g.bench_function("locate_offset", |x| {
         x.iter(|| {
-            log.read(black_box(end - 10), 1, true)
+            log.read(black_box(end - 10), 1, true, Isolation::ReadUncommitted)
                 .map(|r| r.records.len())
         })
     });

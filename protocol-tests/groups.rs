@@ -116,14 +116,23 @@ fn find_coordinator_every_version_points_at_this_broker() {
             .iter()
             .all(|k| k.error_code == 0 && k.node_id.0 == 1));
     }
-    // Transaction coordinators are not offered (no InitProducerId yet).
+    // Rill is every transactional id's coordinator too.
     let r = c.send(
         3,
         &FindCoordinatorRequest::default()
             .with_key(s("tx"))
             .with_key_type(1),
     );
-    assert_eq!(r.error_code, 15);
+    assert_eq!(r.error_code, 0);
+    assert_eq!(r.port.to_string(), port);
+    // Share-group coordinators (key type 2) are not.
+    let r = c.send(
+        6,
+        &FindCoordinatorRequest::default()
+            .with_coordinator_keys(vec![s("sg")])
+            .with_key_type(2),
+    );
+    assert_eq!(r.coordinators[0].error_code, 15);
 }
 
 #[test]

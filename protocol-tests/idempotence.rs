@@ -7,7 +7,6 @@ use bytes::{Bytes, BytesMut};
 use kafka_protocol::messages::describe_producers_request::TopicRequest;
 use kafka_protocol::messages::describe_producers_response::ProducerState;
 use kafka_protocol::messages::*;
-use kafka_protocol::protocol::StrBytes;
 use kafka_protocol::records::{Compression, RecordBatchEncoder, RecordEncodeOptions};
 use uuid::Uuid;
 
@@ -95,16 +94,6 @@ fn init_producer_id_every_version_gives_fresh_ids() {
     uniq.sort();
     uniq.dedup();
     assert_eq!(uniq.len(), ids.len(), "{ids:?}");
-    // Transactional ids need a transaction coordinator, which does not exist yet.
-    let r = c.send(
-        5,
-        &InitProducerIdRequest::default()
-            .with_transactional_id(Some(TransactionalId(StrBytes::from_static_str("tx"))))
-            .with_transaction_timeout_ms(60_000)
-            .with_producer_id(ProducerId(-1))
-            .with_producer_epoch(-1),
-    );
-    assert_eq!(r.error_code, 15, "COORDINATOR_NOT_AVAILABLE");
     // An empty transactional id is a malformed request in Kafka.
     let r = c.send(5, &InitProducerIdRequest::default());
     assert_eq!(r.error_code, 42, "INVALID_REQUEST");

@@ -99,6 +99,25 @@ pub struct ServeArgs {
         value_parser = clap::value_parser!(i64).range(1..)
     )]
     pub producer_id_expiration_ms: i64,
+    /// `transaction.max.timeout.ms`: the longest transaction timeout a producer may ask for
+    /// (InitProducerId above it gets INVALID_TRANSACTION_TIMEOUT).
+    #[arg(
+        long,
+        env = "RILL_TRANSACTION_MAX_TIMEOUT_MS",
+        default_value_t = crate::txn::DEFAULT_MAX_TIMEOUT_MS,
+        value_parser = clap::value_parser!(i32).range(1..)
+    )]
+    pub transaction_max_timeout_ms: i32,
+    /// How often open transactions are checked against their timeout; those past it are
+    /// aborted and their producers fenced (Kafka's
+    /// `transaction.abort.timed.out.transaction.cleanup.interval.ms`).
+    #[arg(
+        long,
+        env = "RILL_TRANSACTION_ABORT_TIMED_OUT_INTERVAL_MS",
+        default_value_t = 10_000,
+        value_parser = clap::value_parser!(u64).range(1..)
+    )]
+    pub transaction_abort_timed_out_interval_ms: u64,
     /// Log filter (error, warn, info, debug, trace, or a tracing filter directive).
     #[arg(long, env = "RILL_LOG_LEVEL", default_value = "info")]
     pub log_level: String,
@@ -317,6 +336,8 @@ async fn serve_async(args: ServeArgs) -> Result<(), CliError> {
         group_consumer_heartbeat_interval_ms: args.group_consumer_heartbeat_interval_ms,
         group_consumer_session_timeout_ms: args.group_consumer_session_timeout_ms,
         producer_id_expiration_ms: args.producer_id_expiration_ms,
+        transaction_max_timeout_ms: args.transaction_max_timeout_ms,
+        transaction_abort_interval_ms: args.transaction_abort_timed_out_interval_ms,
     };
     let broker = tokio::task::block_in_place(|| Broker::open(config))?;
     let (tx, rx) = tokio::sync::watch::channel(false);

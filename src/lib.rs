@@ -10,4 +10,5 @@ pub mod handlers;
 pub mod log;
 pub mod meta;
 pub mod server;
+pub mod txn;
 mod walls;

@@ -18,6 +18,7 @@ use uuid::Uuid;
 use crate::group::{CoordinatorConfig, GroupService};
 use crate::log::{LogConfig, LogError, PartitionLog};
 use crate::meta::{MetaError, MetadataStore, SledStore, TopicRecord, TopicState};
+use crate::txn::{TxnConfig, TxnService};
 pub use flush::{Flusher, FsyncPolicy};
 pub use produce::ProduceError;
 
@@ -40,6 +41,10 @@ pub struct BrokerConfig {
     pub group_consumer_session_timeout_ms: u64,
     /// `producer.id.expiration.ms`: a producer idle this long is forgotten.
     pub producer_id_expiration_ms: i64,
+    /// `transaction.max.timeout.ms`
+    pub transaction_max_timeout_ms: i32,
+    /// `transaction.abort.timed.out.transaction.cleanup.interval.ms`
+    pub transaction_abort_interval_ms: u64,
 }
 
 #[derive(Debug, Error)]
@@ -48,6 +53,8 @@ pub enum BrokerError {
     Meta(#[from] MetaError),
     #[error(transparent)]
     Log(#[from] LogError),
+    #[error("recovering transactions: {0}")]
+    Txn(String),
     #[error("i/o error on {path}: {source}")]
     Io {
         path: PathBuf,
@@ -138,6 +145,8 @@ pub struct Broker {
     /// The classic consumer-group coordinator (Rill is every group's coordinator).
     pub groups: GroupService,
     producer_ids: produce::ProducerIds,
+    /// The transaction coordinator (Rill coordinates every transactional id).
+    pub txns: TxnService,
     stopping: std::sync::atomic::AtomicBool,
 }
 
@@ -205,6 +214,12 @@ impl Broker {
             consumer_session_timeout_ms: config.group_consumer_session_timeout_ms,
             ..CoordinatorConfig::default()
         });
+        let txns = TxnService::new(
+            TxnConfig {
+                max_timeout_ms: config.transaction_max_timeout_ms,
+            },
+            meta.transactions()?,
+        );
         let broker = Broker {
             config,
             cluster_id,
@@ -215,6 +230,7 @@ impl Broker {
             flusher,
             groups,
             producer_ids: produce::ProducerIds::default(),
+            txns,
             stopping: std::sync::atomic::AtomicBool::new(false),
         };
         for rec in broker.meta.topics()? {
@@ -237,6 +253,10 @@ impl Broker {
                 }
             }
         }
+        broker
+            .txns
+            .recover(&broker)
+            .map_err(|e| BrokerError::Txn(e.to_string()))?;
         Ok(Arc::new(broker))
     }
 
@@ -500,6 +520,8 @@ mod tests {
             group_consumer_heartbeat_interval_ms: 5_000,
             group_consumer_session_timeout_ms: 45_000,
             producer_id_expiration_ms: crate::log::producer::DEFAULT_EXPIRATION_MS,
+            transaction_max_timeout_ms: crate::txn::DEFAULT_MAX_TIMEOUT_MS,
+            transaction_abort_interval_ms: 10_000,
         }
     }
 

@@ -10,6 +10,7 @@ use super::{Broker, Topic};
 use crate::log::batch::{self, BatchError};
 use crate::log::{Appended, LogError};
 use crate::meta::MetaError;
+use crate::txn::TxnError;
 
 /// Why a partition's produce failed; `handlers::errors` maps each to a Kafka code.
 #[derive(Debug, Error)]
@@ -24,6 +25,8 @@ pub enum ProduceError {
     Log(#[from] LogError),
     #[error("fsync failed: {0}")]
     Flush(String),
+    #[error(transparent)]
+    Txn(#[from] TxnError),
 }
 
 /// How many producer ids are reserved in the metadata store at a time.
@@ -53,7 +56,20 @@ impl Broker {
         let header = batch::validate_produce(records, log.config().max_message_bytes)?;
         // The one copy on the produce path: the batch must be mutable to take its offsets.
         let mut bytes = BytesMut::from(records);
-        let appended = log.append(&mut bytes, &header)?;
+        let appended = if header.is_transactional() && header.has_producer_id() {
+            // Held from the check to the append, so the transaction cannot complete (and
+            // write its markers) in between.
+            let txns = self.txns.read().await;
+            txns.verify(
+                header.producer_id,
+                header.producer_epoch,
+                &topic.name,
+                partition,
+            )?;
+            log.append(&mut bytes, &header, true)?
+        } else {
+            log.append(&mut bytes, &header, false)?
+        };
         if !appended.duplicate {
             self.data_arrived.notify_waiters();
         }

@@ -7,6 +7,7 @@ use crate::broker::{BrokerError, ProduceError, TopicError};
 use crate::log::batch::BatchError;
 use crate::log::producer::ProducerError;
 use crate::log::LogError;
+use crate::txn::{TxnError, TxnFailure};
 
 /// A domain error that a client sees as one Kafka error code.
 pub trait KafkaCode {
@@ -39,7 +40,9 @@ impl KafkaCode for ProducerError {
             // Kafka answers a produce with a stale epoch with INVALID_PRODUCER_EPOCH (not
             // PRODUCER_FENCED) since 2.7, so the client can abort and carry on.
             ProducerError::InvalidProducerEpoch { .. } => ResponseError::InvalidProducerEpoch,
-            ProducerError::TransactionalNotAdded { .. } => ResponseError::InvalidTxnState,
+            ProducerError::TransactionalNotAdded { .. }
+            | ProducerError::NonTransactionalInTxn { .. } => ResponseError::InvalidTxnState,
+            ProducerError::CoordinatorFenced { .. } => ResponseError::TransactionCoordinatorFenced,
         }
     }
 }
@@ -59,7 +62,9 @@ impl KafkaCode for BrokerError {
     fn error(&self) -> ResponseError {
         match self {
             BrokerError::Log(e) => e.error(),
-            BrokerError::Meta(_) | BrokerError::Io { .. } => ResponseError::KafkaStorageError,
+            BrokerError::Meta(_) | BrokerError::Io { .. } | BrokerError::Txn(_) => {
+                ResponseError::KafkaStorageError
+            }
         }
     }
 }
@@ -86,6 +91,31 @@ impl KafkaCode for ProduceError {
             ProduceError::Batch(e) => e.error(),
             ProduceError::Log(e) => e.error(),
             ProduceError::Flush(_) => ResponseError::KafkaStorageError,
+            ProduceError::Txn(e) => e.error(),
+        }
+    }
+}
+
+impl KafkaCode for TxnError {
+    fn error(&self) -> ResponseError {
+        match self {
+            TxnError::InvalidRequest(_) => ResponseError::InvalidRequest,
+            TxnError::InvalidTimeout(_) => ResponseError::InvalidTransactionTimeout,
+            TxnError::ConcurrentTransactions => ResponseError::ConcurrentTransactions,
+            TxnError::ProducerFenced => ResponseError::ProducerFenced,
+            TxnError::InvalidProducerIdMapping(_) => ResponseError::InvalidProducerIdMapping,
+            TxnError::InvalidTxnState(_) => ResponseError::InvalidTxnState,
+            TxnError::InvalidProducerEpoch { .. } => ResponseError::InvalidProducerEpoch,
+            TxnError::TransactionalIdNotFound(_) => ResponseError::TransactionalIdNotFound,
+        }
+    }
+}
+
+impl KafkaCode for TxnFailure {
+    fn error(&self) -> ResponseError {
+        match self {
+            TxnFailure::Txn(e) => e.error(),
+            TxnFailure::Store(_) | TxnFailure::Flush(_) => ResponseError::KafkaStorageError,
         }
     }
 }

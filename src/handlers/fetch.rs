@@ -2,13 +2,15 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use kafka_protocol::error::ResponseError;
-use kafka_protocol::messages::fetch_response::{FetchableTopicResponse, PartitionData};
+use kafka_protocol::messages::fetch_response::{
+    AbortedTransaction, FetchableTopicResponse, PartitionData,
+};
 use kafka_protocol::messages::*;
 use tokio::time::Instant;
 
 use super::code;
 use crate::broker::{Broker, Topic};
-use crate::log::LogError;
+use crate::log::{Isolation, LogError};
 use crate::server::dispatch::RequestContext;
 
 const READ_COMMITTED: i8 = 1;
@@ -36,7 +38,11 @@ fn gather(
     };
     let mut total = 0usize;
     let mut any_error = false;
-    let read_committed = req.isolation_level == READ_COMMITTED;
+    let isolation = if req.isolation_level == READ_COMMITTED {
+        Isolation::ReadCommitted
+    } else {
+        Isolation::ReadUncommitted
+    };
     let unknown = if by_id {
         ResponseError::UnknownTopicId
     } else {
@@ -70,18 +76,27 @@ fn gather(
             // KIP-74: the first batch of the first non-empty partition is returned even
             // when it exceeds the limits, so consumers always make progress.
             let min_one = total == 0;
-            match log.read(p.fetch_offset, limit, min_one) {
+            match log.read(p.fetch_offset, limit, min_one, isolation) {
                 Ok(r) => {
                     let n = r.records.len();
                     total += n;
                     remaining = remaining.saturating_sub(n);
+                    let aborted = r.aborted.map(|list| {
+                        list.into_iter()
+                            .map(|(pid, first)| {
+                                AbortedTransaction::default()
+                                    .with_producer_id(ProducerId(pid))
+                                    .with_first_offset(first)
+                            })
+                            .collect()
+                    });
                     parts.push(
                         PartitionData::default()
                             .with_partition_index(p.partition)
                             .with_high_watermark(r.high_watermark)
-                            .with_last_stable_offset(r.high_watermark)
+                            .with_last_stable_offset(r.last_stable_offset)
                             .with_log_start_offset(r.log_start_offset)
-                            .with_aborted_transactions(read_committed.then(Vec::new))
+                            .with_aborted_transactions(aborted)
                             .with_records(Some(r.records)),
                     );
                 }

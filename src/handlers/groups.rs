@@ -3,7 +3,7 @@
 //! OffsetFetch, OffsetDelete). Group logic lives in `crate::group`; this module maps
 //! wire versions onto it.
 
-use std::collections::{BTreeMap, HashSet};
+use std::collections::{BTreeMap, BTreeSet, HashSet};
 use std::sync::Arc;
 
 use kafka_protocol::error::ResponseError;
@@ -36,6 +36,7 @@ use crate::server::dispatch::RequestContext;
 /// Kafka's `offset.metadata.max.bytes`.
 const OFFSET_METADATA_MAX_BYTES: usize = 4096;
 const KEY_TYPE_GROUP: i8 = 0;
+const KEY_TYPE_TRANSACTION: i8 = 1;
 
 fn opt(s: &Option<StrBytes>) -> Option<String> {
     s.as_ref().map(|v| v.to_string())
@@ -57,14 +58,14 @@ pub async fn find_coordinator(
     let node = BrokerId(broker.config.node_id);
     let host = str_bytes(&broker.config.advertised_host);
     let port = broker.config.advertised_port as i32;
-    // Rill coordinates every group; transactions are not supported yet.
+    // Rill coordinates every group and every transactional id (share groups: none).
     let answer = |key_type: i8| -> (i16, Option<StrBytes>) {
-        if key_type == KEY_TYPE_GROUP {
+        if key_type == KEY_TYPE_GROUP || key_type == KEY_TYPE_TRANSACTION {
             (0, None)
         } else {
             (
                 code(ResponseError::CoordinatorNotAvailable),
-                Some(str_bytes("Rill coordinates consumer groups only")),
+                Some(str_bytes("Rill coordinates groups and transactions only")),
             )
         }
     };
@@ -484,10 +485,24 @@ pub async fn offset_commit(
 /// as (topic, [(partition, offset, epoch, metadata, error)]).
 type FetchedTopic = (String, Vec<(i32, i64, i32, Option<String>, i16)>);
 
+/// Partitions of `group` whose offsets an open transaction has staged, when the request
+/// asks for stable offsets only (`require_stable`, v7+); empty otherwise.
+async fn unstable_partitions(
+    broker: &Broker,
+    group_id: &str,
+    require_stable: bool,
+) -> BTreeSet<(String, i32)> {
+    if !require_stable {
+        return BTreeSet::new();
+    }
+    broker.txns.read().await.pending_offsets(group_id)
+}
+
 fn fetch_group_offsets(
     broker: &Broker,
     group_id: &str,
     wanted: Option<Vec<(String, Vec<i32>)>>,
+    unstable: &BTreeSet<(String, i32)>,
 ) -> Result<Vec<FetchedTopic>, i16> {
     let stored = broker.meta().group_offsets(group_id).map_err(|e| {
         tracing::error!(group = %group_id, error = %e, "reading offsets failed");
@@ -501,7 +516,9 @@ fn fetch_group_offsets(
         }
         by_topic.entry(t).or_default().insert(p, c);
     }
-    let row = |p: i32, c: Option<&CommittedOffset>| match c {
+    let unstable_code = code(ResponseError::UnstableOffsetCommit);
+    let row = |t: &str, p: i32, c: Option<&CommittedOffset>| match c {
+        _ if unstable.contains(&(t.to_string(), p)) => (p, -1, -1, None, unstable_code),
         Some(c) => (p, c.offset, c.leader_epoch, c.metadata.clone(), 0),
         None => (p, -1, -1, Some(String::new()), 0),
     };
@@ -511,7 +528,7 @@ fn fetch_group_offsets(
             .map(|(t, ps)| {
                 (
                     t.clone(),
-                    ps.iter().map(|(p, c)| row(*p, Some(c))).collect(),
+                    ps.iter().map(|(p, c)| row(t, *p, Some(c))).collect(),
                 )
             })
             .collect(),
@@ -521,7 +538,7 @@ fn fetch_group_offsets(
                 let stored = by_topic.get(&t);
                 let rows = ps
                     .into_iter()
-                    .map(|p| row(p, stored.and_then(|s| s.get(&p))))
+                    .map(|p| row(&t, p, stored.and_then(|s| s.get(&p))))
                     .collect();
                 (t, rows)
             })
@@ -534,11 +551,17 @@ pub async fn offset_fetch(
     ctx: &RequestContext,
     req: OffsetFetchRequest,
 ) -> OffsetFetchResponse {
+    let require_stable = ctx.api_version >= 7 && req.require_stable;
     if ctx.api_version >= 8 {
+        let mut unstable = Vec::with_capacity(req.groups.len());
+        for g in &req.groups {
+            unstable.push(unstable_partitions(broker, &g.group_id, require_stable).await);
+        }
         let groups = req
             .groups
             .iter()
-            .map(|g| {
+            .zip(unstable)
+            .map(|(g, unstable)| {
                 let wanted = g.topics.as_ref().map(|ts| {
                     ts.iter()
                         .map(|t| (t.name.to_string(), t.partition_indexes.clone()))
@@ -554,7 +577,7 @@ pub async fn offset_fetch(
                 if let Err(e) = checked {
                     return resp.with_error_code(e);
                 }
-                match fetch_group_offsets(broker, &g.group_id, wanted) {
+                match fetch_group_offsets(broker, &g.group_id, wanted, &unstable) {
                     Ok(topics) => resp.with_topics(
                         topics
                             .into_iter()
@@ -587,7 +610,8 @@ pub async fn offset_fetch(
             .map(|t| (t.name.to_string(), t.partition_indexes.clone()))
             .collect()
     });
-    match fetch_group_offsets(broker, &req.group_id, wanted) {
+    let unstable = unstable_partitions(broker, &req.group_id, require_stable).await;
+    match fetch_group_offsets(broker, &req.group_id, wanted, &unstable) {
         Ok(topics) => OffsetFetchResponse::default().with_topics(
             topics
                 .into_iter()

@@ -18,15 +18,25 @@ pub const EARLIEST_LOCAL: i64 = -4;
 pub const LATEST_TIERED: i64 = -5;
 
 /// (offset, timestamp) for one ListOffsets query; (-1, -1) when there is no such record.
-fn lookup(log: &PartitionLog, ts: i64) -> Result<(i64, i64), LogError> {
+/// Under read_committed (`committed`) nothing at or past the last stable offset is
+/// visible, and LATEST is the last stable offset, as in Kafka.
+fn lookup(log: &PartitionLog, ts: i64, committed: bool) -> Result<(i64, i64), LogError> {
     let (start, end) = log.offsets();
-    Ok(match ts {
-        LATEST => (end, -1),
-        EARLIEST | EARLIEST_LOCAL => (start, -1),
-        LATEST_TIERED => (-1, -1),
-        MAX_TIMESTAMP => log.max_timestamp_offset()?.unwrap_or((-1, -1)),
-        t => log.offset_for_timestamp(t)?.unwrap_or((-1, -1)),
-    })
+    let visible_end = if committed {
+        log.last_stable_offset()
+    } else {
+        end
+    };
+    let found = match ts {
+        LATEST => return Ok((visible_end, -1)),
+        EARLIEST | EARLIEST_LOCAL => return Ok((start, -1)),
+        LATEST_TIERED => return Ok((-1, -1)),
+        MAX_TIMESTAMP => log.max_timestamp_offset()?,
+        t => log.offset_for_timestamp(t)?,
+    };
+    Ok(found
+        .filter(|&(offset, _)| offset < visible_end)
+        .unwrap_or((-1, -1)))
 }
 
 pub async fn handle(
@@ -35,6 +45,7 @@ pub async fn handle(
     req: ListOffsetsRequest,
 ) -> ListOffsetsResponse {
     let version = ctx.api_version;
+    let committed = version >= 2 && req.isolation_level == 1;
     let topics = req
         .topics
         .into_iter()
@@ -65,7 +76,7 @@ pub async fn handle(
                     if version < needs {
                         return resp.with_error_code(code(ResponseError::UnsupportedVersion));
                     }
-                    match lookup(&log, p.timestamp) {
+                    match lookup(&log, p.timestamp, committed) {
                         // leader_epoch exists from v4 and may not be set below it.
                         Ok((offset, ts)) => resp
                             .with_offset(offset)

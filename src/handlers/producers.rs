@@ -15,10 +15,11 @@ use crate::server::dispatch::RequestContext;
 
 /// InitProducerId v0–5. Without a transactional id Kafka always hands out a fresh
 /// producer id with epoch 0, whatever id and epoch the request carries (KIP-360's epoch
-/// bump applies to transactional ids only).
+/// bump applies to transactional ids only). With one, the transaction coordinator fences
+/// the previous producer and bumps the epoch.
 pub async fn init_producer_id(
     broker: &Arc<Broker>,
-    _ctx: &RequestContext,
+    ctx: &RequestContext,
     req: InitProducerIdRequest,
 ) -> InitProducerIdResponse {
     let fail = |err: ResponseError| {
@@ -27,12 +28,24 @@ pub async fn init_producer_id(
             .with_producer_id(ProducerId(-1))
             .with_producer_epoch(-1)
     };
-    if req.transactional_id.as_ref().is_some_and(|t| t.is_empty()) {
-        return fail(ResponseError::InvalidRequest);
-    }
-    if req.transactional_id.is_some() {
-        // There is no transaction coordinator yet (FindCoordinator says so too).
-        return fail(ResponseError::CoordinatorNotAvailable);
+    if let Some(txn_id) = &req.transactional_id {
+        let expected = (ctx.api_version >= 3 && req.producer_id.0 >= 0)
+            .then_some((req.producer_id.0, req.producer_epoch));
+        return match broker
+            .txns
+            .init_producer_id(broker, txn_id, req.transaction_timeout_ms, expected)
+            .await
+        {
+            Ok((id, epoch)) => InitProducerIdResponse::default()
+                .with_producer_id(ProducerId(id))
+                .with_producer_epoch(epoch),
+            Err(e) => {
+                if !matches!(e, crate::txn::TxnFailure::Txn(_)) {
+                    tracing::error!(error = %e, "InitProducerId failed");
+                }
+                fail(e.error())
+            }
+        };
     }
     match broker.new_producer_id() {
         Ok(id) => InitProducerIdResponse::default()

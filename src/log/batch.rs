@@ -256,6 +256,97 @@ pub fn assign(batch: &mut [u8], base_offset: i64, log_append_time: Option<i64>) 
     }
 }
 
+/// Control record type of a transaction marker (Kafka's `ControlRecordType`).
+pub const CONTROL_ABORT: i16 = 0;
+pub const CONTROL_COMMIT: i16 = 1;
+
+/// A transaction marker: a control batch (attributes control + transactional) of one
+/// record whose key is `version 0 | type` and value `version 0 | coordinator epoch`.
+/// The base offset is assigned at append; `ts` is the marker's timestamp.
+pub fn control_batch(
+    producer_id: i64,
+    epoch: i16,
+    commit: bool,
+    coordinator_epoch: i32,
+    ts: i64,
+) -> Vec<u8> {
+    let kind = if commit {
+        CONTROL_COMMIT
+    } else {
+        CONTROL_ABORT
+    };
+    let mut key = Vec::with_capacity(4);
+    key.extend_from_slice(&0i16.to_be_bytes());
+    key.extend_from_slice(&kind.to_be_bytes());
+    let mut value = Vec::with_capacity(6);
+    value.extend_from_slice(&0i16.to_be_bytes());
+    value.extend_from_slice(&coordinator_epoch.to_be_bytes());
+    let mut rec = vec![0u8]; // record attributes
+    rec.extend(zigzag(0)); // timestamp delta
+    rec.extend(zigzag(0)); // offset delta
+    rec.extend(zigzag(key.len() as i64));
+    rec.extend(&key);
+    rec.extend(zigzag(value.len() as i64));
+    rec.extend(&value);
+    rec.extend(zigzag(0)); // headers
+    let mut b = vec![0u8; HEADER_LEN];
+    let body_len = zigzag(rec.len() as i64).len() + rec.len();
+    b[OFF_LENGTH..OFF_LENGTH + 4]
+        .copy_from_slice(&((HEADER_LEN - LOG_OVERHEAD + body_len) as i32).to_be_bytes());
+    b[OFF_MAGIC] = 2;
+    b[OFF_ATTRIBUTES..OFF_ATTRIBUTES + 2]
+        .copy_from_slice(&(ATTR_CONTROL | ATTR_TRANSACTIONAL).to_be_bytes());
+    b[OFF_BASE_TIMESTAMP..OFF_BASE_TIMESTAMP + 8].copy_from_slice(&ts.to_be_bytes());
+    b[OFF_MAX_TIMESTAMP..OFF_MAX_TIMESTAMP + 8].copy_from_slice(&ts.to_be_bytes());
+    b[OFF_PRODUCER_ID..OFF_PRODUCER_ID + 8].copy_from_slice(&producer_id.to_be_bytes());
+    b[OFF_PRODUCER_EPOCH..OFF_PRODUCER_EPOCH + 2].copy_from_slice(&epoch.to_be_bytes());
+    b[OFF_BASE_SEQUENCE..OFF_BASE_SEQUENCE + 4].copy_from_slice(&(-1i32).to_be_bytes());
+    b[OFF_RECORD_COUNT..OFF_RECORD_COUNT + 4].copy_from_slice(&1i32.to_be_bytes());
+    b.extend(zigzag(rec.len() as i64));
+    b.extend(rec);
+    let crc = crc32c::crc32c(&b[OFF_ATTRIBUTES..]);
+    b[OFF_CRC..OFF_CRC + 4].copy_from_slice(&crc.to_be_bytes());
+    b
+}
+
+/// A transaction marker read back from the log.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Marker {
+    pub commit: bool,
+    pub coordinator_epoch: i32,
+}
+
+/// Parses a whole control batch as a transaction marker; `None` if it is not one.
+pub fn parse_marker(batch: &[u8]) -> Option<Marker> {
+    let h = BatchHeader::parse(batch)?;
+    if !h.is_control() || h.compression() != 0 {
+        return None;
+    }
+    let body = batch.get(HEADER_LEN..h.total_len())?;
+    let (_, n) = read_varint(body)?; // record length
+    let rec = body.get(n..)?;
+    let mut at = 1; // attributes
+    for _ in 0..2 {
+        let (_, n) = read_varint(rec.get(at..)?)?; // timestamp delta, offset delta
+        at += n;
+    }
+    let (key_len, n) = read_varint(rec.get(at..)?)?;
+    at += n;
+    let key = rec.get(at..at + usize::try_from(key_len).ok().filter(|&l| l >= 4)?)?;
+    at += key.len();
+    let (value_len, n) = read_varint(rec.get(at..)?)?;
+    at += n;
+    let value = rec.get(at..at + usize::try_from(value_len).ok().filter(|&l| l >= 6)?)?;
+    let kind = be_i16(key, 2);
+    if kind != CONTROL_ABORT && kind != CONTROL_COMMIT {
+        return None;
+    }
+    Some(Marker {
+        commit: kind == CONTROL_COMMIT,
+        coordinator_epoch: be_i32(value, 2),
+    })
+}
+
 /// Reads a zig-zag varint (as used inside records); returns (value, bytes used).
 pub fn read_varint(b: &[u8]) -> Option<(i64, usize)> {
     let mut value: u64 = 0;
@@ -408,6 +499,31 @@ mod tests {
             validate_produce(&one, 10),
             Err(BatchError::TooLarge { .. })
         ));
+    }
+
+    #[test]
+    fn control_batches_are_valid_markers() {
+        for commit in [false, true] {
+            let mut b = control_batch(42, 3, commit, 7, 1234);
+            let h = validate_batch(&b).unwrap();
+            assert!(h.is_control() && h.is_transactional());
+            assert_eq!(
+                (h.producer_id, h.producer_epoch, h.record_count),
+                (42, 3, 1)
+            );
+            assert_eq!(h.base_sequence, -1);
+            assign(&mut b, 99, None);
+            assert_eq!(
+                parse_marker(&b),
+                Some(Marker {
+                    commit,
+                    coordinator_epoch: 7
+                })
+            );
+            // Clients may not write them.
+            assert_eq!(validate_produce(&b, 1 << 20), Err(BatchError::ControlBatch));
+        }
+        assert_eq!(parse_marker(&simple_batch(1, 0, 4)), None);
     }
 
     #[test]

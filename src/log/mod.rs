@@ -10,6 +10,7 @@ pub mod batch;
 pub mod compression;
 pub mod index;
 pub mod producer;
+pub mod txn_index;
 mod writeback;
 
 use std::collections::BTreeMap;
@@ -24,7 +25,7 @@ use thiserror::Error;
 
 use batch::{BatchHeader, HEADER_LEN};
 use index::{MmapIndex, OffsetIndex, TimeIndex};
-use producer::{Check, ProducerEntry, ProducerError, ProducerState};
+use producer::{AbortedTxn, Check, ProducerEntry, ProducerError, ProducerState};
 
 #[derive(Debug, Error)]
 pub enum LogError {
@@ -256,6 +257,8 @@ struct Inner {
     deleted: bool,
     /// Idempotent and transactional producers that wrote here.
     producers: ProducerState,
+    /// Aborted transactions, by marker offset (from the segments' `.txnindex` files).
+    aborted: Vec<AbortedTxn>,
 }
 
 impl Inner {
@@ -276,7 +279,7 @@ impl Inner {
 
     /// Rebuilds producer state from the batches at and after `from` (a batch boundary:
     /// the offset of the snapshot the state was loaded from).
-    fn replay_producers(&mut self, from: i64) -> Result<(), LogError> {
+    fn replay_producers(&mut self, dir: &Path, from: i64) -> Result<(), LogError> {
         let mut head = [0u8; HEADER_LEN];
         let mut replayed = 0usize;
         let now = now_ms();
@@ -300,7 +303,29 @@ impl Inner {
                     break;
                 }
                 if h.base_offset >= from {
-                    self.producers.update(&h, now);
+                    if h.is_control() {
+                        let b = read_batch_at(&seg.file, pos)
+                            .map_err(|e| LogError::io(&seg.path, e))?;
+                        if let Some(m) = batch::parse_marker(&b) {
+                            let aborted = self.producers.apply_marker(
+                                h.producer_id,
+                                h.producer_epoch,
+                                m.coordinator_epoch,
+                                m.commit,
+                                h.base_offset,
+                                now,
+                            );
+                            // Markers whose index entry survived are not indexed twice.
+                            let known = self.aborted.last().map_or(-1, |a| a.last_offset);
+                            if let Some(a) = aborted.filter(|a| a.last_offset > known) {
+                                txn_index::append(dir, seg.base, &a)
+                                    .map_err(|e| LogError::io(&seg.path, e))?;
+                                self.aborted.push(a);
+                            }
+                        }
+                    } else {
+                        self.producers.update(&h, now);
+                    }
                     replayed += 1;
                 }
                 pos += h.total_len() as u64;
@@ -315,6 +340,72 @@ impl Inner {
             );
         }
         Ok(())
+    }
+
+    /// Writes a batch at the log end: rolls the segment first if needed, assigns the
+    /// batch its offset (and LogAppendTime), writes and indexes it. Returns its header as
+    /// stored.
+    fn write_batch(
+        &mut self,
+        dir: &Path,
+        batch: &mut [u8],
+        header: &BatchHeader,
+        now: i64,
+    ) -> Result<BatchHeader, LogError> {
+        let len = batch.len() as u64;
+        let cfg = self.config.clone();
+        let next = self.next_offset();
+        let rolled = {
+            let active = self.active();
+            let too_old = now - active.created_ms > cfg.segment_ms;
+            let overflow = next + header.last_offset_delta as i64 - active.base >= u32::MAX as i64;
+            if active.size > 0
+                && (active.size + len > cfg.segment_bytes
+                    || too_old
+                    || active.offset_index.inner.is_full()
+                    || active.time_index.inner.is_full()
+                    || overflow)
+            {
+                active.seal().map_err(|e| LogError::io(&active.path, e))?;
+                true
+            } else {
+                false
+            }
+        };
+        if rolled {
+            let seg = Segment::open(dir, next, &cfg)?;
+            self.segments.insert(next, seg);
+            if let Err(e) = self.snapshot_producers(dir, false) {
+                // Not fatal: recovery then replays from an older snapshot.
+                tracing::warn!(dir = %dir.display(), error = %e, "writing producer snapshot failed");
+            }
+        }
+        let log_append_time = cfg.log_append_time.then_some(now);
+        batch::assign(batch, next, log_append_time);
+        let mut h = *header;
+        h.base_offset = next;
+        if let Some(t) = log_append_time {
+            h.max_timestamp = t;
+        }
+        let active = self.active();
+        let pos = active.size;
+        active
+            .file
+            .write_all_at(batch, pos)
+            .map_err(|e| LogError::io(&active.path, e))?;
+        active.note_batch(&h, pos, len, &cfg);
+        if cfg.writeback_bytes > 0
+            && active.size.saturating_sub(active.written_back) >= cfg.writeback_bytes
+        {
+            let (from, to) = (active.written_back, active.size);
+            writeback::start(&active.file, from, to - from);
+            active.written_back = to;
+        }
+        let file = active.file.clone();
+        if !self.unflushed.iter().any(|f| Arc::ptr_eq(f, &file)) {
+            self.unflushed.push(file);
+        }
+        Ok(h)
     }
 
     /// Saves the producer state as of the log end (at a roll and at clean shutdown).
@@ -339,7 +430,19 @@ pub struct Appended {
 pub struct ReadResult {
     pub records: Bytes,
     pub high_watermark: i64,
+    pub last_stable_offset: i64,
     pub log_start_offset: i64,
+    /// Under read_committed: (producer id, first offset) of each aborted transaction
+    /// overlapping the records returned.
+    pub aborted: Option<Vec<(i64, i64)>>,
+}
+
+/// Which records a fetch may see (Kafka's isolation levels).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Isolation {
+    ReadUncommitted,
+    /// Only below the last stable offset, with the aborted transactions listed.
+    ReadCommitted,
 }
 
 /// One partition's log.
@@ -407,12 +510,18 @@ impl PartitionLog {
             config,
             deleted: false,
             producers: ProducerState::default(),
+            aborted: Vec::new(),
         };
         let end = inner.next_offset();
+        for base in &bases {
+            inner
+                .aborted
+                .extend(txn_index::load(dir, *base, end).map_err(|e| LogError::io(dir, e))?);
+        }
         let (from, state) =
             producer::load_snapshot(dir, log_start, end).map_err(|e| LogError::io(dir, e))?;
         inner.producers = state;
-        inner.replay_producers(from)?;
+        inner.replay_producers(dir, from)?;
         Ok(PartitionLog {
             dir: dir.to_path_buf(),
             inner: Mutex::new(inner),
@@ -441,82 +550,99 @@ impl PartitionLog {
         (g.log_start, g.next_offset())
     }
 
-    /// Appends one validated batch (`batch` is rewritten in place with its offsets).
-    pub fn append(&self, batch: &mut [u8], header: &BatchHeader) -> Result<Appended, LogError> {
+    /// The last stable offset: the first offset of the oldest open transaction, or the
+    /// high watermark when none is open.
+    pub fn last_stable_offset(&self) -> i64 {
+        let g = self.lock();
+        g.producers
+            .first_unstable_offset()
+            .unwrap_or_else(|| g.next_offset())
+    }
+
+    /// (producer id, first offset) of the aborted transactions with records in
+    /// `[from, to)`.
+    pub fn aborted_between(&self, from: i64, to: i64) -> Vec<(i64, i64)> {
+        let g = self.lock();
+        let start = g.aborted.partition_point(|a| a.last_offset < from);
+        g.aborted[start..]
+            .iter()
+            .filter(|a| a.first_offset < to)
+            .map(|a| (a.producer_id, a.first_offset))
+            .collect()
+    }
+
+    /// Appends one validated client batch (`batch` is rewritten in place with its
+    /// offsets). `in_txn`: the transaction coordinator confirmed the partition is in the
+    /// producer's open transaction (needed for transactional batches). A producer's retry
+    /// of a batch already written is answered with the original offsets and not written.
+    pub fn append(
+        &self,
+        batch: &mut [u8],
+        header: &BatchHeader,
+        in_txn: bool,
+    ) -> Result<Appended, LogError> {
         let mut g = self.lock();
         if g.deleted {
             return Err(LogError::Deleted);
         }
-        let now = now_ms();
-        let len = batch.len() as u64;
-        let cfg = g.config.clone();
-        let next = g.next_offset();
-        if let Check::Duplicate(b) = g.producers.check(header, next)? {
+        let log_append_time = g.config.log_append_time;
+        if let Check::Duplicate(b) = g.producers.check(header, g.next_offset(), in_txn)? {
             return Ok(Appended {
                 base_offset: b.first_offset,
-                log_append_time: cfg.log_append_time.then_some(b.max_timestamp),
+                log_append_time: log_append_time.then_some(b.max_timestamp),
                 log_start_offset: g.log_start,
                 duplicate: true,
             });
         }
-        let rolled = {
-            let active = g.active();
-            let too_old = now - active.created_ms > cfg.segment_ms;
-            let overflow = next + header.last_offset_delta as i64 - active.base >= u32::MAX as i64;
-            if active.size > 0
-                && (active.size + len > cfg.segment_bytes
-                    || too_old
-                    || active.offset_index.inner.is_full()
-                    || active.time_index.inner.is_full()
-                    || overflow)
-            {
-                active.seal().map_err(|e| LogError::io(&active.path, e))?;
-                true
-            } else {
-                false
-            }
-        };
-        if rolled {
-            let seg = Segment::open(&self.dir, next, &cfg)?;
-            g.segments.insert(next, seg);
-            if let Err(e) = g.snapshot_producers(&self.dir, false) {
-                // Not fatal: recovery then replays from an older snapshot.
-                tracing::warn!(dir = %self.dir.display(), error = %e, "writing producer snapshot failed");
-            }
-        }
-        let log_append_time = cfg.log_append_time.then_some(now);
-        batch::assign(batch, next, log_append_time);
-        let mut h = *header;
-        h.base_offset = next;
-        if let Some(t) = log_append_time {
-            h.max_timestamp = t;
-        }
-        let active = g.active();
-        let pos = active.size;
-        active
-            .file
-            .write_all_at(batch, pos)
-            .map_err(|e| LogError::io(&active.path, e))?;
-        active.note_batch(&h, pos, len, &cfg);
+        let now = now_ms();
+        let h = g.write_batch(&self.dir, batch, header, now)?;
         g.producers.update(&h, now);
-        let active = g.active();
-        if cfg.writeback_bytes > 0
-            && active.size.saturating_sub(active.written_back) >= cfg.writeback_bytes
-        {
-            let (from, to) = (active.written_back, active.size);
-            writeback::start(&active.file, from, to - from);
-            active.written_back = to;
-        }
-        let file = active.file.clone();
-        if !g.unflushed.iter().any(|f| Arc::ptr_eq(f, &file)) {
-            g.unflushed.push(file);
-        }
         Ok(Appended {
-            base_offset: next,
-            log_append_time,
+            base_offset: h.base_offset,
+            log_append_time: log_append_time.then_some(h.max_timestamp),
             log_start_offset: g.log_start,
             duplicate: false,
         })
+    }
+
+    /// Writes a transaction marker (commit or abort) for `producer_id` and ends its open
+    /// transaction here; an abort is added to the transaction index. Returns its offset.
+    pub fn append_marker(
+        &self,
+        producer_id: i64,
+        epoch: i16,
+        coordinator_epoch: i32,
+        commit: bool,
+    ) -> Result<i64, LogError> {
+        let mut g = self.lock();
+        if g.deleted {
+            return Err(LogError::Deleted);
+        }
+        g.producers
+            .check_marker(producer_id, epoch, coordinator_epoch, g.next_offset())?;
+        let now = now_ms();
+        let mut b = batch::control_batch(producer_id, epoch, commit, coordinator_epoch, now);
+        let header = batch::validate_batch(&b).map_err(|e| {
+            LogError::io(
+                &self.dir,
+                io::Error::new(io::ErrorKind::InvalidData, e.to_string()),
+            )
+        })?;
+        let h = g.write_batch(&self.dir, &mut b, &header, now)?;
+        let aborted = g.producers.apply_marker(
+            producer_id,
+            epoch,
+            coordinator_epoch,
+            commit,
+            h.base_offset,
+            now,
+        );
+        if let Some(a) = aborted {
+            let base = g.active().base;
+            txn_index::append(&self.dir, base, &a).map_err(|e| LogError::io(&self.dir, e))?;
+            g.aborted.push(a);
+        }
+        Ok(h.base_offset)
     }
 
     /// fsyncs every segment written since the last flush. The lock is not held during I/O.
@@ -593,21 +719,40 @@ impl PartitionLog {
 
     /// Reads whole batches starting with the one containing `offset`, up to `max_bytes`.
     /// When `min_one` is set the first batch is returned even if it exceeds `max_bytes`.
+    /// Under `ReadCommitted` only batches below the last stable offset are returned,
+    /// with the aborted transactions among them.
     pub fn read(
         &self,
         offset: i64,
         max_bytes: usize,
         min_one: bool,
+        isolation: Isolation,
     ) -> Result<ReadResult, LogError> {
-        let (log_start_offset, high_watermark) = self.offsets();
-        let empty = ReadResult {
+        let (log_start_offset, high_watermark, last_stable_offset) = {
+            let g = self.lock();
+            let hw = g.next_offset();
+            let lso = g.producers.first_unstable_offset().unwrap_or(hw);
+            (g.log_start, hw, lso)
+        };
+        let committed = isolation == Isolation::ReadCommitted;
+        let upper = if committed {
+            last_stable_offset
+        } else {
+            high_watermark
+        };
+        let mut result = ReadResult {
             records: Bytes::new(),
             high_watermark,
+            last_stable_offset,
             log_start_offset,
+            aborted: committed.then(Vec::new),
         };
         let Some((file, pos, end)) = self.locate(offset)? else {
-            return Ok(empty);
+            return Ok(result);
         };
+        if offset >= upper {
+            return Ok(result);
+        }
         let mut head = [0u8; 12];
         file.read_exact_at(&mut head, pos)
             .map_err(|e| LogError::io(&self.dir, e))?;
@@ -617,7 +762,7 @@ impl PartitionLog {
         let mut want = (max_bytes as u64).min(avail);
         if want < first_len {
             if !min_one {
-                return Ok(empty);
+                return Ok(result);
             }
             want = first_len.min(avail);
         }
@@ -631,20 +776,22 @@ impl PartitionLog {
         };
         file.read_exact_at(&mut buf, pos)
             .map_err(|e| LogError::io(&self.dir, e))?;
-        // Cut at the last whole batch.
+        // Cut at the last whole batch (and, read_committed, before the LSO).
         let mut at = 0usize;
-        while let Some((_, len, _)) = batch::peek_span(&buf[at..]) {
-            if at + len > buf.len() {
+        let mut next_offset = offset;
+        while let Some((base, len, last)) = batch::peek_span(&buf[at..]) {
+            if at + len > buf.len() || base >= upper {
                 break;
             }
             at += len;
+            next_offset = last + 1;
         }
         buf.truncate(at);
-        Ok(ReadResult {
-            records: Bytes::from(buf),
-            high_watermark,
-            log_start_offset,
-        })
+        if committed && at > 0 {
+            result.aborted = Some(self.aborted_between(offset, next_offset));
+        }
+        result.records = Bytes::from(buf);
+        Ok(result)
     }
 
     /// ListOffsets by timestamp: the first record whose timestamp is >= `target`,

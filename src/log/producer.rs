@@ -7,7 +7,7 @@
 //! that offset) at every segment roll and at clean shutdown; on open the newest usable
 //! snapshot is loaded and the batches after it are replayed from the log, as Kafka does.
 
-use std::collections::HashMap;
+use std::collections::{BTreeMap, HashMap};
 use std::fs;
 use std::io;
 use std::path::{Path, PathBuf};
@@ -51,6 +51,21 @@ pub enum ProducerError {
     },
     #[error("Transactional records from producer {producer_id} are not accepted: the partition was not added to a transaction")]
     TransactionalNotAdded { producer_id: i64 },
+    #[error("Expected transactional write from producer {producer_id} at offset {offset}: it has an open transaction in this partition")]
+    NonTransactionalInTxn { producer_id: i64, offset: i64 },
+    #[error("Transaction marker from coordinator epoch {epoch} is older than the last one seen, {current}")]
+    CoordinatorFenced { epoch: i32, current: i32 },
+}
+
+/// A transaction that was aborted in this partition: consumers reading committed data
+/// skip this producer's records from `first_offset` up to the marker at `last_offset`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct AbortedTxn {
+    pub producer_id: i64,
+    pub first_offset: i64,
+    pub last_offset: i64,
+    /// The partition's last stable offset once the marker was written.
+    pub last_stable_offset: i64,
 }
 
 /// One remembered batch: its sequence range and where it landed.
@@ -64,7 +79,7 @@ pub struct BatchMeta {
 }
 
 /// What a partition knows about one producer.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, Eq)]
 pub struct ProducerEntry {
     pub epoch: i16,
     /// Newest last; at most `BATCHES_PER_PRODUCER`, in a fixed array so an append
@@ -78,6 +93,16 @@ pub struct ProducerEntry {
     pub coordinator_epoch: i32,
     /// First offset of the producer's open transaction in this partition.
     pub current_txn_first_offset: Option<i64>,
+}
+
+impl PartialEq for ProducerEntry {
+    fn eq(&self, o: &Self) -> bool {
+        self.epoch == o.epoch
+            && self.batches() == o.batches()
+            && self.last_timestamp == o.last_timestamp
+            && self.coordinator_epoch == o.coordinator_epoch
+            && self.current_txn_first_offset == o.current_txn_first_offset
+    }
 }
 
 impl ProducerEntry {
@@ -139,6 +164,8 @@ fn in_sequence(last: i32, next: i32) -> bool {
 #[derive(Debug, Default, Clone, PartialEq, Eq)]
 pub struct ProducerState {
     producers: HashMap<i64, ProducerEntry>,
+    /// Open transactions: first offset → producer id (the smallest is the LSO).
+    ongoing: BTreeMap<i64, i64>,
 }
 
 impl ProducerState {
@@ -165,15 +192,25 @@ impl ProducerState {
         self.producers.is_empty()
     }
 
+    /// The first offset of the oldest open transaction (the last stable offset), if any.
+    pub fn first_unstable_offset(&self) -> Option<i64> {
+        self.ongoing.keys().next().copied()
+    }
+
     /// Checks a client's batch, which would land at `next_offset`, against what this
     /// partition knows about its producer (Kafka's rules for client writes).
-    pub fn check(&self, h: &BatchHeader, next_offset: i64) -> Result<Check, ProducerError> {
+    /// `in_txn`: the transaction coordinator confirmed that this partition is part of the
+    /// producer's open transaction (required for transactional batches).
+    pub fn check(
+        &self,
+        h: &BatchHeader,
+        next_offset: i64,
+        in_txn: bool,
+    ) -> Result<Check, ProducerError> {
         if !h.has_producer_id() {
             return Ok(Check::Append);
         }
-        if h.is_transactional() {
-            // No transaction coordinator yet, so no partition is ever part of a
-            // transaction: Kafka's verification refuses such a write the same way.
+        if h.is_transactional() && !in_txn {
             return Err(ProducerError::TransactionalNotAdded {
                 producer_id: h.producer_id,
             });
@@ -194,6 +231,14 @@ impl ProducerState {
             if let Some(b) = e.find(h.base_sequence, h.last_sequence()) {
                 return Ok(Check::Duplicate(*b));
             }
+        }
+        if !h.is_transactional() && e.current_txn_first_offset.is_some() {
+            return Err(ProducerError::NonTransactionalInTxn {
+                producer_id: h.producer_id,
+                offset: next_offset,
+            });
+        }
+        if h.producer_epoch == e.epoch {
             let last = e.last_sequence();
             if !in_sequence(last, h.base_sequence) {
                 return Err(ProducerError::OutOfOrderSequence {
@@ -239,7 +284,67 @@ impl ProducerState {
         e.last_timestamp = e.last_timestamp.max(now_ms);
         if h.is_transactional() && e.current_txn_first_offset.is_none() {
             e.current_txn_first_offset = Some(h.base_offset);
+            self.ongoing.insert(h.base_offset, h.producer_id);
         }
+    }
+
+    /// Checks a transaction marker from the coordinator (or an admin) before it is written.
+    pub fn check_marker(
+        &self,
+        producer_id: i64,
+        epoch: i16,
+        coordinator_epoch: i32,
+        next_offset: i64,
+    ) -> Result<(), ProducerError> {
+        let Some(e) = self.producers.get(&producer_id) else {
+            return Ok(());
+        };
+        if epoch < e.epoch {
+            return Err(ProducerError::InvalidProducerEpoch {
+                producer_id,
+                offset: next_offset,
+                epoch,
+                current: e.epoch,
+            });
+        }
+        if coordinator_epoch < e.coordinator_epoch {
+            return Err(ProducerError::CoordinatorFenced {
+                epoch: coordinator_epoch,
+                current: e.coordinator_epoch,
+            });
+        }
+        Ok(())
+    }
+
+    /// Records a marker written at `offset`: the producer's open transaction here ends.
+    /// Returns the aborted transaction to index when it was an abort of an open one.
+    pub fn apply_marker(
+        &mut self,
+        producer_id: i64,
+        epoch: i16,
+        coordinator_epoch: i32,
+        commit: bool,
+        offset: i64,
+        now_ms: i64,
+    ) -> Option<AbortedTxn> {
+        let e = self
+            .producers
+            .entry(producer_id)
+            .or_insert_with(|| ProducerEntry::new(epoch));
+        if epoch != e.epoch {
+            e.epoch = epoch;
+            e.len = 0;
+        }
+        e.coordinator_epoch = coordinator_epoch;
+        e.last_timestamp = e.last_timestamp.max(now_ms);
+        let first = e.current_txn_first_offset.take()?;
+        self.ongoing.remove(&first);
+        (!commit).then(|| AbortedTxn {
+            producer_id,
+            first_offset: first,
+            last_offset: offset,
+            last_stable_offset: self.first_unstable_offset().unwrap_or(offset + 1),
+        })
     }
 
     /// Forgets producers whose last write is older than `expiration_ms` and that have no
@@ -316,7 +421,12 @@ impl ProducerState {
             }
             producers.insert(pid, e);
         }
-        r.0.is_empty().then_some(ProducerState { producers })
+        let ongoing = producers
+            .iter()
+            .filter_map(|(pid, e)| e.current_txn_first_offset.map(|o| (o, *pid)))
+            .collect();
+        r.0.is_empty()
+            .then_some(ProducerState { producers, ongoing })
     }
 }
 
@@ -446,19 +556,19 @@ mod tests {
     fn in_order_duplicates_gaps_and_epochs() {
         let mut s = ProducerState::default();
         let h0 = header(7, 0, 0, 3, 0);
-        assert_eq!(s.check(&h0, 0), Ok(Check::Append));
+        assert_eq!(s.check(&h0, 0, false), Ok(Check::Append));
         s.update(&h0, 0);
         let h1 = header(7, 0, 3, 2, 3);
-        assert_eq!(s.check(&h1, 3), Ok(Check::Append));
+        assert_eq!(s.check(&h1, 3, false), Ok(Check::Append));
         s.update(&h1, 0);
         // A retry of either batch is a duplicate with its original offsets.
-        match s.check(&header(7, 0, 0, 3, -1), 5) {
+        match s.check(&header(7, 0, 0, 3, -1), 5, false) {
             Ok(Check::Duplicate(b)) => assert_eq!((b.first_offset, b.last_offset), (0, 2)),
             other => panic!("{other:?}"),
         }
         // A gap.
         assert!(matches!(
-            s.check(&header(7, 0, 6, 1, -1), 5),
+            s.check(&header(7, 0, 6, 1, -1), 5, false),
             Err(ProducerError::OutOfOrderSequence {
                 last: 4,
                 found: 6,
@@ -467,19 +577,22 @@ mod tests {
         ));
         // An old epoch, after a bump.
         let bumped = header(7, 1, 0, 1, 5);
-        assert_eq!(s.check(&bumped, 5), Ok(Check::Append));
+        assert_eq!(s.check(&bumped, 5, false), Ok(Check::Append));
         s.update(&bumped, 0);
         assert!(matches!(
-            s.check(&header(7, 0, 5, 1, -1), 6),
+            s.check(&header(7, 0, 5, 1, -1), 6, false),
             Err(ProducerError::InvalidProducerEpoch { .. })
         ));
         // A new epoch must start at sequence 0.
         assert!(matches!(
-            s.check(&header(7, 2, 1, 1, -1), 6),
+            s.check(&header(7, 2, 1, 1, -1), 6, false),
             Err(ProducerError::NewEpochSequence { .. })
         ));
         // An unknown producer may start anywhere.
-        assert_eq!(s.check(&header(8, 3, 42, 1, -1), 6), Ok(Check::Append));
+        assert_eq!(
+            s.check(&header(8, 3, 42, 1, -1), 6, false),
+            Ok(Check::Append)
+        );
     }
 
     #[test]
@@ -489,15 +602,15 @@ mod tests {
             s.update(&header(1, 0, i, 1, i as i64), 0);
         }
         assert!(matches!(
-            s.check(&header(1, 0, 6, 1, -1), 7),
+            s.check(&header(1, 0, 6, 1, -1), 7, false),
             Ok(Check::Duplicate(_))
         ));
         assert!(matches!(
-            s.check(&header(1, 0, 2, 1, -1), 7),
+            s.check(&header(1, 0, 2, 1, -1), 7, false),
             Ok(Check::Duplicate(_))
         ));
         assert!(matches!(
-            s.check(&header(1, 0, 1, 1, -1), 7),
+            s.check(&header(1, 0, 1, 1, -1), 7, false),
             Err(ProducerError::OutOfOrderSequence { .. })
         ));
     }
@@ -509,25 +622,77 @@ mod tests {
         assert_eq!(h.last_sequence(), i32::MAX);
         s.update(&h, 0);
         let wrapped = header(1, 0, 0, 3, 2);
-        assert_eq!(s.check(&wrapped, 2), Ok(Check::Append));
+        assert_eq!(s.check(&wrapped, 2, false), Ok(Check::Append));
         // A batch straddling the wrap point.
         let straddle = header(2, 0, i32::MAX - 1, 4, 0);
         assert_eq!(straddle.last_sequence(), 1);
         s.update(&straddle, 0);
-        assert_eq!(s.check(&header(2, 0, 2, 1, 4), 4), Ok(Check::Append));
-        assert!(s.check(&header(2, 0, 0, 1, 4), 4).is_err());
+        assert_eq!(s.check(&header(2, 0, 2, 1, 4), 4, false), Ok(Check::Append));
+        assert!(s.check(&header(2, 0, 0, 1, 4), 4, false).is_err());
+    }
+
+    fn txn_header(pid: i64, epoch: i16, seq: i32, n: i32, base_offset: i64) -> BatchHeader {
+        let mut b = simple_batch(n, 1000, 1);
+        batch::set_producer(&mut b, pid, epoch, seq, true);
+        let mut h = BatchHeader::parse(&b).unwrap();
+        h.base_offset = base_offset;
+        h
     }
 
     #[test]
-    fn transactional_batches_are_refused_without_a_transaction() {
-        let s = ProducerState::default();
-        let mut b = simple_batch(1, 0, 1);
-        batch::set_producer(&mut b, 3, 0, 0, true);
-        let h = BatchHeader::parse(&b).unwrap();
+    fn transactions_open_at_their_first_batch_and_end_at_a_marker() {
+        let mut s = ProducerState::default();
+        let h = txn_header(3, 0, 0, 2, 10);
         assert!(matches!(
-            s.check(&h, 0),
+            s.check(&h, 10, false),
             Err(ProducerError::TransactionalNotAdded { .. })
         ));
+        assert_eq!(s.check(&h, 10, true), Ok(Check::Append));
+        s.update(&h, 0);
+        s.update(&txn_header(4, 0, 0, 1, 12), 0);
+        s.update(&txn_header(3, 0, 2, 1, 13), 0);
+        assert_eq!(s.first_unstable_offset(), Some(10));
+        assert_eq!(s.get(3).unwrap().current_txn_first_offset, Some(10));
+        // A non-transactional write while the transaction is open.
+        assert!(matches!(
+            s.check(&header(3, 0, 3, 1, -1), 14, false),
+            Err(ProducerError::NonTransactionalInTxn { .. })
+        ));
+        // Abort producer 3: its range is indexed, the LSO moves to producer 4's start.
+        s.check_marker(3, 0, 0, 14).unwrap();
+        let aborted = s.apply_marker(3, 0, 0, false, 14, 0).unwrap();
+        assert_eq!(
+            (
+                aborted.first_offset,
+                aborted.last_offset,
+                aborted.last_stable_offset
+            ),
+            (10, 14, 12)
+        );
+        assert_eq!(s.first_unstable_offset(), Some(12));
+        // Commit producer 4: nothing to index, no open transaction left.
+        assert_eq!(s.apply_marker(4, 0, 0, true, 15, 0), None);
+        assert_eq!(s.first_unstable_offset(), None);
+        // A marker with a bumped epoch fences the old epoch and resets sequences.
+        assert_eq!(s.apply_marker(3, 1, 0, false, 16, 0), None);
+        assert!(matches!(
+            s.check(&txn_header(3, 0, 3, 1, -1), 17, true),
+            Err(ProducerError::InvalidProducerEpoch { .. })
+        ));
+        assert!(s.check_marker(3, 0, 0, 17).is_err());
+        assert!(matches!(
+            s.check_marker(3, 1, -1, 17),
+            Err(ProducerError::CoordinatorFenced { .. })
+        ));
+        assert_eq!(
+            s.check(&txn_header(3, 1, 0, 1, -1), 17, true),
+            Ok(Check::Append)
+        );
+        // Open transactions survive a snapshot.
+        s.update(&txn_header(3, 1, 0, 1, 17), 0);
+        let back = ProducerState::decode(&s.encode()).unwrap();
+        assert_eq!(back.first_unstable_offset(), Some(17));
+        assert_eq!(back, s);
     }
 
     #[test]

@@ -14,7 +14,7 @@ fn append_n(log: &PartitionLog, batches: i32, per_batch: i32, ts: i64) {
     for i in 0..batches {
         let mut b = simple_batch(per_batch, ts + (i * per_batch) as i64, 20);
         let h = validate_produce(&b, 1 << 20).unwrap();
-        log.append(&mut b, &h).unwrap();
+        log.append(&mut b, &h, false).unwrap();
     }
 }
 
@@ -23,7 +23,9 @@ fn read_all(log: &PartitionLog) -> Vec<(i64, i64)> {
     let mut out = Vec::new();
     let mut off = start;
     while off < end {
-        let r = log.read(off, 1 << 20, true).unwrap();
+        let r = log
+            .read(off, 1 << 20, true, Isolation::ReadUncommitted)
+            .unwrap();
         let mut at = 0;
         while at < r.records.len() {
             let h = BatchHeader::parse(&r.records[at..]).unwrap();
@@ -54,10 +56,14 @@ fn append_read_roll_and_reopen_clean() {
         .enumerate()
         .all(|(i, &(o, t))| o == i as i64 && t == 1000 + i as i64));
     // a read from the middle of a batch returns that whole batch
-    let r = log.read(151, 1, true).unwrap();
+    let r = log.read(151, 1, true, Isolation::ReadUncommitted).unwrap();
     assert_eq!(BatchHeader::parse(&r.records).unwrap().base_offset, 150);
     // not min_one and too small: nothing
-    assert!(log.read(151, 1, false).unwrap().records.is_empty());
+    assert!(log
+        .read(151, 1, false, Isolation::ReadUncommitted)
+        .unwrap()
+        .records
+        .is_empty());
     log.close().unwrap();
     drop(log);
     let log = PartitionLog::open(dir.path(), cfg(), true).unwrap();
@@ -82,10 +88,14 @@ fn timestamps_lookup() {
     );
     assert_eq!(log.offset_for_timestamp(10_100).unwrap(), None);
     assert!(matches!(
-        log.read(101, 10, true),
+        log.read(101, 10, true, Isolation::ReadUncommitted),
         Err(LogError::OffsetOutOfRange { .. })
     ));
-    assert!(log.read(100, 10, true).unwrap().records.is_empty());
+    assert!(log
+        .read(100, 10, true, Isolation::ReadUncommitted)
+        .unwrap()
+        .records
+        .is_empty());
 }
 
 #[test]

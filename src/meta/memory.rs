@@ -1,7 +1,7 @@
 use std::collections::BTreeMap;
 use std::sync::Mutex;
 
-use super::{CommittedOffset, GroupOffset, MetaError, MetadataStore, TopicRecord};
+use super::{CommittedOffset, GroupOffset, MetaError, MetadataStore, TopicRecord, TxnRecord};
 
 type OffsetKey = (String, String, i32);
 
@@ -12,6 +12,7 @@ pub struct MemoryStore {
     cluster_id: Mutex<Option<String>>,
     offsets: Mutex<BTreeMap<OffsetKey, CommittedOffset>>,
     next_producer_id: Mutex<i64>,
+    transactions: Mutex<BTreeMap<String, TxnRecord>>,
 }
 
 impl MetadataStore for MemoryStore {
@@ -73,5 +74,14 @@ impl MetadataStore for MemoryStore {
         let first = *n;
         *n += count;
         Ok(first)
+    }
+    fn put_transaction(&self, txn: &TxnRecord) -> Result<(), MetaError> {
+        let mut t = self.transactions.lock().unwrap_or_else(|p| p.into_inner());
+        t.insert(txn.transactional_id.clone(), txn.clone());
+        Ok(())
+    }
+    fn transactions(&self) -> Result<Vec<TxnRecord>, MetaError> {
+        let t = self.transactions.lock().unwrap_or_else(|p| p.into_inner());
+        Ok(t.values().cloned().collect())
     }
 }

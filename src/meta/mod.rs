@@ -7,7 +7,7 @@
 mod memory;
 mod sled_store;
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 
 use serde::{Deserialize, Serialize};
 use thiserror::Error;
@@ -56,6 +56,73 @@ pub struct CommittedOffset {
 /// (topic, partition, offset) as stored for a group.
 pub type GroupOffset = (String, i32, CommittedOffset);
 
+/// Where a transaction is (Kafka's `TransactionState`, with its names).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub enum TxnState {
+    Empty,
+    Ongoing,
+    PrepareCommit,
+    PrepareAbort,
+    CompleteCommit,
+    CompleteAbort,
+    Dead,
+    PrepareEpochFence,
+}
+
+impl TxnState {
+    pub const ALL: [TxnState; 8] = [
+        TxnState::Empty,
+        TxnState::Ongoing,
+        TxnState::PrepareCommit,
+        TxnState::PrepareAbort,
+        TxnState::CompleteCommit,
+        TxnState::CompleteAbort,
+        TxnState::Dead,
+        TxnState::PrepareEpochFence,
+    ];
+
+    /// The name Kafka's admin APIs use.
+    pub fn name(self) -> &'static str {
+        match self {
+            TxnState::Empty => "Empty",
+            TxnState::Ongoing => "Ongoing",
+            TxnState::PrepareCommit => "PrepareCommit",
+            TxnState::PrepareAbort => "PrepareAbort",
+            TxnState::CompleteCommit => "CompleteCommit",
+            TxnState::CompleteAbort => "CompleteAbort",
+            TxnState::Dead => "Dead",
+            TxnState::PrepareEpochFence => "PrepareEpochFence",
+        }
+    }
+}
+
+/// An offset staged by TxnOffsetCommit: (group, topic, partition, offset).
+pub type TxnOffset = (String, String, i32, CommittedOffset);
+
+/// One transactional id's state, as the transaction coordinator keeps it (Kafka's
+/// transaction log record).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TxnRecord {
+    pub transactional_id: String,
+    pub producer_id: i64,
+    /// The previous producer id, when the epoch ran out and a new id was handed out.
+    pub last_producer_id: i64,
+    pub epoch: i16,
+    /// The epoch before the last bump (-1: none), so a retried InitProducerId is known.
+    pub last_epoch: i16,
+    pub timeout_ms: i32,
+    pub state: TxnState,
+    /// Partitions added to the open transaction.
+    pub partitions: BTreeSet<(String, i32)>,
+    /// Groups added with AddOffsetsToTxn.
+    pub groups: BTreeSet<String>,
+    /// Offsets staged by TxnOffsetCommit, applied to the groups on commit.
+    pub pending_offsets: Vec<TxnOffset>,
+    /// When the open transaction started (-1: none).
+    pub start_ms: i64,
+    pub update_ms: i64,
+}
+
 /// The metadata operations the broker needs; nothing more.
 pub trait MetadataStore: Send + Sync {
     fn put_topic(&self, topic: &TopicRecord) -> Result<(), MetaError>;
@@ -78,6 +145,10 @@ pub trait MetadataStore: Send + Sync {
     /// Reserves `count` producer ids durably and returns the first; ids are never
     /// handed out twice, across restarts included.
     fn allocate_producer_ids(&self, count: i64) -> Result<i64, MetaError>;
+    /// Stores a transactional id's state durably.
+    fn put_transaction(&self, txn: &TxnRecord) -> Result<(), MetaError>;
+    /// Every stored transactional id's state.
+    fn transactions(&self) -> Result<Vec<TxnRecord>, MetaError>;
 }
 
 #[cfg(test)]
@@ -153,6 +224,24 @@ mod tests {
         assert_eq!(store.group_offsets("g10").unwrap().len(), 1);
         assert_eq!(store.allocate_producer_ids(1000).unwrap(), 0);
         assert_eq!(store.allocate_producer_ids(10).unwrap(), 1000);
+        let mut txn = TxnRecord {
+            transactional_id: "tx".into(),
+            producer_id: 4,
+            last_producer_id: -1,
+            epoch: 2,
+            last_epoch: 1,
+            timeout_ms: 60_000,
+            state: TxnState::Ongoing,
+            partitions: BTreeSet::from([("t".into(), 0)]),
+            groups: BTreeSet::from(["g".into()]),
+            pending_offsets: vec![("g".into(), "t".into(), 0, off(7))],
+            start_ms: 5,
+            update_ms: 6,
+        };
+        store.put_transaction(&txn).unwrap();
+        txn.state = TxnState::CompleteCommit;
+        store.put_transaction(&txn).unwrap();
+        assert_eq!(store.transactions().unwrap(), vec![txn]);
     }
 
     #[test]
@@ -172,5 +261,6 @@ mod tests {
         assert_eq!(s.group_offsets("g10").unwrap()[0].2.offset, 9);
         assert_eq!(s.cluster_id("z").unwrap(), "x");
         assert_eq!(s.allocate_producer_ids(5).unwrap(), 1010);
+        assert_eq!(s.transactions().unwrap()[0].state, TxnState::CompleteCommit);
     }
 }

@@ -1,6 +1,6 @@
 use std::path::Path;
 
-use super::{CommittedOffset, GroupOffset, MetaError, MetadataStore, TopicRecord};
+use super::{CommittedOffset, GroupOffset, MetaError, MetadataStore, TopicRecord, TxnRecord};
 
 /// sled-backed store: tree `topics` keyed by name (JSON values), tree `offsets` keyed by
 /// (group, topic, partition) as `u16 len | group | u16 len | topic | i32 partition`,
@@ -9,6 +9,7 @@ pub struct SledStore {
     db: sled::Db,
     topics: sled::Tree,
     offsets: sled::Tree,
+    transactions: sled::Tree,
 }
 
 fn push_str(key: &mut Vec<u8>, s: &str) {
@@ -53,10 +54,12 @@ impl SledStore {
             .open()?;
         let topics = db.open_tree("topics")?;
         let offsets = db.open_tree("offsets")?;
+        let transactions = db.open_tree("transactions")?;
         Ok(SledStore {
             db,
             topics,
             offsets,
+            transactions,
         })
     }
 }
@@ -106,6 +109,29 @@ impl MetadataStore for SledStore {
                 reason: "missing after insert".into(),
             })?;
         Ok(String::from_utf8_lossy(&v).into_owned())
+    }
+
+    fn put_transaction(&self, txn: &TxnRecord) -> Result<(), MetaError> {
+        let value = serde_json::to_vec(txn).map_err(|e| MetaError::Corrupt {
+            key: txn.transactional_id.clone(),
+            reason: e.to_string(),
+        })?;
+        self.transactions
+            .insert(txn.transactional_id.as_bytes(), value)?;
+        self.transactions.flush()?;
+        Ok(())
+    }
+
+    fn transactions(&self) -> Result<Vec<TxnRecord>, MetaError> {
+        let mut out = Vec::new();
+        for item in self.transactions.iter() {
+            let (k, v) = item?;
+            out.push(serde_json::from_slice(&v).map_err(|e| MetaError::Corrupt {
+                key: String::from_utf8_lossy(&k).into_owned(),
+                reason: e.to_string(),
+            })?);
+        }
+        Ok(out)
     }
 
     fn allocate_producer_ids(&self, count: i64) -> Result<i64, MetaError> {

@@ -45,11 +45,18 @@ pub const SUPPORTED: &[ApiSpec] = &[
     api(ApiKey::CreateTopics, 2, 7),
     api(ApiKey::DeleteTopics, 1, 6),
     api(ApiKey::InitProducerId, 0, 5),
+    api(ApiKey::AddPartitionsToTxn, 0, 3),
+    api(ApiKey::AddOffsetsToTxn, 0, 4),
+    api(ApiKey::EndTxn, 0, 4),
+    api(ApiKey::WriteTxnMarkers, 1, 1),
+    api(ApiKey::TxnOffsetCommit, 0, 4),
     api(ApiKey::CreatePartitions, 0, 3),
     api(ApiKey::DeleteGroups, 0, 2),
     api(ApiKey::OffsetDelete, 0, 0),
     api(ApiKey::DescribeCluster, 0, 2),
     api(ApiKey::DescribeProducers, 0, 0),
+    api(ApiKey::DescribeTransactions, 0, 0),
+    api(ApiKey::ListTransactions, 0, 2),
     api(ApiKey::GetTelemetrySubscriptions, 0, 0),
     api(ApiKey::DescribeTopicPartitions, 0, 0),
     api(ApiKey::ConsumerGroupHeartbeat, 0, 1),
@@ -232,6 +239,21 @@ pub async fn dispatch(
         ApiKey::DescribeCluster => call!(DescribeClusterRequest, handlers::admin::describe_cluster),
         ApiKey::InitProducerId => {
             call!(InitProducerIdRequest, handlers::producers::init_producer_id)
+        }
+        ApiKey::AddPartitionsToTxn => call!(
+            AddPartitionsToTxnRequest,
+            handlers::txn::add_partitions_to_txn
+        ),
+        ApiKey::AddOffsetsToTxn => call!(AddOffsetsToTxnRequest, handlers::txn::add_offsets_to_txn),
+        ApiKey::EndTxn => call!(EndTxnRequest, handlers::txn::end_txn),
+        ApiKey::WriteTxnMarkers => call!(WriteTxnMarkersRequest, handlers::txn::write_txn_markers),
+        ApiKey::TxnOffsetCommit => call!(TxnOffsetCommitRequest, handlers::txn::txn_offset_commit),
+        ApiKey::DescribeTransactions => call!(
+            DescribeTransactionsRequest,
+            handlers::txn::describe_transactions
+        ),
+        ApiKey::ListTransactions => {
+            call!(ListTransactionsRequest, handlers::txn::list_transactions)
         }
         ApiKey::DescribeProducers => call!(
             DescribeProducersRequest,

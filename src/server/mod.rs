@@ -79,6 +79,18 @@ pub async fn run(
     background.spawn(async move { b.groups.run_timers().await });
     let b = broker.clone();
     background.spawn(async move {
+        let every = std::time::Duration::from_millis(b.config.transaction_abort_interval_ms);
+        let mut tick = tokio::time::interval(every);
+        tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        loop {
+            tick.tick().await;
+            if let Err(e) = b.txns.abort_timed_out(&b).await {
+                tracing::error!(error = %e, "aborting timed-out transactions failed");
+            }
+        }
+    });
+    let b = broker.clone();
+    background.spawn(async move {
         // Kafka's `producer.id.expiration.check.interval.ms` is 10 minutes; checking more
         // often keeps short expirations (tests) close to their setting at no real cost.
         let every = (b.config.producer_id_expiration_ms / 10).clamp(100, 600_000) as u64;

@@ -1,0 +1,407 @@
+//! Transactions: AddPartitionsToTxn, AddOffsetsToTxn, EndTxn, TxnOffsetCommit,
+//! WriteTxnMarkers, DescribeTransactions, ListTransactions. Each turns the wire request
+//! into a `TxnService` call and its result into Kafka error codes.
+
+use std::sync::Arc;
+
+use kafka_protocol::error::ResponseError;
+use kafka_protocol::messages::add_partitions_to_txn_response::{
+    AddPartitionsToTxnPartitionResult, AddPartitionsToTxnTopicResult,
+};
+use kafka_protocol::messages::describe_transactions_response::{
+    TopicData, TransactionState as DescribedTxn,
+};
+use kafka_protocol::messages::list_transactions_response::TransactionState as ListedTxn;
+use kafka_protocol::messages::txn_offset_commit_response::{
+    TxnOffsetCommitResponsePartition, TxnOffsetCommitResponseTopic,
+};
+use kafka_protocol::messages::write_txn_markers_response::{
+    WritableTxnMarkerPartitionResult, WritableTxnMarkerResult, WritableTxnMarkerTopicResult,
+};
+use kafka_protocol::messages::*;
+use kafka_protocol::protocol::StrBytes;
+
+use super::errors::KafkaCode;
+use super::{code, str_bytes, topic_name};
+use crate::broker::Broker;
+use crate::log::now_ms;
+use crate::meta::{CommittedOffset, TxnState};
+use crate::server::dispatch::RequestContext;
+use crate::txn::{ListFilter, TxnError, TxnFailure};
+
+/// Most bytes of commit metadata stored (as OffsetCommit).
+const OFFSET_METADATA_MAX_BYTES: usize = 4096;
+
+fn fail_code(e: &TxnFailure) -> i16 {
+    if !matches!(e, TxnFailure::Txn(_)) {
+        tracing::error!(error = %e, "transaction operation failed");
+    }
+    e.kafka_code()
+}
+
+/// AddPartitionsToTxn v0–3 (the client versions; v4+ are broker-to-broker).
+pub async fn add_partitions_to_txn(
+    broker: &Arc<Broker>,
+    _ctx: &RequestContext,
+    req: AddPartitionsToTxnRequest,
+) -> AddPartitionsToTxnResponse {
+    let mut wanted = Vec::new();
+    let mut unknown = Vec::new();
+    for t in &req.v3_and_below_topics {
+        let topic = broker.topic(&t.name);
+        for &p in &t.partitions {
+            let key = (t.name.to_string(), p);
+            if topic.as_ref().and_then(|tp| tp.partition(p)).is_some() {
+                wanted.push(key);
+            } else {
+                unknown.push(key);
+            }
+        }
+    }
+    // Kafka checks the partitions first: if any is unknown, none is added.
+    let result = if unknown.is_empty() {
+        broker
+            .txns
+            .add_partitions(
+                broker,
+                &req.v3_and_below_transactional_id,
+                req.v3_and_below_producer_id.0,
+                req.v3_and_below_producer_epoch,
+                &wanted,
+            )
+            .await
+            .map_err(|e| fail_code(&e))
+    } else {
+        Err(code(ResponseError::OperationNotAttempted))
+    };
+    let err_of = |t: &str, p: i32| match &result {
+        Ok(()) => 0,
+        Err(e) if !unknown.is_empty() => {
+            if unknown.iter().any(|(ut, up)| ut == t && *up == p) {
+                code(ResponseError::UnknownTopicOrPartition)
+            } else {
+                *e
+            }
+        }
+        Err(e) => *e,
+    };
+    let topics = req
+        .v3_and_below_topics
+        .iter()
+        .map(|t| {
+            AddPartitionsToTxnTopicResult::default()
+                .with_name(t.name.clone())
+                .with_results_by_partition(
+                    t.partitions
+                        .iter()
+                        .map(|&p| {
+                            AddPartitionsToTxnPartitionResult::default()
+                                .with_partition_index(p)
+                                .with_partition_error_code(err_of(&t.name, p))
+                        })
+                        .collect(),
+                )
+        })
+        .collect();
+    AddPartitionsToTxnResponse::default().with_results_by_topic_v3_and_below(topics)
+}
+
+pub async fn add_offsets_to_txn(
+    broker: &Arc<Broker>,
+    _ctx: &RequestContext,
+    req: AddOffsetsToTxnRequest,
+) -> AddOffsetsToTxnResponse {
+    let err = match broker
+        .txns
+        .add_offsets(
+            broker,
+            &req.transactional_id,
+            req.producer_id.0,
+            req.producer_epoch,
+            &req.group_id,
+        )
+        .await
+    {
+        Ok(()) => 0,
+        Err(e) => fail_code(&e),
+    };
+    AddOffsetsToTxnResponse::default().with_error_code(err)
+}
+
+pub async fn end_txn(
+    broker: &Arc<Broker>,
+    _ctx: &RequestContext,
+    req: EndTxnRequest,
+) -> EndTxnResponse {
+    let err = match broker
+        .txns
+        .end_txn(
+            broker,
+            &req.transactional_id,
+            req.producer_id.0,
+            req.producer_epoch,
+            req.committed,
+        )
+        .await
+    {
+        Ok(()) => 0,
+        Err(e) => fail_code(&e),
+    };
+    // v5's producer id and epoch fields are for Transactions V2 (not offered).
+    EndTxnResponse::default()
+        .with_error_code(err)
+        .with_producer_id(ProducerId(-1))
+        .with_producer_epoch(-1)
+}
+
+/// TxnOffsetCommit v0–4: the group's member checks (KIP-447, v3+), then the offsets are
+/// staged in the transaction and reach the group only if it commits.
+pub async fn txn_offset_commit(
+    broker: &Arc<Broker>,
+    ctx: &RequestContext,
+    req: TxnOffsetCommitRequest,
+) -> TxnOffsetCommitResponse {
+    let group = req.group_id.to_string();
+    let (member, generation, instance) = if ctx.api_version >= 3 {
+        (
+            req.member_id.to_string(),
+            req.generation_id,
+            req.group_instance_id.as_ref().map(|s| s.to_string()),
+        )
+    } else {
+        (String::new(), -1, None)
+    };
+    let checked = broker.groups.with(|c, now| {
+        c.validate_txn_commit(now, &group, &member, generation, instance.as_deref())
+    });
+    let now = now_ms();
+    let mut staged = Vec::new();
+    let mut per_partition: Vec<Vec<i16>> = Vec::new();
+    for t in &req.topics {
+        let topic = broker.topic(&t.name);
+        let mut errs = Vec::with_capacity(t.partitions.len());
+        for p in &t.partitions {
+            let err = if let Err(e) = checked {
+                e
+            } else if topic
+                .as_ref()
+                .and_then(|tp| tp.partition(p.partition_index))
+                .is_none()
+            {
+                code(ResponseError::UnknownTopicOrPartition)
+            } else if p
+                .committed_metadata
+                .as_ref()
+                .is_some_and(|m| m.len() > OFFSET_METADATA_MAX_BYTES)
+            {
+                code(ResponseError::OffsetMetadataTooLarge)
+            } else {
+                staged.push((
+                    t.name.to_string(),
+                    p.partition_index,
+                    CommittedOffset {
+                        offset: p.committed_offset,
+                        leader_epoch: p.committed_leader_epoch,
+                        metadata: p.committed_metadata.as_ref().map(|m| m.to_string()),
+                        commit_timestamp: now,
+                        expire_timestamp: None,
+                    },
+                ));
+                0
+            };
+            errs.push(err);
+        }
+        per_partition.push(errs);
+    }
+    let stage_err = if staged.is_empty() {
+        0
+    } else {
+        match broker
+            .txns
+            .stage_offsets(
+                broker,
+                &req.transactional_id,
+                req.producer_id.0,
+                req.producer_epoch,
+                &group,
+                staged,
+            )
+            .await
+        {
+            Ok(()) => 0,
+            Err(e) => fail_code(&e),
+        }
+    };
+    let topics = req
+        .topics
+        .iter()
+        .zip(per_partition)
+        .map(|(t, errs)| {
+            TxnOffsetCommitResponseTopic::default()
+                .with_name(t.name.clone())
+                .with_partitions(
+                    t.partitions
+                        .iter()
+                        .zip(errs)
+                        .map(|(p, e)| {
+                            TxnOffsetCommitResponsePartition::default()
+                                .with_partition_index(p.partition_index)
+                                .with_error_code(if e == 0 { stage_err } else { e })
+                        })
+                        .collect(),
+                )
+        })
+        .collect();
+    TxnOffsetCommitResponse::default().with_topics(topics)
+}
+
+/// WriteTxnMarkers v1: writes markers directly (what `kafka-transactions.sh abort` uses
+/// to end a hanging transaction the coordinator does not know).
+pub async fn write_txn_markers(
+    broker: &Arc<Broker>,
+    _ctx: &RequestContext,
+    req: WriteTxnMarkersRequest,
+) -> WriteTxnMarkersResponse {
+    let mut results = Vec::with_capacity(req.markers.len());
+    for m in &req.markers {
+        let mut topics = Vec::with_capacity(m.topics.len());
+        for t in &m.topics {
+            let topic = broker.topic(&t.name);
+            let mut parts = Vec::with_capacity(t.partition_indexes.len());
+            for &p in &t.partition_indexes {
+                let err = match topic.as_ref().and_then(|tp| tp.partition(p)) {
+                    None => code(ResponseError::UnknownTopicOrPartition),
+                    Some(log) => match log.append_marker(
+                        m.producer_id.0,
+                        m.producer_epoch,
+                        m.coordinator_epoch,
+                        m.transaction_result,
+                    ) {
+                        Ok(_) => match broker.flusher.durable(&log).await {
+                            Ok(()) => 0,
+                            Err(_) => code(ResponseError::KafkaStorageError),
+                        },
+                        Err(e) => e.kafka_code(),
+                    },
+                };
+                parts.push(
+                    WritableTxnMarkerPartitionResult::default()
+                        .with_partition_index(p)
+                        .with_error_code(err),
+                );
+            }
+            topics.push(
+                WritableTxnMarkerTopicResult::default()
+                    .with_name(t.name.clone())
+                    .with_partitions(parts),
+            );
+        }
+        results.push(
+            WritableTxnMarkerResult::default()
+                .with_producer_id(m.producer_id)
+                .with_topics(topics),
+        );
+    }
+    broker.data_arrived.notify_waiters();
+    WriteTxnMarkersResponse::default().with_markers(results)
+}
+
+pub async fn describe_transactions(
+    broker: &Arc<Broker>,
+    _ctx: &RequestContext,
+    req: DescribeTransactionsRequest,
+) -> DescribeTransactionsResponse {
+    let coord = broker.txns.read().await;
+    let states = req
+        .transactional_ids
+        .iter()
+        .map(|id| {
+            let resp = DescribedTxn::default().with_transactional_id(id.clone());
+            let Some(r) = coord.get(id) else {
+                return resp.with_error_code(
+                    TxnError::TransactionalIdNotFound(id.to_string()).kafka_code(),
+                );
+            };
+            let mut topics: Vec<TopicData> = Vec::new();
+            for (t, p) in &r.partitions {
+                match topics.last_mut() {
+                    Some(last) if last.topic.as_str() == t => last.partitions.push(*p),
+                    _ => topics.push(
+                        TopicData::default()
+                            .with_topic(topic_name(t))
+                            .with_partitions(vec![*p]),
+                    ),
+                }
+            }
+            resp.with_transaction_state(str_bytes(r.state.name()))
+                .with_transaction_timeout_ms(r.timeout_ms)
+                .with_transaction_start_time_ms(r.start_ms)
+                .with_producer_id(ProducerId(r.producer_id))
+                .with_producer_epoch(r.epoch)
+                .with_topics(topics)
+        })
+        .collect();
+    DescribeTransactionsResponse::default().with_transaction_states(states)
+}
+
+/// ListTransactions v0–2: state and producer id filters, duration (v1), id pattern (v2).
+pub async fn list_transactions(
+    broker: &Arc<Broker>,
+    ctx: &RequestContext,
+    req: ListTransactionsRequest,
+) -> ListTransactionsResponse {
+    let mut filter = ListFilter {
+        min_duration_ms: if ctx.api_version >= 1 {
+            req.duration_filter
+        } else {
+            -1
+        },
+        producer_ids: req.producer_id_filters.iter().map(|p| p.0).collect(),
+        ..ListFilter::default()
+    };
+    let mut unknown: Vec<StrBytes> = Vec::new();
+    for s in &req.state_filters {
+        match TxnState::ALL.iter().find(|st| st.name() == s.as_str()) {
+            Some(st) => filter.states.push(*st),
+            None => unknown.push(s.clone()),
+        }
+    }
+    let pattern = match req
+        .transactional_id_pattern
+        .as_deref()
+        .filter(|p| ctx.api_version >= 2 && !p.is_empty())
+    {
+        None => None,
+        Some(p) => match regex::Regex::new(&format!("^(?:{p})$")) {
+            Ok(re) => Some(re),
+            Err(_) => {
+                return ListTransactionsResponse::default()
+                    .with_error_code(code(ResponseError::InvalidRegularExpression));
+            }
+        },
+    };
+    let coord = broker.txns.read().await;
+    // A state filter naming only unknown states matches nothing (as in Kafka).
+    let states = if !unknown.is_empty() && filter.states.is_empty() {
+        Vec::new()
+    } else {
+        coord
+            .list(now_ms(), &filter)
+            .into_iter()
+            .filter(|r| {
+                pattern
+                    .as_ref()
+                    .is_none_or(|re| re.is_match(&r.transactional_id))
+            })
+            .map(|r| {
+                ListedTxn::default()
+                    .with_transactional_id(TransactionalId(str_bytes(&r.transactional_id)))
+                    .with_producer_id(ProducerId(r.producer_id))
+                    .with_transaction_state(str_bytes(r.state.name()))
+            })
+            .collect()
+    };
+    ListTransactionsResponse::default()
+        .with_unknown_state_filters(unknown)
+        .with_transaction_states(states)
+}
