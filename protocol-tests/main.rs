@@ -13,3 +13,4 @@ mod metadata;
 mod ops;
 mod produce_fetch;
 mod restart;
+mod transactions;

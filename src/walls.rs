@@ -65,7 +65,8 @@ mod tests {
             "crate::server",
             "crate::handlers",
         ];
-        // service.rs is the group coordinator's async face (locks, timers, waiters).
+        // service.rs is each coordinator's async face (locks, timers, waiters, I/O).
         assert_none("src/group", &["service.rs"], &forbidden);
+        assert_none("src/txn", &["service.rs"], &forbidden);
     }
 }

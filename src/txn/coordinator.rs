@@ -206,7 +206,8 @@ impl TxnCoordinator {
                     self.by_pid.insert(pid, transactional_id.to_string());
                     r.last_producer_id = old;
                     r.producer_id = pid;
-                    r.last_epoch = -1;
+                    // Remembered so that a retry from the old id is answered the same.
+                    r.last_epoch = if expected.is_some() { r.epoch } else { -1 };
                     r.epoch = 0;
                 } else {
                     match expected_epoch {
