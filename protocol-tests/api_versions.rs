@@ -38,14 +38,13 @@ fn api_versions_v0_v3_v4_list_the_same_table() {
     // …idempotent producers (InitProducerId, DescribeProducers)…
     assert!(k.contains(&(22, 0, 5)), "{k:?}");
     assert!(k.contains(&(61, 0, 0)), "{k:?}");
-    // …transactions on the classic path (v4+/v5 of AddPartitionsToTxn, EndTxn and
-    // TxnOffsetCommit belong to Transactions V2, not offered)…
+    // …transactions, classic and V2 (AddPartitionsToTxn v4+ is broker-to-broker)…
     for want in [
         (24, 0, 3),
         (25, 0, 4),
-        (26, 0, 4),
+        (26, 0, 5),
         (27, 1, 1),
-        (28, 0, 4),
+        (28, 0, 5),
         (65, 0, 0),
         (66, 0, 2),
     ] {

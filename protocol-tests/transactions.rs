@@ -512,3 +512,126 @@ fn open_transaction_survives_kill_9_and_is_aborted_by_its_timeout() {
         "CompleteAbort"
     );
 }
+
+fn produce_txn(c: &mut Client, v: i16, txn: &str, topic: &str, records: Bytes) -> (i16, i64) {
+    let req = crate::ops::produce_req(topic, Uuid::nil(), 0, records, -1)
+        .with_transactional_id(Some(tid(txn)));
+    let r = c.send(v, &req);
+    let p = &r.responses[0].partition_responses[0];
+    (p.error_code, p.base_offset)
+}
+
+fn end_v5(c: &mut Client, txn: &str, pid: i64, epoch: i16, commit: bool) -> (i16, i64, i16) {
+    let r = c.send(
+        5,
+        &EndTxnRequest::default()
+            .with_transactional_id(tid(txn))
+            .with_producer_id(ProducerId(pid))
+            .with_producer_epoch(epoch)
+            .with_committed(commit),
+    );
+    (r.error_code, r.producer_id.0, r.producer_epoch)
+}
+
+fn finalized_transaction_version(c: &mut Client) -> Option<i16> {
+    let r = c.send(3, &ApiVersionsRequest::default());
+    assert!(r
+        .supported_features
+        .iter()
+        .any(|f| f.name.as_str() == "transaction.version" && f.max_version == 2));
+    r.finalized_features
+        .iter()
+        .find(|f| f.name.as_str() == "transaction.version")
+        .map(|f| f.max_version_level)
+}
+
+#[test]
+fn transactions_v2_implicit_adds_and_an_epoch_bump_per_transaction() {
+    let rill = Rill::start(&[]);
+    let mut c = rill.client();
+    assert_eq!(finalized_transaction_version(&mut c), Some(2));
+    create_topic(&mut c, "v2", 1, &[]);
+    let (_, pid, e) = init(&mut c, "tx", 60_000);
+    // Produce v12 adds the partition itself (no AddPartitionsToTxn).
+    assert_eq!(
+        produce_txn(&mut c, 12, "tx", "v2", txn_batch(2, pid, e, 0, "one")),
+        (0, 0)
+    );
+    // TxnOffsetCommit v5 adds the group itself (no AddOffsetsToTxn).
+    let commit = TxnOffsetCommitRequest::default()
+        .with_transactional_id(tid("tx"))
+        .with_group_id(GroupId(s("g2")))
+        .with_producer_id(ProducerId(pid))
+        .with_producer_epoch(e)
+        .with_generation_id(-1)
+        .with_member_id(s(""))
+        .with_topics(vec![TxnOffsetCommitRequestTopic::default()
+            .with_name(name("v2"))
+            .with_partitions(vec![TxnOffsetCommitRequestPartition::default()
+                .with_partition_index(0)
+                .with_committed_offset(11)])]);
+    let r = c.send(5, &commit);
+    assert_eq!(r.topics[0].partitions[0].error_code, 0);
+    // EndTxn v5 bumps the epoch and says so; the marker carries the new epoch.
+    assert_eq!(end_v5(&mut c, "tx", pid, e, true), (0, pid, e + 1));
+    let pd = fetch_iso(&mut c, "v2", 0, 1);
+    assert_eq!((pd.last_stable_offset, pd.high_watermark), (3, 3));
+    let mut bytes = pd.records.clone().unwrap();
+    let sets = RecordBatchDecoder::decode_all(&mut bytes).unwrap();
+    let marker = sets.last().unwrap().records.last().unwrap().clone();
+    assert!(marker.control);
+    assert_eq!((marker.producer_id, marker.producer_epoch), (pid, e + 1));
+    let offsets = c.send(
+        7,
+        &OffsetFetchRequest::default()
+            .with_group_id(GroupId(s("g2")))
+            .with_topics(Some(vec![OffsetFetchRequestTopic::default()
+                .with_name(name("v2"))
+                .with_partition_indexes(vec![0])])),
+    );
+    assert_eq!(offsets.topics[0].partitions[0].committed_offset, 11);
+    // A retry of that EndTxn (old epoch) gets the same answer; the old epoch cannot write.
+    assert_eq!(end_v5(&mut c, "tx", pid, e, true), (0, pid, e + 1));
+    assert_eq!(
+        produce_txn(&mut c, 12, "tx", "v2", txn_batch(1, pid, e, 2, "stale")).0,
+        47,
+        "INVALID_PRODUCER_EPOCH"
+    );
+    // The next transaction runs on the new epoch, sequences from 0; an abort with nothing
+    // written is allowed under V2 and bumps again.
+    let e1 = e + 1;
+    assert_eq!(
+        produce_txn(&mut c, 12, "tx", "v2", txn_batch(1, pid, e1, 0, "two")),
+        (0, 3)
+    );
+    assert_eq!(end_v5(&mut c, "tx", pid, e1, false), (0, pid, e1 + 1));
+    assert_eq!(end_v5(&mut c, "tx", pid, e1 + 1, false), (0, pid, e1 + 2));
+    let pd = fetch_iso(&mut c, "v2", 0, 1);
+    assert_eq!(pd.last_stable_offset, pd.high_watermark);
+    assert_eq!(pd.aborted_transactions.map(|a| a.len()), Some(1));
+    // Classic clients on the same broker: Produce v11 does not add partitions.
+    let (_, p2, e2) = init(&mut c, "classic", 60_000);
+    assert_eq!(
+        produce_txn(&mut c, 11, "classic", "v2", txn_batch(1, p2, e2, 0, "c")).0,
+        48
+    );
+}
+
+#[test]
+fn transaction_version_1_keeps_every_client_on_the_classic_path() {
+    let rill = Rill::start(&["--transaction-version", "1"]);
+    let mut c = rill.client();
+    assert_eq!(finalized_transaction_version(&mut c), Some(1));
+    create_topic(&mut c, "v1", 1, &[]);
+    let (_, pid, e) = init(&mut c, "tx", 60_000);
+    assert_eq!(
+        produce_txn(&mut c, 12, "tx", "v1", txn_batch(1, pid, e, 0, "x")).0,
+        48
+    );
+    assert_eq!(add_partitions(&mut c, "tx", pid, e, "v1", &[0]), vec![0]);
+    assert_eq!(
+        produce_txn(&mut c, 12, "tx", "v1", txn_batch(1, pid, e, 0, "x")),
+        (0, 0)
+    );
+    assert_eq!(end_v5(&mut c, "tx", pid, e, true), (0, pid, e));
+}

@@ -118,6 +118,17 @@ pub struct ServeArgs {
         value_parser = clap::value_parser!(u64).range(1..)
     )]
     pub transaction_abort_timed_out_interval_ms: u64,
+    /// The finalized feature `transaction.version` ApiVersions reports: 2 (Kafka 4's
+    /// default for new clusters) lets clients that know it use Transactions V2 (KIP-890:
+    /// implicit partition adds, an epoch bump per transaction); 1 keeps every client on
+    /// the classic path.
+    #[arg(
+        long,
+        env = "RILL_TRANSACTION_VERSION",
+        default_value_t = 2,
+        value_parser = clap::value_parser!(i16).range(1..=2)
+    )]
+    pub transaction_version: i16,
     /// Log filter (error, warn, info, debug, trace, or a tracing filter directive).
     #[arg(long, env = "RILL_LOG_LEVEL", default_value = "info")]
     pub log_level: String,
@@ -338,6 +349,7 @@ async fn serve_async(args: ServeArgs) -> Result<(), CliError> {
         producer_id_expiration_ms: args.producer_id_expiration_ms,
         transaction_max_timeout_ms: args.transaction_max_timeout_ms,
         transaction_abort_interval_ms: args.transaction_abort_timed_out_interval_ms,
+        transaction_version: args.transaction_version,
     };
     let broker = tokio::task::block_in_place(|| Broker::open(config))?;
     let (tx, rx) = tokio::sync::watch::channel(false);

@@ -45,6 +45,10 @@ pub struct BrokerConfig {
     pub transaction_max_timeout_ms: i32,
     /// `transaction.abort.timed.out.transaction.cleanup.interval.ms`
     pub transaction_abort_interval_ms: u64,
+    /// The finalized feature `transaction.version`: 2 turns on Transactions V2 (KIP-890)
+    /// for clients that know it, as on a new Kafka 4 cluster; 1 keeps every client on
+    /// the classic path.
+    pub transaction_version: i16,
 }
 
 #[derive(Debug, Error)]
@@ -461,6 +465,11 @@ impl Broker {
         self.groups.shutdown();
     }
 
+    /// Whether Transactions V2 is on (`transaction.version` 2).
+    pub fn transactions_v2(&self) -> bool {
+        self.config.transaction_version >= 2
+    }
+
     /// The metadata store (committed offsets are read and written through it).
     pub fn meta(&self) -> &dyn MetadataStore {
         self.meta.as_ref()
@@ -522,6 +531,7 @@ mod tests {
             producer_id_expiration_ms: crate::log::producer::DEFAULT_EXPIRATION_MS,
             transaction_max_timeout_ms: crate::txn::DEFAULT_MAX_TIMEOUT_MS,
             transaction_abort_interval_ms: 10_000,
+            transaction_version: 2,
         }
     }
 

@@ -10,7 +10,7 @@ use super::{Broker, Topic};
 use crate::log::batch::{self, BatchError};
 use crate::log::{Appended, LogError};
 use crate::meta::MetaError;
-use crate::txn::TxnError;
+use crate::txn::{TxnError, TxnFailure};
 
 /// Why a partition's produce failed; `handlers::errors` maps each to a Kafka code.
 #[derive(Debug, Error)]
@@ -41,13 +41,16 @@ pub(crate) struct ProducerIds {
 
 impl Broker {
     /// Appends one partition's record set. With `acks` other than 0, returns only once the
-    /// fsync policy says the data is durable.
+    /// fsync policy says the data is durable. `implicit_txn`: the transactional id of a
+    /// Produce v12+ under Transactions V2, whose transactional batches add their partition
+    /// to the transaction themselves.
     pub async fn produce(
         &self,
         topic: &Topic,
         partition: i32,
         records: Option<&[u8]>,
         acks: i16,
+        implicit_txn: Option<&str>,
     ) -> Result<Appended, ProduceError> {
         let log = topic
             .partition(partition)
@@ -57,15 +60,40 @@ impl Broker {
         // The one copy on the produce path: the batch must be mutable to take its offsets.
         let mut bytes = BytesMut::from(records);
         let appended = if header.is_transactional() && header.has_producer_id() {
+            let (pid, epoch) = (header.producer_id, header.producer_epoch);
+            if let Some(txn_id) = implicit_txn {
+                let added = self
+                    .txns
+                    .read()
+                    .await
+                    .verify(pid, epoch, &topic.name, partition);
+                if added.is_err() {
+                    self.txns
+                        .add_partition_implicitly(
+                            self,
+                            txn_id,
+                            pid,
+                            epoch,
+                            (topic.name.clone(), partition),
+                        )
+                        .await
+                        .map_err(|e| match e {
+                            // A produce is never told PRODUCER_FENCED (Kafka 2.7+).
+                            TxnFailure::Txn(TxnError::ProducerFenced) => {
+                                ProduceError::Txn(TxnError::InvalidProducerEpoch {
+                                    epoch,
+                                    current: -1,
+                                })
+                            }
+                            TxnFailure::Txn(e) => ProduceError::Txn(e),
+                            other => ProduceError::Flush(other.to_string()),
+                        })?;
+                }
+            }
             // Held from the check to the append, so the transaction cannot complete (and
             // write its markers) in between.
             let txns = self.txns.read().await;
-            txns.verify(
-                header.producer_id,
-                header.producer_epoch,
-                &topic.name,
-                partition,
-            )?;
+            txns.verify(pid, epoch, &topic.name, partition)?;
             log.append(&mut bytes, &header, true)?
         } else {
             log.append(&mut bytes, &header, false)?

@@ -23,10 +23,11 @@ async fn produce_partition(
     topic: &Topic,
     data: produce_request::PartitionProduceData,
     acks: i16,
+    implicit_txn: Option<&str>,
 ) -> PartitionProduceResponse {
     let index = data.index;
     match broker
-        .produce(topic, index, data.records.as_deref(), acks)
+        .produce(topic, index, data.records.as_deref(), acks, implicit_txn)
         .await
     {
         Ok(appended) => PartitionProduceResponse::default()
@@ -62,6 +63,12 @@ pub async fn handle(
 ) -> Option<ProduceResponse> {
     let by_id = ctx.api_version >= 13;
     let acks = req.acks;
+    // Transactions V2 (KIP-890): Produce v12+ adds its partitions to the transaction.
+    let implicit_txn: Option<String> = req
+        .transactional_id
+        .as_ref()
+        .filter(|t| ctx.api_version >= 12 && broker.transactions_v2() && !t.is_empty())
+        .map(|t| t.to_string());
     let mut responses = Vec::with_capacity(req.topic_data.len());
     for t in req.topic_data {
         let topic = if by_id {
@@ -74,7 +81,7 @@ pub async fn handle(
             let resp = if !matches!(acks, -1..=1) {
                 error(p.index, code(ResponseError::InvalidRequiredAcks), None)
             } else if let Some(topic) = &topic {
-                produce_partition(broker, topic, p, acks).await
+                produce_partition(broker, topic, p, acks, implicit_txn.as_deref()).await
             } else if by_id {
                 error(p.index, code(ResponseError::UnknownTopicId), None)
             } else {

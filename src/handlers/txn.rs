@@ -128,12 +128,14 @@ pub async fn add_offsets_to_txn(
     AddOffsetsToTxnResponse::default().with_error_code(err)
 }
 
+/// EndTxn v0–5; v5 is Transactions V2: the epoch is bumped and returned.
 pub async fn end_txn(
     broker: &Arc<Broker>,
-    _ctx: &RequestContext,
+    ctx: &RequestContext,
     req: EndTxnRequest,
 ) -> EndTxnResponse {
-    let err = match broker
+    let tv2 = ctx.api_version >= 5 && broker.transactions_v2();
+    match broker
         .txns
         .end_txn(
             broker,
@@ -141,21 +143,23 @@ pub async fn end_txn(
             req.producer_id.0,
             req.producer_epoch,
             req.committed,
+            tv2,
         )
         .await
     {
-        Ok(()) => 0,
-        Err(e) => fail_code(&e),
-    };
-    // v5's producer id and epoch fields are for Transactions V2 (not offered).
-    EndTxnResponse::default()
-        .with_error_code(err)
-        .with_producer_id(ProducerId(-1))
-        .with_producer_epoch(-1)
+        Ok((pid, epoch)) => EndTxnResponse::default()
+            .with_producer_id(ProducerId(pid))
+            .with_producer_epoch(epoch),
+        Err(e) => EndTxnResponse::default()
+            .with_error_code(fail_code(&e))
+            .with_producer_id(ProducerId(-1))
+            .with_producer_epoch(-1),
+    }
 }
 
-/// TxnOffsetCommit v0–4: the group's member checks (KIP-447, v3+), then the offsets are
-/// staged in the transaction and reach the group only if it commits.
+/// TxnOffsetCommit v0–5: the group's member checks (KIP-447, v3+), then the offsets are
+/// staged in the transaction and reach the group only if it commits. v5 (Transactions
+/// V2) adds the group to the transaction itself.
 pub async fn txn_offset_commit(
     broker: &Arc<Broker>,
     ctx: &RequestContext,
@@ -225,6 +229,7 @@ pub async fn txn_offset_commit(
                 req.producer_epoch,
                 &group,
                 staged,
+                ctx.api_version >= 5 && broker.transactions_v2(),
             )
             .await
         {

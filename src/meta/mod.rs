@@ -121,6 +121,14 @@ pub struct TxnRecord {
     /// When the open transaction started (-1: none).
     pub start_ms: i64,
     pub update_ms: i64,
+    /// Transactions V2 (KIP-890): the transaction was ended with EndTxn v5+, so every
+    /// end bumps the epoch.
+    #[serde(default)]
+    pub tv2: bool,
+    /// The (producer id, epoch) the markers of a prepared transaction carry when they
+    /// differ from the record's (a V2 end that ran out of epochs and rotated the id).
+    #[serde(default)]
+    pub marker: Option<(i64, i16)>,
 }
 
 /// The metadata operations the broker needs; nothing more.
@@ -237,6 +245,8 @@ mod tests {
             pending_offsets: vec![("g".into(), "t".into(), 0, off(7))],
             start_ms: 5,
             update_ms: 6,
+            tv2: true,
+            marker: None,
         };
         store.put_transaction(&txn).unwrap();
         txn.state = TxnState::CompleteCommit;

@@ -82,8 +82,9 @@ pub enum Init {
 /// The outcome of EndTxn.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum End {
-    /// A retry of an EndTxn that already completed: nothing to do.
-    AlreadyDone,
+    /// A retry of an EndTxn that already completed: nothing to do; answer with this
+    /// producer id and epoch (Transactions V2 clients take them from the answer).
+    AlreadyDone { producer_id: i64, epoch: i16 },
     /// Persist the prepare record, carry out the completion, then `complete`.
     Prepare(Box<TxnRecord>, Completion),
 }
@@ -165,6 +166,8 @@ impl TxnCoordinator {
                 pending_offsets: Vec::new(),
                 start_ms: -1,
                 update_ms: now,
+                tv2: false,
+                marker: None,
             };
             self.by_pid.insert(pid, transactional_id.to_string());
             self.txns
@@ -191,11 +194,7 @@ impl TxnCoordinator {
             TxnState::Ongoing => {
                 // Fence the current producer: abort its transaction with a bumped epoch.
                 // The epoch the new producer gets is bumped again after that.
-                r.last_epoch = r.epoch;
-                r.epoch = r.epoch.saturating_add(1).min(i16::MAX - 1);
-                r.state = TxnState::PrepareAbort;
-                r.update_ms = now;
-                Ok(Init::AbortFirst(completion(r, false)))
+                Ok(Init::AbortFirst(fence(r, now)))
             }
             TxnState::Empty | TxnState::CompleteCommit | TxnState::CompleteAbort => {
                 let expected_epoch = expected.map(|(_, e)| e);
@@ -319,7 +318,9 @@ impl TxnCoordinator {
     }
 
     /// TxnOffsetCommit: stages offsets, applied to the group only if the transaction
-    /// commits. The group must have been added with AddOffsetsToTxn.
+    /// commits. The group must have been added with AddOffsetsToTxn, except with
+    /// TxnOffsetCommit v5+ (`implicit_add`, Transactions V2), which adds it itself.
+    #[allow(clippy::too_many_arguments)]
     pub fn stage_offsets(
         &mut self,
         now: i64,
@@ -328,8 +329,13 @@ impl TxnCoordinator {
         epoch: i16,
         group: &str,
         offsets: Vec<(String, i32, CommittedOffset)>,
+        implicit_add: bool,
     ) -> Result<TxnRecord, TxnError> {
         let r = self.writable(transactional_id, producer_id, epoch)?;
+        if implicit_add && !(r.state == TxnState::Ongoing && r.groups.contains(group)) {
+            Self::begin(r, now);
+            r.groups.insert(group.to_string());
+        }
         if r.state != TxnState::Ongoing || !r.groups.contains(group) {
             return Err(TxnError::InvalidTxnState(format!(
                 "Group {group} was not added to the transaction of {transactional_id} (AddOffsetsToTxn)"
@@ -344,7 +350,12 @@ impl TxnCoordinator {
         Ok(r.clone())
     }
 
-    /// EndTxn: commit or abort the open transaction.
+    /// EndTxn: commit or abort the open transaction. `tv2`: the request is EndTxn v5+
+    /// (Transactions V2): the epoch is bumped by every end (the markers carry the new
+    /// epoch, the answer gives it to the producer), a retry is recognised by the previous
+    /// epoch, and an abort with nothing open is allowed. `fresh_pid` is called when the
+    /// bump runs out of epochs.
+    #[allow(clippy::too_many_arguments)]
     pub fn end_txn(
         &mut self,
         now: i64,
@@ -352,6 +363,8 @@ impl TxnCoordinator {
         producer_id: i64,
         epoch: i16,
         commit: bool,
+        tv2: bool,
+        fresh_pid: &mut dyn FnMut() -> i64,
     ) -> Result<End, TxnError> {
         if transactional_id.is_empty() {
             return Err(TxnError::InvalidRequest(
@@ -362,6 +375,19 @@ impl TxnCoordinator {
             .txns
             .get_mut(transactional_id)
             .ok_or_else(|| TxnError::InvalidProducerIdMapping(transactional_id.to_string()))?;
+        let done = |r: &TxnRecord| End::AlreadyDone {
+            producer_id: r.producer_id,
+            epoch: r.epoch,
+        };
+        let completed_as_asked = (r.state == TxnState::CompleteCommit && commit)
+            || (r.state == TxnState::CompleteAbort && !commit);
+        if tv2 && completed_as_asked && r.last_epoch >= 0 && epoch == r.last_epoch {
+            let same_id = producer_id == r.producer_id
+                || (r.last_producer_id >= 0 && producer_id == r.last_producer_id);
+            if same_id {
+                return Ok(done(r)); // the answer to the first attempt was lost
+            }
+        }
         if r.producer_id != producer_id {
             return Err(TxnError::InvalidProducerIdMapping(
                 transactional_id.to_string(),
@@ -376,23 +402,48 @@ impl TxnCoordinator {
                 if commit { "commit" } else { "abort" }
             )))
         };
+        let nothing_open = matches!(
+            r.state,
+            TxnState::Empty | TxnState::CompleteCommit | TxnState::CompleteAbort
+        );
         match r.state {
-            TxnState::Ongoing => {
-                r.state = if commit {
-                    TxnState::PrepareCommit
-                } else {
-                    TxnState::PrepareAbort
-                };
-                r.update_ms = now;
-                Ok(End::Prepare(Box::new(r.clone()), completion(r, commit)))
+            TxnState::Ongoing => {}
+            // V2: the producer cannot know whether a failed send added a partition, so it
+            // may abort with nothing open; the epoch is bumped all the same.
+            _ if tv2 && !commit && nothing_open => {}
+            TxnState::CompleteCommit if commit && !tv2 => return Ok(done(r)),
+            TxnState::CompleteAbort if !commit && !tv2 => return Ok(done(r)),
+            TxnState::PrepareCommit if commit => return Err(TxnError::ConcurrentTransactions),
+            TxnState::PrepareAbort if !commit => return Err(TxnError::ConcurrentTransactions),
+            TxnState::PrepareEpochFence | TxnState::Dead => {
+                return Err(TxnError::ConcurrentTransactions)
             }
-            TxnState::CompleteCommit if commit => Ok(End::AlreadyDone),
-            TxnState::CompleteAbort if !commit => Ok(End::AlreadyDone),
-            TxnState::PrepareCommit if commit => Err(TxnError::ConcurrentTransactions),
-            TxnState::PrepareAbort if !commit => Err(TxnError::ConcurrentTransactions),
-            TxnState::PrepareEpochFence | TxnState::Dead => Err(TxnError::ConcurrentTransactions),
-            s => wrong(s.name()),
+            s => return wrong(s.name()),
         }
+        r.state = if commit {
+            TxnState::PrepareCommit
+        } else {
+            TxnState::PrepareAbort
+        };
+        r.update_ms = now;
+        r.tv2 = tv2;
+        if tv2 {
+            let marker = (r.producer_id, r.epoch + 1);
+            r.last_epoch = r.epoch;
+            if exhausted(marker.1) {
+                let old = r.producer_id;
+                let pid = fresh_pid();
+                self.by_pid.remove(&old);
+                self.by_pid.insert(pid, transactional_id.to_string());
+                r.last_producer_id = old;
+                r.producer_id = pid;
+                r.epoch = 0;
+                r.marker = Some(marker);
+            } else {
+                r.epoch = marker.1;
+            }
+        }
+        Ok(End::Prepare(Box::new(r.clone()), completion(r, commit)))
     }
 
     /// The markers of a prepared transaction are written (and, for a commit, its offsets
@@ -407,6 +458,7 @@ impl TxnCoordinator {
         r.partitions.clear();
         r.groups.clear();
         r.pending_offsets.clear();
+        r.marker = None;
         r.start_ms = -1;
         r.update_ms = now;
         Some(r.clone())
@@ -418,11 +470,8 @@ impl TxnCoordinator {
         let mut out = Vec::new();
         for r in self.txns.values_mut() {
             if r.state == TxnState::Ongoing && now - r.start_ms > r.timeout_ms as i64 {
-                r.last_epoch = r.epoch;
-                r.epoch = r.epoch.saturating_add(1).min(i16::MAX - 1);
-                r.state = TxnState::PrepareAbort;
-                r.update_ms = now;
-                out.push((r.clone(), completion(r, false)));
+                let c = fence(r, now);
+                out.push((r.clone(), c));
             }
         }
         out
@@ -485,11 +534,23 @@ impl TxnCoordinator {
     }
 }
 
+/// Kafka's epoch fence: the open transaction is aborted under a bumped epoch, so its
+/// producer (at the old epoch) can neither write nor end it; no retry of the old epoch
+/// is recognised afterwards.
+fn fence(r: &mut TxnRecord, now: i64) -> Completion {
+    r.last_epoch = -1;
+    r.epoch = r.epoch.saturating_add(1).min(i16::MAX - 1);
+    r.state = TxnState::PrepareAbort;
+    r.update_ms = now;
+    completion(r, false)
+}
+
 fn completion(r: &TxnRecord, commit: bool) -> Completion {
+    let (producer_id, epoch) = r.marker.unwrap_or((r.producer_id, r.epoch));
     Completion {
         transactional_id: r.transactional_id.clone(),
-        producer_id: r.producer_id,
-        epoch: r.epoch,
+        producer_id,
+        epoch,
         commit,
         partitions: r.partitions.iter().cloned().collect(),
         offsets: if commit {

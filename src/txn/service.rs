@@ -151,6 +151,7 @@ impl TxnService {
         Ok(())
     }
 
+    #[allow(clippy::too_many_arguments)]
     pub async fn stage_offsets(
         &self,
         broker: &Broker,
@@ -159,6 +160,7 @@ impl TxnService {
         epoch: i16,
         group: &str,
         offsets: Vec<(String, i32, CommittedOffset)>,
+        implicit_add: bool,
     ) -> Result<(), TxnFailure> {
         let mut coord = self.coord.write().await;
         let r = coord.stage_offsets(
@@ -168,6 +170,7 @@ impl TxnService {
             epoch,
             group,
             offsets,
+            implicit_add,
         )?;
         broker.meta().put_transaction(&r)?;
         Ok(())
@@ -175,6 +178,7 @@ impl TxnService {
 
     /// EndTxn: writes the markers and, on commit, applies the staged offsets before it
     /// answers (Rill's partitions are all local, so nothing is left to do afterwards).
+    /// Returns the producer id and epoch to use next (bumped under Transactions V2).
     pub async fn end_txn(
         &self,
         broker: &Broker,
@@ -182,15 +186,51 @@ impl TxnService {
         producer_id: i64,
         epoch: i16,
         commit: bool,
-    ) -> Result<(), TxnFailure> {
+        tv2: bool,
+    ) -> Result<(i64, i16), TxnFailure> {
         let mut coord = self.coord.write().await;
-        match coord.end_txn(now_ms(), transactional_id, producer_id, epoch, commit)? {
-            End::AlreadyDone => Ok(()),
+        let mut alloc_err = None;
+        let mut fresh = || match broker.new_producer_id() {
+            Ok(id) => id,
+            Err(e) => {
+                alloc_err = Some(e);
+                -1
+            }
+        };
+        let step = coord.end_txn(
+            now_ms(),
+            transactional_id,
+            producer_id,
+            epoch,
+            commit,
+            tv2,
+            &mut fresh,
+        );
+        if let Some(e) = alloc_err {
+            return Err(e.into());
+        }
+        match step? {
+            End::AlreadyDone { producer_id, epoch } => Ok((producer_id, epoch)),
             End::Prepare(record, c) => {
                 broker.meta().put_transaction(&record)?;
-                finish(&mut coord, broker, &c).await
+                finish(&mut coord, broker, &c).await?;
+                Ok((record.producer_id, record.epoch))
             }
         }
+    }
+
+    /// A transactional Produce v12+ (Transactions V2) adds its partition to the open
+    /// transaction itself.
+    pub async fn add_partition_implicitly(
+        &self,
+        broker: &Broker,
+        transactional_id: &str,
+        producer_id: i64,
+        epoch: i16,
+        partition: (String, i32),
+    ) -> Result<(), TxnFailure> {
+        self.add_partitions(broker, transactional_id, producer_id, epoch, &[partition])
+            .await
     }
 
     /// Aborts transactions that outlived their timeout (the producers are fenced).

@@ -68,8 +68,11 @@ impl H {
         epoch: i16,
         commit: bool,
     ) -> Result<Option<Completion>, TxnError> {
-        match self.c.end_txn(self.now, id, pid, epoch, commit)? {
-            End::AlreadyDone => Ok(None),
+        match self
+            .c
+            .end_txn(self.now, id, pid, epoch, commit, false, &mut || -1)?
+        {
+            End::AlreadyDone { .. } => Ok(None),
             End::Prepare(r, c) => {
                 assert_eq!(
                     r.state,
@@ -114,8 +117,16 @@ fn commit_and_abort_round_trips() {
         Err(TxnError::InvalidTxnState(_))
     ));
     h.c.add_offsets(h.now, "tx", pid, e, "g").unwrap();
-    h.c.stage_offsets(h.now, "tx", pid, e, "g", vec![("in".into(), 0, off(7))])
-        .unwrap();
+    h.c.stage_offsets(
+        h.now,
+        "tx",
+        pid,
+        e,
+        "g",
+        vec![("in".into(), 0, off(7))],
+        false,
+    )
+    .unwrap();
     assert_eq!(h.c.pending_offsets("g"), BTreeSet::from([("in".into(), 0)]));
     let c = h.end("tx", pid, e, true).unwrap().unwrap();
     assert_eq!(c.partitions, vec![("a".into(), 0), ("b".into(), 1)]);
@@ -142,8 +153,16 @@ fn commit_and_abort_round_trips() {
     // The next transaction; aborted offsets never reach the group.
     h.add("tx", pid, e, &[("a", 0)]).unwrap();
     h.c.add_offsets(h.now, "tx", pid, e, "g").unwrap();
-    h.c.stage_offsets(h.now, "tx", pid, e, "g", vec![("in".into(), 0, off(9))])
-        .unwrap();
+    h.c.stage_offsets(
+        h.now,
+        "tx",
+        pid,
+        e,
+        "g",
+        vec![("in".into(), 0, off(9))],
+        false,
+    )
+    .unwrap();
     let c = h.end("tx", pid, e, false).unwrap().unwrap();
     assert!(!c.commit && c.offsets.is_empty());
     h.c.complete(h.now, "tx").unwrap();
@@ -182,7 +201,15 @@ fn bad_requests_get_kafkas_errors() {
     // Offsets for a group that was not added.
     h.add("tx", pid, e, &[("a", 0)]).unwrap();
     assert!(matches!(
-        h.c.stage_offsets(h.now, "tx", pid, e, "g", vec![("in".into(), 0, off(1))]),
+        h.c.stage_offsets(
+            h.now,
+            "tx",
+            pid,
+            e,
+            "g",
+            vec![("in".into(), 0, off(1))],
+            false
+        ),
         Err(TxnError::InvalidTxnState(_))
     ));
     // A producer with no transaction.
@@ -256,8 +283,9 @@ fn timed_out_transactions_are_aborted_with_a_bumped_epoch() {
     assert_eq!((c.epoch, c.commit), (e + 1, false));
     h.c.complete(h.now, "tx").unwrap();
     assert_eq!(h.end("tx", pid, e, true), Err(TxnError::ProducerFenced));
-    // The timed-out producer may re-initialise with its old epoch (KIP-588) and carry on.
-    assert_eq!(h.init_ready("tx", Some((pid, e))), (pid, e + 1));
+    // As in Kafka, the timed-out producer stays fenced; a new producer instance goes on.
+    assert_eq!(h.init("tx", Some((pid, e))), Err(TxnError::ProducerFenced));
+    assert_eq!(h.init_ready("tx", None), (pid, e + 2));
 }
 
 #[test]
@@ -275,6 +303,8 @@ fn an_exhausted_epoch_gets_a_new_producer_id() {
         pending_offsets: Vec::new(),
         start_ms: -1,
         update_ms: 0,
+        tv2: false,
+        marker: None,
     };
     let (mut c, pending) = TxnCoordinator::new(TxnConfig::default(), vec![rec]);
     assert!(pending.is_empty());
@@ -305,9 +335,18 @@ fn prepared_transactions_are_completed_after_a_restart() {
     let (pid, e) = h.init_ready("tx", None);
     h.add("tx", pid, e, &[("a", 0)]).unwrap();
     h.c.add_offsets(h.now, "tx", pid, e, "g").unwrap();
-    h.c.stage_offsets(h.now, "tx", pid, e, "g", vec![("in".into(), 0, off(3))])
-        .unwrap();
-    let Ok(End::Prepare(prepared, _)) = h.c.end_txn(h.now, "tx", pid, e, true) else {
+    h.c.stage_offsets(
+        h.now,
+        "tx",
+        pid,
+        e,
+        "g",
+        vec![("in".into(), 0, off(3))],
+        false,
+    )
+    .unwrap();
+    let Ok(End::Prepare(prepared, _)) = h.c.end_txn(h.now, "tx", pid, e, true, false, &mut || -1)
+    else {
         panic!("not prepared")
     };
     let (mut c, pending) = TxnCoordinator::new(TxnConfig::default(), vec![*prepared]);
@@ -315,6 +354,98 @@ fn prepared_transactions_are_completed_after_a_restart() {
     assert!(pending[0].commit);
     assert_eq!(pending[0].offsets.len(), 1);
     assert_eq!(c.complete(0, "tx").unwrap().state, TxnState::CompleteCommit);
+}
+
+#[test]
+fn transactions_v2_bump_the_epoch_at_every_end() {
+    let mut h = H::new();
+    let (pid, e) = h.init_ready("tx", None);
+    let mut fresh = || 500;
+    // V2 may abort with nothing open: the epoch moves on.
+    let Ok(End::Prepare(r, c)) = h.c.end_txn(h.now, "tx", pid, e, false, true, &mut fresh) else {
+        panic!("abort of an empty V2 transaction")
+    };
+    assert!(c.partitions.is_empty());
+    assert_eq!((r.producer_id, r.epoch), (pid, e + 1));
+    h.c.complete(h.now, "tx").unwrap();
+    // TxnOffsetCommit v5 adds its group; Produce v12's implicit add is AddPartitions.
+    let e1 = e + 1;
+    h.c.stage_offsets(
+        h.now,
+        "tx",
+        pid,
+        e1,
+        "g",
+        vec![("in".into(), 0, off(4))],
+        true,
+    )
+    .unwrap();
+    h.add("tx", pid, e1, &[("a", 0)]).unwrap();
+    let Ok(End::Prepare(r, c)) = h.c.end_txn(h.now, "tx", pid, e1, true, true, &mut fresh) else {
+        panic!("commit")
+    };
+    assert_eq!((c.producer_id, c.epoch, c.offsets.len()), (pid, e1 + 1, 1));
+    assert_eq!((r.epoch, r.last_epoch), (e1 + 1, e1));
+    h.c.complete(h.now, "tx").unwrap();
+    // The old epoch may no longer write; a retry of the EndTxn is answered with the new one.
+    assert!(h.c.verify(pid, e1, "a", 0).is_err());
+    assert_eq!(
+        h.c.end_txn(h.now, "tx", pid, e1, true, true, &mut fresh),
+        Ok(End::AlreadyDone {
+            producer_id: pid,
+            epoch: e1 + 1
+        })
+    );
+    // ... but a retry asking for the other outcome, or an older epoch, is fenced.
+    assert_eq!(
+        h.c.end_txn(h.now, "tx", pid, e1, false, true, &mut fresh),
+        Err(TxnError::ProducerFenced)
+    );
+}
+
+#[test]
+fn transactions_v2_rotate_the_producer_id_when_epochs_run_out() {
+    let rec = TxnRecord {
+        transactional_id: "tx".into(),
+        producer_id: 7,
+        last_producer_id: -1,
+        epoch: i16::MAX - 2,
+        last_epoch: -1,
+        timeout_ms: 60_000,
+        state: TxnState::Ongoing,
+        partitions: BTreeSet::from([("a".into(), 0)]),
+        groups: BTreeSet::new(),
+        pending_offsets: Vec::new(),
+        start_ms: 0,
+        update_ms: 0,
+        tv2: true,
+        marker: None,
+    };
+    let (mut c, _) = TxnCoordinator::new(TxnConfig::default(), vec![rec]);
+    let Ok(End::Prepare(r, comp)) = c.end_txn(1, "tx", 7, i16::MAX - 2, true, true, &mut || 8)
+    else {
+        panic!("commit")
+    };
+    // Markers under the old id with the last epoch; the producer continues as id 8.
+    assert_eq!((comp.producer_id, comp.epoch), (7, i16::MAX - 1));
+    assert_eq!((r.producer_id, r.epoch, r.last_producer_id), (8, 0, 7));
+    // A crash here: recovery writes the same markers.
+    let (mut again, pending) = TxnCoordinator::new(TxnConfig::default(), vec![*r]);
+    assert_eq!(
+        (pending[0].producer_id, pending[0].epoch),
+        (7, i16::MAX - 1)
+    );
+    let done = again.complete(2, "tx").unwrap();
+    assert_eq!(done.marker, None);
+    assert!(again.verify(8, 0, "a", 0).is_err());
+    // The retry from the old id gets the new one.
+    assert_eq!(
+        again.end_txn(3, "tx", 7, i16::MAX - 2, true, true, &mut || 9),
+        Ok(End::AlreadyDone {
+            producer_id: 8,
+            epoch: 0
+        })
+    );
 }
 
 #[test]
@@ -408,14 +539,33 @@ fn random_traffic_keeps_the_invariants() {
                         e,
                         "g",
                         vec![("t".into(), 0, off(1))],
+                        rng.next(2) == 0,
                     );
                 }
                 4 if !clients.is_empty() => {
-                    let (i, pid, e) = clients[rng.next(clients.len() as u64) as usize];
+                    let k = rng.next(clients.len() as u64) as usize;
+                    let (i, pid, e) = clients[k];
                     let commit = rng.next(2) == 0;
-                    if let Ok(Some(c)) = h.end(ids[i], pid, e, commit) {
-                        assert_eq!((c.producer_id, c.epoch), (pid, e));
-                        h.c.complete(h.now, ids[i]).expect("prepared");
+                    let tv2 = rng.next(2) == 0;
+                    let mut next = h.next_pid;
+                    let step = h.c.end_txn(h.now, ids[i], pid, e, commit, tv2, &mut || {
+                        next += 1;
+                        next
+                    });
+                    h.next_pid = next;
+                    match step {
+                        Ok(End::Prepare(r, c)) => {
+                            // V1 markers carry the producer's epoch; V2 markers a bumped one,
+                            // which the producer then uses.
+                            let expected = if tv2 { e + 1 } else { e };
+                            assert_eq!((c.producer_id, c.epoch), (pid, expected));
+                            h.c.complete(h.now, ids[i]).expect("prepared");
+                            clients[k] = (i, r.producer_id, r.epoch);
+                        }
+                        Ok(End::AlreadyDone { producer_id, epoch }) => {
+                            clients[k] = (i, producer_id, epoch);
+                        }
+                        Err(_) => {}
                     }
                 }
                 5 => {
