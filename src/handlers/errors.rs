@@ -130,6 +130,62 @@ impl KafkaCode for crate::meta::MetaError {
 mod tests {
     use super::*;
 
+    /// The group coordinator is a pure state machine that may not see kafka-protocol, so
+    /// it answers with Kafka's numeric codes (`group::types`); they are checked here
+    /// against the codec's table, so the numbers have one source of truth.
+    #[test]
+    fn group_coordinator_codes_are_kafkas() {
+        use crate::group as g;
+        let table = [
+            (
+                g::COORDINATOR_NOT_AVAILABLE,
+                ResponseError::CoordinatorNotAvailable,
+            ),
+            (g::NOT_COORDINATOR, ResponseError::NotCoordinator),
+            (g::ILLEGAL_GENERATION, ResponseError::IllegalGeneration),
+            (
+                g::INCONSISTENT_GROUP_PROTOCOL,
+                ResponseError::InconsistentGroupProtocol,
+            ),
+            (g::INVALID_GROUP_ID, ResponseError::InvalidGroupId),
+            (g::UNKNOWN_MEMBER_ID, ResponseError::UnknownMemberId),
+            (
+                g::INVALID_SESSION_TIMEOUT,
+                ResponseError::InvalidSessionTimeout,
+            ),
+            (g::REBALANCE_IN_PROGRESS, ResponseError::RebalanceInProgress),
+            (g::NON_EMPTY_GROUP, ResponseError::NonEmptyGroup),
+            (g::GROUP_ID_NOT_FOUND, ResponseError::GroupIdNotFound),
+            (g::MEMBER_ID_REQUIRED, ResponseError::MemberIdRequired),
+            (
+                g::GROUP_MAX_SIZE_REACHED,
+                ResponseError::GroupMaxSizeReached,
+            ),
+            (g::FENCED_INSTANCE_ID, ResponseError::FencedInstanceId),
+            (
+                g::GROUP_SUBSCRIBED_TO_TOPIC,
+                ResponseError::GroupSubscribedToTopic,
+            ),
+            (g::UNSUPPORTED_VERSION, ResponseError::UnsupportedVersion),
+            (g::INVALID_REQUEST, ResponseError::InvalidRequest),
+            (g::FENCED_MEMBER_EPOCH, ResponseError::FencedMemberEpoch),
+            (
+                g::UNRELEASED_INSTANCE_ID,
+                ResponseError::UnreleasedInstanceId,
+            ),
+            (g::UNSUPPORTED_ASSIGNOR, ResponseError::UnsupportedAssignor),
+            (g::STALE_MEMBER_EPOCH, ResponseError::StaleMemberEpoch),
+            (
+                g::INVALID_REGULAR_EXPRESSION,
+                ResponseError::InvalidRegularExpression,
+            ),
+        ];
+        for (ours, kafka) in table {
+            assert_eq!(ours, kafka.code(), "{kafka:?}");
+        }
+        assert_eq!(g::UNKNOWN_SERVER_ERROR, -1);
+    }
+
     #[test]
     fn codes_match_kafka() {
         let crc = BatchError::Crc {

@@ -37,6 +37,11 @@ pub async fn serve_connection(
         let frame = match frame {
             Ok(Some(f)) => f,
             Ok(None) => break,
+            // A client that resets or drops its connection is not sending bad frames.
+            Err(frame::FrameError::Io(e)) => {
+                tracing::debug!(%peer, error = %e, "connection lost");
+                break;
+            }
             Err(e) => {
                 tracing::warn!(%peer, error = %e, "closing connection: bad frame");
                 break;

@@ -225,6 +225,7 @@ impl TxnCoordinator {
                 }
                 r.timeout_ms = timeout_ms;
                 r.state = TxnState::Empty;
+                r.start_ms = -1;
                 r.update_ms = now;
                 Ok(Init::Ready {
                     producer_id: r.producer_id,
@@ -459,7 +460,7 @@ impl TxnCoordinator {
         r.groups.clear();
         r.pending_offsets.clear();
         r.marker = None;
-        r.start_ms = -1;
+        // The start time stays: DescribeTransactions reports it for finished ones too.
         r.update_ms = now;
         Some(r.clone())
     }

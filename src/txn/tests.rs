@@ -590,13 +590,11 @@ fn random_traffic_keeps_the_invariants() {
                         && r.pending_offsets.is_empty()),
                     "{r:?}"
                 );
-                assert_eq!(
-                    r.state == TxnState::Ongoing
-                        || r.state == TxnState::PrepareAbort
-                        || r.state == TxnState::PrepareCommit,
-                    r.start_ms >= 0,
-                    "{r:?}"
-                );
+                match r.state {
+                    TxnState::Ongoing => assert!(r.start_ms >= 0, "{r:?}"),
+                    TxnState::Empty => assert_eq!(r.start_ms, -1, "{r:?}"),
+                    _ => {}
+                }
                 // Epochs only move forward for a producer id.
                 if let Some(&(pid, e)) = epochs.get(id) {
                     if pid == r.producer_id {
