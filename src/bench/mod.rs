@@ -13,6 +13,7 @@ mod idle;
 mod limits;
 mod produce;
 mod report;
+mod txn;
 mod wire;
 mod workload;
 
@@ -37,6 +38,8 @@ pub enum BenchCommand {
     Consume(LoadArgs),
     /// Produce while consuming; latency from (intended) send to consumer receipt.
     E2e(LoadArgs),
+    /// Transactional producers running transactions of N records back to back.
+    Txn(txn::TxnArgs),
     /// Time from exec of `rill serve --ephemeral` to the first answered Metadata request.
     Startup(idle::StartupArgs),
     /// Create a topic of N partitions and/or hold M idle connections open (RSS probes).
@@ -219,6 +222,7 @@ pub fn run(args: BenchArgs) -> Result<(), BenchError> {
         BenchCommand::Produce(a) => load(Mode::Produce, a),
         BenchCommand::Consume(a) => load(Mode::Consume, a),
         BenchCommand::E2e(a) => load(Mode::E2e, a),
+        BenchCommand::Txn(a) => txn::run(a),
         BenchCommand::Startup(a) => idle::startup(a),
         BenchCommand::Idle(a) => idle::idle(a),
         BenchCommand::Limits(c) => limits::run(c),
