@@ -359,6 +359,18 @@ fn fencing_timeouts_and_bad_input() {
     assert_eq!(r.markers[0].topics[0].partitions[0].error_code, 3);
     let r = c.send(1, &marker(pid, e, "tf", 0));
     assert_eq!(r.markers[0].topics[0].partitions[0].error_code, 47);
+    // A marker for a producer the partition never saw is written (as Kafka does) and
+    // changes nothing for readers.
+    let before = fetch_iso(&mut c, "tf", 0, 1);
+    let r = c.send(1, &marker(424_242, 0, "tf", 0));
+    assert_eq!(r.markers[0].topics[0].partitions[0].error_code, 0);
+    let after = fetch_iso(&mut c, "tf", 0, 1);
+    assert_eq!(after.high_watermark, before.high_watermark + 1);
+    assert_eq!(after.last_stable_offset, after.high_watermark);
+    assert_eq!(
+        after.aborted_transactions.map(|a| a.len()),
+        before.aborted_transactions.map(|a| a.len())
+    );
     // Everyone else is still served.
     assert_eq!(fetch_iso(&mut c, "tf", 0, 0).error_code, 0);
 }
