@@ -90,7 +90,6 @@ def producer(bootstrap: str, **extra) -> Producer:
     conf = base_conf(
         bootstrap,
         **{
-            "enable.idempotence": False,
             "acks": "all",
             "linger.ms": 5,
             "message.timeout.ms": 30000,

@@ -5,8 +5,7 @@
 * `drive`       - poll a set of members round-robin (one thread) until a condition
                   holds; rebalance callbacks run inside those polls.
 * `committed` / `high_watermarks` - what the broker says about a group and a topic.
-* `offset_delete` - OffsetDelete (API 47), which no client here exposes, sent
-                  through kafka-python's request machinery.
+* `offset_delete` - OffsetDelete (API 47), through kafka-python's admin client.
 * `startup_time`  - how long a new group of N members takes until all are consuming.
 * `produce_batch` / `positions` / `union_got` - records tagged by batch, and the
                   (partition, offset) positions produced or consumed.
@@ -185,41 +184,25 @@ def committed(bootstrap: str, group: str, topic: str, partitions: int) -> dict[i
 
 
 def offset_delete(bootstrap: str, group: str, topic: str, partitions: list[int]) -> tuple[int, dict[int, int]]:
-    """OffsetDelete v0 for `partitions` of `topic`; returns (top-level error code,
+    """OffsetDelete (API 47) for `partitions` of `topic` through kafka-python's
+    `KafkaAdminClient.delete_group_offsets`; returns (top-level error code,
     partition -> error code)."""
     from kafka import KafkaAdminClient
-    from kafka.protocol.api import Request, Response
-    from kafka.protocol.types import Array, Int16, Int32, Schema, String
-
-    class OffsetDeleteResponse_v0(Response):
-        API_KEY = 47
-        API_VERSION = 0
-        SCHEMA = Schema(
-            ("error_code", Int16),
-            ("throttle_time_ms", Int32),
-            ("topics", Array(("name", String("utf-8")), ("partitions", Array(("partition_index", Int32), ("error_code", Int16))))),
-        )
-
-    class OffsetDeleteRequest_v0(Request):
-        API_KEY = 47
-        API_VERSION = 0
-        RESPONSE_TYPE = OffsetDeleteResponse_v0
-        SCHEMA = Schema(
-            ("group_id", String("utf-8")),
-            ("topics", Array(("name", String("utf-8")), ("partitions", Array(Schema(("partition_index", Int32)))))),
-        )
+    from kafka import TopicPartition as KpTopicPartition
+    from kafka.errors import KafkaError as KpKafkaError
 
     admin = KafkaAdminClient(bootstrap_servers=bootstrap, request_timeout_ms=15000)
     try:
-        resp = admin.send_request(OffsetDeleteRequest_v0(group_id=group, topics=[(topic, [(p,) for p in partitions])]))
+        res = admin.delete_group_offsets(group, [KpTopicPartition(topic, p) for p in partitions])
+    except KpKafkaError as e:  # a top-level error is raised, per-partition ones returned
+        return e.errno, {}
     finally:
         admin.close()
     per = {}
-    for name, parts in resp.topics:
-        assert name == topic, (name, topic)
-        for p, code in parts:
-            per[p] = code
-    return resp.error_code, per
+    for tp, err in res.items():
+        assert tp.topic == topic, (tp, topic)
+        per[tp.partition] = err.errno
+    return 0, per
 
 
 def produce_batch(bootstrap: str, topic: str, partitions: int, per_partition: int, tag: str) -> list[Rec]:

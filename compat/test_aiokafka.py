@@ -41,8 +41,6 @@ def run(coro, timeout: float = 45.0):
 async def producer(bootstrap: str, **kw) -> AIOKafkaProducer:
     conf = dict(
         bootstrap_servers=bootstrap,
-        acks="all",
-        enable_idempotence=False,
         linger_ms=5,
         request_timeout_ms=15000,
     )

@@ -86,6 +86,14 @@ class KpMember(threading.Thread):
                 if member.hold.is_set() and assigned:
                     member.c.pause(*assigned)
 
+        # Load the topic's partitions before subscribing. Otherwise the first join can
+        # complete before kafka-python 3.0.12 has the topic's metadata, and the leader
+        # rejoins once it arrives; kafka-python can then drop that rejoin midway when
+        # a short poll() times out during JoinGroup (need_rejoin() goes false once
+        # the leader has computed the assignment, so the SyncGroup result is never
+        # applied and heartbeats stay disabled until the session expires). A client
+        # bug: the broker answers every request of that sequence correctly.
+        assert self.c.partitions_for_topic(topic), f"no partitions for {topic}"
         self.c.subscribe([topic], listener=Listener())
 
     @property

@@ -1,4 +1,9 @@
-"""kafka-python (pure-Python client, 2.x) against a real rill broker."""
+"""kafka-python (pure-Python client, 3.x) against a real rill broker.
+
+Producers run with kafka-python's defaults, which since 3.0 means idempotent
+(InitProducerId first, acks=all, sequence numbers); only the acks test overrides
+`acks` (acks 0 and 1 make kafka-python turn idempotence off, with a warning).
+"""
 
 from __future__ import annotations
 
@@ -7,7 +12,6 @@ import time
 
 import pytest
 from kafka import KafkaAdminClient, KafkaConsumer, KafkaProducer, TopicPartition
-from kafka.admin import NewPartitions, NewTopic
 from kafka.errors import InvalidPartitionsError, TopicAlreadyExistsError, UnknownTopicOrPartitionError
 
 import ck
@@ -22,7 +26,7 @@ def kp_admin(bootstrap):
 
 
 def kp_producer(bootstrap, **kw):
-    conf = dict(bootstrap_servers=bootstrap, acks="all", enable_idempotence=False, linger_ms=5, retries=0)
+    conf = dict(bootstrap_servers=bootstrap, linger_ms=5)
     conf.update(kw)
     return KafkaProducer(**conf)
 
@@ -104,25 +108,26 @@ def kp_consume(bootstrap, topic, partitions, expect, start=0, timeout=30, **kw):
 def test_admin_create_describe(broker, topic):
     a = kp_admin(broker)
     try:
-        a.create_topics([NewTopic(topic, num_partitions=3, replication_factor=1)], timeout_ms=10000)
+        a.create_topics({topic: {"num_partitions": 3, "replication_factor": 1}}, timeout_ms=10000)
         assert topic in a.list_topics()
         (desc,) = a.describe_topics([topic])
         assert desc["error_code"] == 0
-        assert sorted(p["partition"] for p in desc["partitions"]) == [0, 1, 2]
+        assert desc["name"] == topic
+        assert sorted(p["partition_index"] for p in desc["partitions"]) == [0, 1, 2]
         cluster = a.describe_cluster()
         assert len(cluster["brokers"]) == 1
-        node_id = cluster["brokers"][0]["node_id"]
+        node_id = cluster["brokers"][0]["broker_id"]
         assert cluster["controller_id"] == node_id
-        assert all(p["leader"] == node_id for p in desc["partitions"])
+        assert all(p["leader_id"] == node_id for p in desc["partitions"])
 
         with pytest.raises(TopicAlreadyExistsError):
-            a.create_topics([NewTopic(topic, num_partitions=3, replication_factor=1)], timeout_ms=10000)
+            a.create_topics({topic: {"num_partitions": 3, "replication_factor": 1}}, timeout_ms=10000)
 
-        a.create_partitions({topic: NewPartitions(total_count=4)}, timeout_ms=10000)
+        a.create_partitions({topic: 4}, timeout_ms=10000)
         (desc,) = a.describe_topics([topic])
-        assert sorted(p["partition"] for p in desc["partitions"]) == [0, 1, 2, 3]
+        assert sorted(p["partition_index"] for p in desc["partitions"]) == [0, 1, 2, 3]
         with pytest.raises(InvalidPartitionsError):
-            a.create_partitions({topic: NewPartitions(total_count=2)}, timeout_ms=10000)
+            a.create_partitions({topic: 2}, timeout_ms=10000)
     finally:
         a.close()
 
@@ -130,7 +135,7 @@ def test_admin_create_describe(broker, topic):
 @pytest.mark.parametrize("codec", CODECS, ids=lambda c: c or "none")
 def test_produce_consume_codec(broker, topic, codec):
     a = kp_admin(broker)
-    a.create_topics([NewTopic(topic, num_partitions=3, replication_factor=1)], timeout_ms=10000)
+    a.create_topics({topic: {"num_partitions": 3, "replication_factor": 1}}, timeout_ms=10000)
     a.close()
     recs = ck.sample_records(3, NOW_MS - 7_200_000, n=45, tag=f"kp-{codec}")
     # kafka-python headers carry bytes values only
@@ -170,16 +175,12 @@ def test_reads_librdkafka_batches(broker, topic):
 def test_one_mib_record(broker, topic):
     a = kp_admin(broker)
     a.create_topics(
-        [
-            NewTopic(
-                topic, num_partitions=1, replication_factor=1, topic_configs={"max.message.bytes": "2097152"}
-            )
-        ],
+        {topic: {"num_partitions": 1, "replication_factor": 1, "configs": {"max.message.bytes": "2097152"}}},
         timeout_ms=10000,
     )
     a.close()
     value = os.urandom(1024 * 1024)
-    p = kp_producer(broker, max_request_size=4 * 1024 * 1024, buffer_memory=64 * 1024 * 1024)
+    p = kp_producer(broker, max_request_size=4 * 1024 * 1024)
     recs = kp_produce(
         p,
         topic,
@@ -235,7 +236,7 @@ def test_list_offsets(broker, topic):
 def test_delete_topic(broker, topic):
     a = kp_admin(broker)
     try:
-        a.create_topics([NewTopic(topic, num_partitions=1, replication_factor=1)], timeout_ms=10000)
+        a.create_topics({topic: {"num_partitions": 1, "replication_factor": 1}}, timeout_ms=10000)
         assert topic in a.list_topics()
         a.delete_topics([topic], timeout_ms=10000)
         deadline = time.monotonic() + 10
@@ -248,32 +249,17 @@ def test_delete_topic(broker, topic):
         a.close()
 
 
-def _push_acks0_requests(p):
-    """Work around a kafka-python 2.3.3 bug: an acks=0 ProduceRequest is queued on the
-    connection but its bytes are only written when another request that expects a
-    response goes over the same connection (KafkaClient.send adds the connection to
-    the write set only for futures not yet done, and an acks=0 future is done at
-    once). Force a metadata request through the producer's client so the queued
-    produce bytes get written, in order, ahead of it."""
-    fut = p._metadata.request_update()
-    p._sender.wakeup()
-    deadline = time.monotonic() + 10
-    while not fut.is_done and time.monotonic() < deadline:
-        time.sleep(0.02)
-    assert fut.succeeded(), "metadata refresh after acks=0 produce did not complete"
-
-
 @pytest.mark.parametrize("acks", [0, 1, "all"], ids=str)
 def test_acks(broker, topic, acks):
     ck.create_topic(broker, topic, partitions=1)
     p = kp_producer(broker, acks=acks)
     recs = [Rec(0, b"k%d" % i, b"v%d" % i, [], NOW_MS + i) for i in range(100)]
     kp_produce(p, topic, recs)
-    if acks == 0:
-        _push_acks0_requests(p)
     p.close()
     if acks == 0:
-        assert all(r.offset == -1 for r in recs)  # no response: offset unknown
+        # No response, so no offsets: kafka-python 3.0.12 completes acks=0 batches
+        # with a made-up base offset 0 (its docs say -1), so the offsets it reports
+        # mean nothing. The records must still land in produce order.
         for i, r in enumerate(recs):
             r.offset = i
     else:

@@ -35,7 +35,6 @@ function client () {
 
 function newProducer (kafka, opts = {}) {
   return kafka.producer({
-    idempotent: false,
     allowAutoTopicCreation: false,
     createPartitioner: Partitioners.DefaultPartitioner,
     ...opts
@@ -244,6 +243,63 @@ const scenarios = {
     await producer.disconnect()
     if (acks !== 0) assert.deepEqual(offsets, offsets.map((_, k) => k * 10), 'base offsets of consecutive sends')
     result({ count, offsets })
+  },
+
+  // idempotent <partitions> <sends> <perSend> <baseTimestamp> [pauseMs] [tag]: on an
+  // existing topic, an idempotent producer (`idempotent: true`, everything else KafkaJS's default)
+  // awaits <sends> sends one after the other, each with <perSend> records for every
+  // partition 0..<partitions>-1, so each partition gets <sends> batches and its
+  // sequence numbers advance over all of them. Prints `READY` once connected (so a
+  // test can start another producer alongside) and pauses pauseMs between sends.
+  async idempotent () {
+    const [partitionsArg, sendsArg, perSendArg, baseTsArg, pauseArg, tagArg] = args
+    const partitions = Number(partitionsArg)
+    const sends = Number(sendsArg)
+    const perSend = Number(perSendArg)
+    const baseTs = Number(baseTsArg)
+    const pauseMs = Number(pauseArg || 0)
+    const tag = tagArg || 'kjs'
+    const producer = newProducer(client(), { idempotent: true })
+    await producer.connect()
+    process.stdout.write('READY\n')
+    const written = []
+    const next = {}
+    try {
+      for (let s = 0; s < sends; s++) {
+        const messages = []
+        for (let j = 0; j < perSend; j++) {
+          for (let p = 0; p < partitions; p++) {
+            const i = (s * perSend + j) * partitions + p
+            messages.push({
+              partition: p,
+              key: `${tag}-${p}-${s}-${j}`,
+              value: `${tag} idempotent record ${i} send ${s} ` + 'xyz'.repeat(i % 5),
+              headers: { send: String(s), tag },
+              timestamp: String(baseTs + i)
+            })
+          }
+        }
+        const meta = await producer.send({ topic, messages })
+        const base = {}
+        for (const r of meta) {
+          assert.equal(r.errorCode, 0, `partition ${r.partition} error`)
+          base[r.partition] = Number(r.baseOffset)
+        }
+        const seen = {}
+        for (const m of messages) {
+          const idx = seen[m.partition] || 0
+          seen[m.partition] = idx + 1
+          const offset = base[m.partition] + idx
+          if (next[m.partition] !== undefined) assert.ok(offset >= next[m.partition], `partition ${m.partition}: offset ${offset} went backwards`)
+          next[m.partition] = offset + 1
+          written.push({ ...m, offset })
+        }
+        if (pauseMs > 0) await new Promise(resolve => setTimeout(resolve, pauseMs))
+      }
+    } finally {
+      await producer.disconnect()
+    }
+    result({ records: written })
   },
 
   // group <groupId> <members> <partitions> <expect> [settleMs]: <members> consumers in
