@@ -35,6 +35,25 @@ use crate::server::dispatch::RequestContext;
 
 /// Kafka's `offset.metadata.max.bytes`.
 const OFFSET_METADATA_MAX_BYTES: usize = 4096;
+
+/// The per-partition checks of OffsetCommit and TxnOffsetCommit: the group check's
+/// error if any, else UNKNOWN_TOPIC_OR_PARTITION or OFFSET_METADATA_TOO_LARGE, else 0.
+pub(super) fn commit_entry_error(
+    group_check: Result<(), i16>,
+    topic: Option<&Arc<crate::broker::Topic>>,
+    partition: i32,
+    metadata: Option<&StrBytes>,
+) -> i16 {
+    if let Err(e) = group_check {
+        e
+    } else if topic.and_then(|t| t.partition(partition)).is_none() {
+        code(ResponseError::UnknownTopicOrPartition)
+    } else if metadata.is_some_and(|m| m.len() > OFFSET_METADATA_MAX_BYTES) {
+        code(ResponseError::OffsetMetadataTooLarge)
+    } else {
+        0
+    }
+}
 const KEY_TYPE_GROUP: i8 = 0;
 const KEY_TYPE_TRANSACTION: i8 = 1;
 
@@ -423,21 +442,13 @@ pub async fn offset_commit(
     for (ti, t) in req.topics.iter().enumerate() {
         let topic = broker.topic(&t.name);
         for p in &t.partitions {
-            let err = if let Err(e) = check {
-                e
-            } else if topic
-                .as_ref()
-                .and_then(|tp| tp.partition(p.partition_index))
-                .is_none()
-            {
-                code(ResponseError::UnknownTopicOrPartition)
-            } else if p
-                .committed_metadata
-                .as_ref()
-                .is_some_and(|m| m.len() > OFFSET_METADATA_MAX_BYTES)
-            {
-                code(ResponseError::OffsetMetadataTooLarge)
-            } else {
+            let err = commit_entry_error(
+                check,
+                topic.as_ref(),
+                p.partition_index,
+                p.committed_metadata.as_ref(),
+            );
+            if err == 0 {
                 to_store.push((
                     t.name.to_string(),
                     p.partition_index,
@@ -449,8 +460,7 @@ pub async fn offset_commit(
                         expire_timestamp: expire,
                     },
                 ));
-                0
-            };
+            }
             results.push((ti, p.partition_index, err));
         }
     }

@@ -29,9 +29,6 @@ use crate::meta::{CommittedOffset, TxnState};
 use crate::server::dispatch::RequestContext;
 use crate::txn::{ListFilter, TxnError, TxnFailure};
 
-/// Most bytes of commit metadata stored (as OffsetCommit).
-const OFFSET_METADATA_MAX_BYTES: usize = 4096;
-
 fn fail_code(e: &TxnFailure) -> i16 {
     if !matches!(e, TxnFailure::Txn(_)) {
         tracing::error!(error = %e, "transaction operation failed");
@@ -185,21 +182,13 @@ pub async fn txn_offset_commit(
         let topic = broker.topic(&t.name);
         let mut errs = Vec::with_capacity(t.partitions.len());
         for p in &t.partitions {
-            let err = if let Err(e) = checked {
-                e
-            } else if topic
-                .as_ref()
-                .and_then(|tp| tp.partition(p.partition_index))
-                .is_none()
-            {
-                code(ResponseError::UnknownTopicOrPartition)
-            } else if p
-                .committed_metadata
-                .as_ref()
-                .is_some_and(|m| m.len() > OFFSET_METADATA_MAX_BYTES)
-            {
-                code(ResponseError::OffsetMetadataTooLarge)
-            } else {
+            let err = super::groups::commit_entry_error(
+                checked,
+                topic.as_ref(),
+                p.partition_index,
+                p.committed_metadata.as_ref(),
+            );
+            if err == 0 {
                 staged.push((
                     t.name.to_string(),
                     p.partition_index,
@@ -211,8 +200,7 @@ pub async fn txn_offset_commit(
                         expire_timestamp: None,
                     },
                 ));
-                0
-            };
+            }
             errs.push(err);
         }
         per_partition.push(errs);

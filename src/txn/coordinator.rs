@@ -244,15 +244,7 @@ impl TxnCoordinator {
         producer_id: i64,
         epoch: i16,
     ) -> Result<&mut TxnRecord, TxnError> {
-        if transactional_id.is_empty() {
-            return Err(TxnError::InvalidRequest(
-                "The transactional id must not be empty".into(),
-            ));
-        }
-        let r = self
-            .txns
-            .get_mut(transactional_id)
-            .ok_or_else(|| TxnError::InvalidProducerIdMapping(transactional_id.to_string()))?;
+        let r = known(&mut self.txns, transactional_id)?;
         if r.producer_id != producer_id {
             return Err(TxnError::InvalidProducerIdMapping(
                 transactional_id.to_string(),
@@ -367,15 +359,7 @@ impl TxnCoordinator {
         tv2: bool,
         fresh_pid: &mut dyn FnMut() -> i64,
     ) -> Result<End, TxnError> {
-        if transactional_id.is_empty() {
-            return Err(TxnError::InvalidRequest(
-                "The transactional id must not be empty".into(),
-            ));
-        }
-        let r = self
-            .txns
-            .get_mut(transactional_id)
-            .ok_or_else(|| TxnError::InvalidProducerIdMapping(transactional_id.to_string()))?;
+        let r = known(&mut self.txns, transactional_id)?;
         let done = |r: &TxnRecord| End::AlreadyDone {
             producer_id: r.producer_id,
             epoch: r.epoch,
@@ -533,6 +517,21 @@ impl TxnCoordinator {
             })
             .collect()
     }
+}
+
+/// A transactional id's record; an empty id is a malformed request, an unknown one
+/// INVALID_PRODUCER_ID_MAPPING (Kafka's answers).
+fn known<'a>(
+    txns: &'a mut BTreeMap<String, TxnRecord>,
+    transactional_id: &str,
+) -> Result<&'a mut TxnRecord, TxnError> {
+    if transactional_id.is_empty() {
+        return Err(TxnError::InvalidRequest(
+            "The transactional id must not be empty".into(),
+        ));
+    }
+    txns.get_mut(transactional_id)
+        .ok_or_else(|| TxnError::InvalidProducerIdMapping(transactional_id.to_string()))
 }
 
 /// Kafka's epoch fence: the open transaction is aborted under a bumped epoch, so its

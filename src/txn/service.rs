@@ -77,24 +77,9 @@ impl TxnService {
     ) -> Result<(i64, i16), TxnFailure> {
         let mut coord = self.coord.write().await;
         loop {
-            let mut alloc_err = None;
-            let mut fresh = || match broker.new_producer_id() {
-                Ok(id) => id,
-                Err(e) => {
-                    alloc_err = Some(e);
-                    -1
-                }
-            };
-            let step = coord.init_producer_id(
-                now_ms(),
-                transactional_id,
-                timeout_ms,
-                expected,
-                &mut fresh,
-            );
-            if let Some(e) = alloc_err {
-                return Err(e.into());
-            }
+            let step = with_fresh_pids(broker, |fresh| {
+                coord.init_producer_id(now_ms(), transactional_id, timeout_ms, expected, fresh)
+            })?;
             match step? {
                 Init::Ready {
                     producer_id,
@@ -189,26 +174,17 @@ impl TxnService {
         tv2: bool,
     ) -> Result<(i64, i16), TxnFailure> {
         let mut coord = self.coord.write().await;
-        let mut alloc_err = None;
-        let mut fresh = || match broker.new_producer_id() {
-            Ok(id) => id,
-            Err(e) => {
-                alloc_err = Some(e);
-                -1
-            }
-        };
-        let step = coord.end_txn(
-            now_ms(),
-            transactional_id,
-            producer_id,
-            epoch,
-            commit,
-            tv2,
-            &mut fresh,
-        );
-        if let Some(e) = alloc_err {
-            return Err(e.into());
-        }
+        let step = with_fresh_pids(broker, |fresh| {
+            coord.end_txn(
+                now_ms(),
+                transactional_id,
+                producer_id,
+                epoch,
+                commit,
+                tv2,
+                fresh,
+            )
+        })?;
         match step? {
             End::AlreadyDone { producer_id, epoch } => Ok((producer_id, epoch)),
             End::Prepare(record, c) => {
@@ -245,6 +221,26 @@ impl TxnService {
             finish(&mut coord, broker, &c).await?;
         }
         Ok(n)
+    }
+}
+
+/// Runs a coordinator step that may need new producer ids, taking them from the broker;
+/// a failure to reserve one (the metadata store) fails the whole step.
+fn with_fresh_pids<T>(
+    broker: &Broker,
+    step: impl FnOnce(&mut dyn FnMut() -> i64) -> T,
+) -> Result<T, TxnFailure> {
+    let mut failed = None;
+    let out = step(&mut || match broker.new_producer_id() {
+        Ok(id) => id,
+        Err(e) => {
+            failed = Some(e);
+            -1
+        }
+    });
+    match failed {
+        Some(e) => Err(e.into()),
+        None => Ok(out),
     }
 }
 
