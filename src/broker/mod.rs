@@ -2,6 +2,7 @@
 //! metadata store, the flush policy and the "new data" signal fetches wait on.
 //! Kafka wire types never appear here.
 
+pub mod fetch;
 pub mod flush;
 pub mod produce;
 pub mod topic_config;

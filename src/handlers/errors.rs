@@ -3,6 +3,7 @@
 
 use kafka_protocol::error::ResponseError;
 
+use crate::broker::fetch::FetchError;
 use crate::broker::{BrokerError, ProduceError, TopicError};
 use crate::log::batch::BatchError;
 use crate::log::producer::ProducerError;
@@ -92,6 +93,20 @@ impl KafkaCode for ProduceError {
             ProduceError::Log(e) => e.error(),
             ProduceError::Flush(_) => ResponseError::KafkaStorageError,
             ProduceError::Txn(e) => e.error(),
+        }
+    }
+}
+
+impl KafkaCode for FetchError {
+    fn error(&self) -> ResponseError {
+        match self {
+            FetchError::UnknownTopic | FetchError::UnknownPartition => {
+                ResponseError::UnknownTopicOrPartition
+            }
+            FetchError::UnknownTopicId => ResponseError::UnknownTopicId,
+            FetchError::UnknownLeaderEpoch(_) => ResponseError::UnknownLeaderEpoch,
+            FetchError::OffsetOutOfRange { .. } => ResponseError::OffsetOutOfRange,
+            FetchError::Log(e) => e.error(),
         }
     }
 }
