@@ -4,6 +4,7 @@
 
 pub mod fetch;
 pub mod flush;
+pub mod offsets;
 pub mod produce;
 pub mod topic_config;
 

@@ -3,7 +3,7 @@
 //! OffsetFetch, OffsetDelete). Group logic lives in `crate::group`; this module maps
 //! wire versions onto it.
 
-use std::collections::{BTreeMap, BTreeSet, HashSet};
+use std::collections::HashSet;
 use std::sync::Arc;
 
 use kafka_protocol::error::ResponseError;
@@ -26,7 +26,9 @@ use kafka_protocol::messages::offset_fetch_response::{
 use kafka_protocol::messages::*;
 use kafka_protocol::protocol::StrBytes;
 
+use super::errors::KafkaCode;
 use super::{code, str_bytes, topic_name};
+use crate::broker::offsets::Committed;
 use crate::broker::Broker;
 use crate::group;
 use crate::log::now_ms;
@@ -386,8 +388,7 @@ pub async fn delete_groups(
     // A group that only has committed offsets (no members ever joined here since the
     // last start) is deletable too, as in Kafka where such groups exist as Empty.
     let known: HashSet<String> = broker
-        .meta()
-        .offset_groups()
+        .groups_with_offsets()
         .unwrap_or_default()
         .into_iter()
         .collect();
@@ -399,7 +400,7 @@ pub async fn delete_groups(
                 err = 0;
             }
             if err == 0 {
-                if let Err(e) = broker.meta().delete_offsets(&id, None) {
+                if let Err(e) = broker.delete_offsets(&id, None) {
                     tracing::error!(group = %id, error = %e, "deleting group offsets failed");
                     err = code(ResponseError::KafkaStorageError);
                 }
@@ -467,7 +468,7 @@ pub async fn offset_commit(
     let storage_err = if to_store.is_empty() {
         0
     } else {
-        match broker.meta().commit_offsets(&group_id, &to_store) {
+        match broker.commit_offsets(&group_id, &to_store) {
             Ok(()) => 0,
             Err(e) => {
                 tracing::error!(group = %group_id, error = %e, "storing offsets failed");
@@ -495,65 +496,34 @@ pub async fn offset_commit(
 /// as (topic, [(partition, offset, epoch, metadata, error)]).
 type FetchedTopic = (String, Vec<(i32, i64, i32, Option<String>, i16)>);
 
-/// Partitions of `group` whose offsets an open transaction has staged, when the request
-/// asks for stable offsets only (`require_stable`, v7+); empty otherwise.
-async fn unstable_partitions(
-    broker: &Broker,
-    group_id: &str,
-    require_stable: bool,
-) -> BTreeSet<(String, i32)> {
-    if !require_stable {
-        return BTreeSet::new();
-    }
-    broker.txns.read().await.pending_offsets(group_id)
-}
-
-fn fetch_group_offsets(
+async fn fetch_group_offsets(
     broker: &Broker,
     group_id: &str,
     wanted: Option<Vec<(String, Vec<i32>)>>,
-    unstable: &BTreeSet<(String, i32)>,
+    require_stable: bool,
 ) -> Result<Vec<FetchedTopic>, i16> {
-    let stored = broker.meta().group_offsets(group_id).map_err(|e| {
-        tracing::error!(group = %group_id, error = %e, "reading offsets failed");
-        code(ResponseError::KafkaStorageError)
-    })?;
-    let now = now_ms();
-    let mut by_topic: BTreeMap<String, BTreeMap<i32, CommittedOffset>> = BTreeMap::new();
-    for (t, p, c) in stored {
-        if c.expire_timestamp.is_some_and(|e| e <= now) {
-            continue;
-        }
-        by_topic.entry(t).or_default().insert(p, c);
-    }
-    let unstable_code = code(ResponseError::UnstableOffsetCommit);
-    let row = |t: &str, p: i32, c: Option<&CommittedOffset>| match c {
-        _ if unstable.contains(&(t.to_string(), p)) => (p, -1, -1, None, unstable_code),
-        Some(c) => (p, c.offset, c.leader_epoch, c.metadata.clone(), 0),
-        None => (p, -1, -1, Some(String::new()), 0),
-    };
-    Ok(match wanted {
-        None => by_topic
-            .iter()
-            .map(|(t, ps)| {
-                (
-                    t.clone(),
-                    ps.iter().map(|(p, c)| row(t, *p, Some(c))).collect(),
-                )
-            })
-            .collect(),
-        Some(list) => list
-            .into_iter()
-            .map(|(t, ps)| {
-                let stored = by_topic.get(&t);
-                let rows = ps
-                    .into_iter()
-                    .map(|p| row(&t, p, stored.and_then(|s| s.get(&p))))
-                    .collect();
-                (t, rows)
-            })
-            .collect(),
-    })
+    let offsets = broker
+        .committed_offsets(group_id, wanted, require_stable)
+        .await
+        .map_err(|e| {
+            tracing::error!(group = %group_id, error = %e, "reading offsets failed");
+            e.kafka_code()
+        })?;
+    let unstable = code(ResponseError::UnstableOffsetCommit);
+    Ok(offsets
+        .into_iter()
+        .map(|(t, rows)| {
+            let rows = rows
+                .into_iter()
+                .map(|(p, c)| match c {
+                    Committed::At(c) => (p, c.offset, c.leader_epoch, c.metadata, 0),
+                    Committed::Nothing => (p, -1, -1, Some(String::new()), 0),
+                    Committed::Unstable => (p, -1, -1, None, unstable),
+                })
+                .collect();
+            (t, rows)
+        })
+        .collect())
 }
 
 pub async fn offset_fetch(
@@ -563,20 +533,20 @@ pub async fn offset_fetch(
 ) -> OffsetFetchResponse {
     let require_stable = ctx.api_version >= 7 && req.require_stable;
     if ctx.api_version >= 8 {
-        let mut unstable = Vec::with_capacity(req.groups.len());
+        let mut fetched = Vec::with_capacity(req.groups.len());
         for g in &req.groups {
-            unstable.push(unstable_partitions(broker, &g.group_id, require_stable).await);
+            let wanted: Option<Vec<(String, Vec<i32>)>> = g.topics.as_ref().map(|ts| {
+                ts.iter()
+                    .map(|t| (t.name.to_string(), t.partition_indexes.clone()))
+                    .collect()
+            });
+            fetched.push(fetch_group_offsets(broker, &g.group_id, wanted, require_stable).await);
         }
         let groups = req
             .groups
             .iter()
-            .zip(unstable)
-            .map(|(g, unstable)| {
-                let wanted = g.topics.as_ref().map(|ts| {
-                    ts.iter()
-                        .map(|t| (t.name.to_string(), t.partition_indexes.clone()))
-                        .collect()
-                });
+            .zip(fetched)
+            .map(|(g, fetched)| {
                 let resp = OffsetFetchResponseGroup::default().with_group_id(g.group_id.clone());
                 // v9 (KIP-848): a fetch naming a member must come from a current member.
                 let member = g.member_id.as_deref().unwrap_or("").to_string();
@@ -587,7 +557,7 @@ pub async fn offset_fetch(
                 if let Err(e) = checked {
                     return resp.with_error_code(e);
                 }
-                match fetch_group_offsets(broker, &g.group_id, wanted, &unstable) {
+                match fetched {
                     Ok(topics) => resp.with_topics(
                         topics
                             .into_iter()
@@ -620,8 +590,7 @@ pub async fn offset_fetch(
             .map(|t| (t.name.to_string(), t.partition_indexes.clone()))
             .collect()
     });
-    let unstable = unstable_partitions(broker, &req.group_id, require_stable).await;
-    match fetch_group_offsets(broker, &req.group_id, wanted, &unstable) {
+    match fetch_group_offsets(broker, &req.group_id, wanted, require_stable).await {
         Ok(topics) => OffsetFetchResponse::default().with_topics(
             topics
                 .into_iter()
@@ -655,11 +624,7 @@ pub async fn offset_delete(
     req: OffsetDeleteRequest,
 ) -> OffsetDeleteResponse {
     let group_id = req.group_id.to_string();
-    let has_offsets = broker
-        .meta()
-        .group_offsets(&group_id)
-        .map(|o| !o.is_empty())
-        .unwrap_or(false);
+    let has_offsets = broker.has_offsets(&group_id);
     let check = broker
         .groups
         .with(|c, _| (c.validate_offset_delete(&group_id), Vec::new()));
@@ -707,7 +672,7 @@ pub async fn offset_delete(
                 .with_partitions(parts)
         })
         .collect();
-    if let Err(e) = broker.meta().delete_offsets(&group_id, Some(&deletable)) {
+    if let Err(e) = broker.delete_offsets(&group_id, Some(&deletable)) {
         tracing::error!(group = %group_id, error = %e, "deleting offsets failed");
         return OffsetDeleteResponse::default()
             .with_error_code(code(ResponseError::KafkaStorageError));

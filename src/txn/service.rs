@@ -288,7 +288,7 @@ fn write_completion(broker: &Broker, c: &Completion) -> Result<Vec<Arc<Partition
                 .push((t.clone(), *p, o.clone()));
         }
         for (g, offsets) in by_group {
-            broker.meta().commit_offsets(g, &offsets)?;
+            broker.commit_offsets(g, &offsets)?;
         }
     }
     broker.data_arrived.notify_waiters();
