@@ -402,7 +402,7 @@ pub async fn delete_groups(
             if err == 0 {
                 if let Err(e) = broker.delete_offsets(&id, None) {
                     tracing::error!(group = %id, error = %e, "deleting group offsets failed");
-                    err = code(ResponseError::KafkaStorageError);
+                    err = e.kafka_code();
                 }
             }
             DeletableGroupResult::default()
@@ -472,7 +472,7 @@ pub async fn offset_commit(
             Ok(()) => 0,
             Err(e) => {
                 tracing::error!(group = %group_id, error = %e, "storing offsets failed");
-                code(ResponseError::KafkaStorageError)
+                e.kafka_code()
             }
         }
     };
@@ -674,8 +674,7 @@ pub async fn offset_delete(
         .collect();
     if let Err(e) = broker.delete_offsets(&group_id, Some(&deletable)) {
         tracing::error!(group = %group_id, error = %e, "deleting offsets failed");
-        return OffsetDeleteResponse::default()
-            .with_error_code(code(ResponseError::KafkaStorageError));
+        return OffsetDeleteResponse::default().with_error_code(e.kafka_code());
     }
     OffsetDeleteResponse::default().with_topics(topics)
 }

@@ -7,6 +7,7 @@ use kafka_protocol::messages::list_offsets_response::{
 use kafka_protocol::messages::*;
 
 use super::code;
+use super::errors::KafkaCode;
 use crate::broker::Broker;
 use crate::log::{LogError, PartitionLog};
 use crate::server::dispatch::RequestContext;
@@ -84,7 +85,7 @@ pub async fn handle(
                             .with_leader_epoch(if offset >= 0 && version >= 4 { 0 } else { -1 }),
                         Err(e) => {
                             tracing::error!(error = %e, "list offsets failed");
-                            resp.with_error_code(code(ResponseError::KafkaStorageError))
+                            resp.with_error_code(e.kafka_code())
                         }
                     }
                 })
