@@ -284,6 +284,18 @@ if [ -x "$RDK_PERF" ] || [ "${RILL_BENCH_RDKAFKA:-0}" = 1 ]; then
         RDKAFKA="failed (see scripts/rdkafka-perf.sh output)"
     fi
 fi
+# ---------------------------------------------------------------- producer modes
+# Plain vs idempotent (rdkafka_performance, acks=all) and transactions/s (rill bench txn).
+MODES="not run (rdkafka_performance is not built; see above)"
+if [ -x "$RDK_PERF" ] || [ "${RILL_BENCH_RDKAFKA:-0}" = 1 ]; then
+    say "producer modes"
+    fresh_cache
+    if RILL_BIN="$BIN" scripts/producer-modes.sh --runs "$RUNS" >"$WORK/modes.out"; then
+        MODES="$(cat "$WORK/modes.out")"
+    else
+        MODES="failed (see scripts/producer-modes.sh output)"
+    fi
+fi
 LOAD_AFTER="$(cut -d' ' -f1-3 /proc/loadavg)"
 
 # ---------------------------------------------------------------- report
@@ -356,6 +368,8 @@ sleep overshoot (VM wake-up latency) is part of the intended-time figures.
 One run, 1 KiB records, acks=1, batch.size=65536, linger.ms=5 (librdkafka's MB are 10^6 bytes):
 
 $RDKAFKA
+
+$MODES
 
 Raw JSON of every run is printed by the same commands with \`--json\`. Where the time
 goes, with profiles: [PROFILE.md](PROFILE.md).

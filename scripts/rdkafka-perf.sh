@@ -8,6 +8,7 @@
 #
 #   scripts/rdkafka-perf.sh [--bootstrap HOST:PORT] [--topic T] [--partitions P]
 #                           [--count N] [--size BYTES] [--acks A] [--fsync POLICY]
+#                           [--produce-only]
 #
 #   --bootstrap  broker to test; default: start `rill serve` (release build) on a free
 #                port with a temporary data dir, and stop it afterwards
@@ -18,6 +19,7 @@
 #   --size       record size in bytes (default 1024)
 #   --acks       default 1
 #   --fsync      rill's --fsync when this script starts it (default interval:1000)
+#   --produce-only  skip the consume run
 # Environment: RILL_BIN (default target/release/rill, built if absent),
 #              RDKAFKA_PERF_ARGS (extra args for both runs, e.g. "-X debug=broker").
 set -euo pipefail
@@ -31,6 +33,7 @@ COUNT=1000000
 SIZE=1024
 ACKS=1
 FSYNC="interval:1000"
+PRODUCE_ONLY=0
 while [ $# -gt 0 ]; do
     case "$1" in
         --bootstrap) BOOTSTRAP="$2"; shift 2 ;;
@@ -40,6 +43,7 @@ while [ $# -gt 0 ]; do
         --size) SIZE="$2"; shift 2 ;;
         --acks) ACKS="$2"; shift 2 ;;
         --fsync) FSYNC="$2"; shift 2 ;;
+        --produce-only) PRODUCE_ONLY=1; shift ;;
         -h | --help) awk 'NR == 1 { next } /^#/ { sub(/^# ?/, ""); print; next } { exit }' "$0"; exit 0 ;;
         *) echo "unknown argument: $1" >&2; exit 2 ;;
     esac
@@ -96,6 +100,7 @@ say "produce: $COUNT records of $SIZE B, acks=$ACKS, batch.size=65536, linger.ms
     -X batch.size=65536 -X linger.ms=5 -X queue.buffering.max.kbytes=1048576 \
     -X queue.buffering.max.messages=1000000 "${EXTRA[@]}" 2> >(grep -v CONFWARN >&2) | grep -E '^% [0-9]+ messages' | tail -n 1
 
+[ "$PRODUCE_ONLY" -eq 1 ] && exit 0
 PARTS=()
 for ((p = 0; p < PARTITIONS; p++)); do PARTS+=(-p "$p"); done
 say "consume: $COUNT records from the beginning"
