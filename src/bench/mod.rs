@@ -106,6 +106,10 @@ pub struct LoadArgs {
     /// Network timeout for any one response (ms).
     #[arg(long, default_value_t = 30_000)]
     pub timeout_ms: u64,
+    /// Produce as an idempotent producer (a producer id per connection from
+    /// InitProducerId; each batch gets its sequence number and a fresh CRC).
+    #[arg(long)]
+    pub idempotent: bool,
     /// Print the result as one JSON object instead of the human summary.
     #[arg(long)]
     pub json: bool,
@@ -136,6 +140,9 @@ impl LoadArgs {
         }
         if matches!(self.partitions, Some(p) if p < 1) {
             return bad("--partitions must be at least 1");
+        }
+        if self.idempotent && self.acks != -1 {
+            return bad("--idempotent needs --acks -1 (as every idempotent client)");
         }
         Ok(())
     }

@@ -13,13 +13,16 @@ use std::time::{Duration, Instant};
 use bytes::Bytes;
 use hdrhistogram::Histogram;
 use kafka_protocol::messages::produce_request::{PartitionProduceData, TopicProduceData};
-use kafka_protocol::messages::{MetadataRequest, ProduceRequest, TopicName};
+use kafka_protocol::messages::{
+    InitProducerIdRequest, MetadataRequest, ProduceRequest, ProducerId, TopicName,
+};
 use kafka_protocol::protocol::StrBytes;
 
 use super::report::{histogram, Report};
 use super::wire::{self, Conn, CORRELATION_AT};
 use super::workload::BatchTemplate;
 use super::{consume, BenchError, LoadArgs, Mode};
+use crate::log::batch::set_producer;
 
 const PRODUCE_VERSION: i16 = 9;
 const METADATA_VERSION: i16 = 12;
@@ -204,6 +207,26 @@ pub fn run(args: &LoadArgs, e2e: bool) -> Result<Report, BenchError> {
     Ok(report)
 }
 
+/// A fresh producer id (InitProducerId without a transactional id), epoch 0.
+fn init_producer_id(bootstrap: &str, timeout: Duration) -> Result<i64, BenchError> {
+    let r = Conn::connect(bootstrap, timeout)?.call(
+        4,
+        &InitProducerIdRequest::default()
+            .with_transactional_id(None)
+            .with_transaction_timeout_ms(60_000)
+            .with_producer_id(ProducerId(-1))
+            .with_producer_epoch(-1),
+    )?;
+    if r.error_code != 0 {
+        return Err(BenchError::Kafka {
+            api: "InitProducerId",
+            code: r.error_code,
+            partition: -1,
+        });
+    }
+    Ok(r.producer_id.0)
+}
+
 fn connection(plan: &Plan, index: usize, parts: &[i32]) -> Result<(Counts, Acks), BenchError> {
     let args = &plan.args;
     let timeout = Duration::from_millis(args.timeout_ms);
@@ -236,6 +259,13 @@ fn connection(plan: &Plan, index: usize, parts: &[i32]) -> Result<(Counts, Acks)
     let mut sent = Counts::default();
     let mut correlation = 0i32;
     let mut k = 0usize;
+    // Idempotent: this connection's producer id, and the next sequence per partition.
+    let producer_id = if args.idempotent {
+        Some(init_producer_id(&args.bootstrap, timeout)?)
+    } else {
+        None
+    };
+    let mut sequences = vec![0i32; parts.len()];
     loop {
         if let Some(b) = plan.budget {
             if plan.claimed.fetch_add(batch_records, Ordering::Relaxed) >= b {
@@ -277,6 +307,17 @@ fn connection(plan: &Plan, index: usize, parts: &[i32]) -> Result<(Counts, Acks)
                 let batch = plan.template.stamped(ns)?;
                 *frame = ProduceFrame::new(&args.topic, parts[slot], args.acks, &batch)?;
             }
+        }
+        if let Some(pid) = producer_id {
+            let (at, len) = (frame.batch_at, frame.batch_len);
+            set_producer(
+                &mut frame.bytes[at..at + len],
+                pid,
+                0,
+                sequences[slot],
+                false,
+            );
+            sequences[slot] = sequences[slot].wrapping_add(plan.template.records as i32);
         }
         frame.set_correlation(correlation);
         if args.acks != 0 {
