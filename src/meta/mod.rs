@@ -260,6 +260,13 @@ mod tests {
     }
 
     #[test]
+    fn a_second_open_of_a_live_store_is_refused() {
+        let dir = tempfile::tempdir().unwrap();
+        let _first = SledStore::open(dir.path()).unwrap();
+        assert!(SledStore::open(dir.path()).is_err());
+    }
+
+    #[test]
     fn sled_store_survives_reopen() {
         let dir = tempfile::tempdir().unwrap();
         {

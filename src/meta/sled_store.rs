@@ -46,12 +46,31 @@ fn parse_offset_key(k: &[u8]) -> Option<(String, String, i32)> {
     ))
 }
 
+/// sled reports a database locked by someone else as an `Other` error wrapping the
+/// lock's `WouldBlock`.
+fn lock_busy(e: &std::io::Error) -> bool {
+    e.kind() == std::io::ErrorKind::WouldBlock || e.to_string().contains("could not acquire lock")
+}
+
 impl SledStore {
     pub fn open(dir: &Path) -> Result<SledStore, MetaError> {
-        let db = sled::Config::new()
-            .path(dir)
-            .flush_every_ms(Some(1000))
-            .open()?;
+        // sled's flusher thread can hold the database's file lock for a moment after the
+        // previous handle in this process is dropped; another process holding it is
+        // still refused after the retries.
+        let mut attempts = 0;
+        let db = loop {
+            match sled::Config::new()
+                .path(dir)
+                .flush_every_ms(Some(1000))
+                .open()
+            {
+                Err(sled::Error::Io(e)) if lock_busy(&e) && attempts < 40 => {
+                    attempts += 1;
+                    std::thread::sleep(std::time::Duration::from_millis(25));
+                }
+                other => break other?,
+            }
+        };
         let topics = db.open_tree("topics")?;
         let offsets = db.open_tree("offsets")?;
         let transactions = db.open_tree("transactions")?;
