@@ -429,7 +429,7 @@ impl ClassicGroup {
         &self,
         member_id: &str,
         group_instance_id: Option<&str>,
-    ) -> Result<usize, i16> {
+    ) -> Result<usize, GroupCode> {
         if let Some(instance) = group_instance_id {
             match self.static_member_index(instance) {
                 None => return Err(UNKNOWN_MEMBER_ID),
@@ -936,7 +936,7 @@ impl ClassicGroup {
         self.pending_sync.clear();
     }
 
-    fn reset_and_propagate_assignment_error(&mut self, error: i16, cx: &mut Cx<'_>) {
+    fn reset_and_propagate_assignment_error(&mut self, error: GroupCode, cx: &mut Cx<'_>) {
         for m in &mut self.members {
             m.assignment = Bytes::new();
         }
@@ -956,7 +956,7 @@ impl ClassicGroup {
 
     /// Answers every parked SyncGroup (with its member's assignment, or the error) and
     /// restarts those members' sessions.
-    fn propagate_assignment(&mut self, error: i16, cx: &mut Cx<'_>) {
+    fn propagate_assignment(&mut self, error: GroupCode, cx: &mut Cx<'_>) {
         let (protocol_type, protocol_name) = if error == NONE {
             (self.protocol_type.clone(), self.protocol_name.clone())
         } else {
@@ -988,7 +988,7 @@ impl ClassicGroup {
     /// (members it left out get an empty one) answers every parked SyncGroup → Stable.
     /// In Stable the stored assignment is returned at once.
     pub(super) fn sync(&mut self, reply: ReplyId, req: SyncGroup, cx: &mut Cx<'_>) {
-        let answer = |code: i16, cx: &mut Cx<'_>| {
+        let answer = |code: GroupCode, cx: &mut Cx<'_>| {
             cx.out.push(Output::Sync(reply, SyncResult::error(code)));
         };
         match self.state {
@@ -1042,7 +1042,7 @@ impl ClassicGroup {
     }
 
     /// Heartbeat: restarts the session; REBALANCE_IN_PROGRESS tells the member to rejoin.
-    pub(super) fn heartbeat(&mut self, req: &Heartbeat, cx: &mut Cx<'_>) -> i16 {
+    pub(super) fn heartbeat(&mut self, req: &Heartbeat, cx: &mut Cx<'_>) -> GroupCode {
         if self.state == GroupState::Dead {
             return COORDINATOR_NOT_AVAILABLE;
         }
@@ -1141,7 +1141,7 @@ impl ClassicGroup {
         generation_id: i32,
         transactional: bool,
         cx: &mut Cx<'_>,
-    ) -> Result<(), i16> {
+    ) -> Result<(), GroupCode> {
         if self.state == GroupState::Dead {
             return Err(COORDINATOR_NOT_AVAILABLE);
         }

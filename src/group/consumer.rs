@@ -62,7 +62,7 @@ pub struct ConsumerHeartbeat {
 /// The answer to a ConsumerGroupHeartbeat.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct ConsumerHeartbeatResult {
-    pub error_code: i16,
+    pub error_code: GroupCode,
     pub error_message: Option<String>,
     pub member_id: Option<String>,
     pub member_epoch: i32,
@@ -72,7 +72,7 @@ pub struct ConsumerHeartbeatResult {
 }
 
 impl ConsumerHeartbeatResult {
-    pub fn error(code: i16, message: impl Into<String>) -> Self {
+    pub fn error(code: GroupCode, message: impl Into<String>) -> Self {
         ConsumerHeartbeatResult {
             error_code: code,
             error_message: Some(message.into()),
@@ -203,7 +203,7 @@ pub struct ConsumerGroup {
     pub(crate) indexed_deadline: Option<u64>,
 }
 
-type HbResult = Result<ConsumerHeartbeatResult, (i16, String)>;
+type HbResult = Result<ConsumerHeartbeatResult, (GroupCode, String)>;
 
 impl ConsumerGroup {
     pub fn new(group_id: String) -> Self {
@@ -339,7 +339,7 @@ impl ConsumerGroup {
     }
 
     /// Validates a heartbeat request as Kafka does before it reaches the group.
-    pub fn validate_request(req: &ConsumerHeartbeat) -> Result<(), (i16, String)> {
+    pub fn validate_request(req: &ConsumerHeartbeat) -> Result<(), (GroupCode, String)> {
         let invalid = |m: &str| Err((INVALID_REQUEST, m.to_string()));
         if (req.api_version >= 1 || req.member_epoch > 0 || req.member_epoch == -1)
             && req.member_id.is_empty()
@@ -512,7 +512,7 @@ impl ConsumerGroup {
         &mut self,
         req: &ConsumerHeartbeat,
         member_id: &str,
-    ) -> Result<ConsumerMember, (i16, String)> {
+    ) -> Result<ConsumerMember, (GroupCode, String)> {
         if let Some(instance) = &req.instance_id {
             let existing = self.static_members.get(instance).cloned();
             match (req.member_epoch, existing) {
@@ -603,7 +603,11 @@ impl ConsumerGroup {
 
     /// A request from `member_id` naming `instance`: the instance must be known and held
     /// by that member (UNKNOWN_MEMBER_ID / FENCED_INSTANCE_ID otherwise).
-    fn check_static_member(&self, instance: &str, member_id: &str) -> Result<(), (i16, String)> {
+    fn check_static_member(
+        &self,
+        instance: &str,
+        member_id: &str,
+    ) -> Result<(), (GroupCode, String)> {
         match self.static_members.get(instance) {
             None => Err((
                 UNKNOWN_MEMBER_ID,
@@ -619,7 +623,7 @@ impl ConsumerGroup {
         }
     }
 
-    fn unknown_member(&self, member_id: &str) -> (i16, String) {
+    fn unknown_member(&self, member_id: &str) -> (GroupCode, String) {
         (
             UNKNOWN_MEMBER_ID,
             format!(
@@ -814,7 +818,7 @@ impl ConsumerGroup {
         member_epoch: i32,
         transactional: bool,
         api_version: i16,
-    ) -> Result<(), i16> {
+    ) -> Result<(), GroupCode> {
         // Commits from outside the group (admin tools, manual assignment) while it has
         // no members, and transactional commits that name no member.
         if member_epoch < 0 && self.members.is_empty() {
@@ -836,7 +840,11 @@ impl ConsumerGroup {
     }
 
     /// OffsetFetch v9's checks: a fetch naming a member must come from it, at its epoch.
-    pub fn validate_offset_fetch(&self, member_id: &str, member_epoch: i32) -> Result<(), i16> {
+    pub fn validate_offset_fetch(
+        &self,
+        member_id: &str,
+        member_epoch: i32,
+    ) -> Result<(), GroupCode> {
         if member_epoch < 0 && member_id.is_empty() {
             return Ok(());
         }

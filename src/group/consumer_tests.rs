@@ -279,7 +279,7 @@ fn requests_are_validated_like_kafka() {
     let mut h = H::new();
     let cl = Client::new("a", &["t"]);
     let base = h.request(&cl);
-    let cases: Vec<(&str, ConsumerHeartbeat, i16)> = vec![
+    let cases: Vec<(&str, ConsumerHeartbeat, GroupCode)> = vec![
         (
             "v1 needs a member id",
             ConsumerHeartbeat {

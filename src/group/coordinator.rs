@@ -179,7 +179,7 @@ impl GroupCoordinator {
             };
         }
         if let Err((code, message)) = ConsumerGroup::validate_request(req) {
-            tracing::debug!(group = %req.group_id, member = %req.member_id, epoch = req.member_epoch, code, %message, "ConsumerGroupHeartbeat refused");
+            tracing::debug!(group = %req.group_id, member = %req.member_id, epoch = req.member_epoch, ?code, %message, "ConsumerGroupHeartbeat refused");
             return ConsumerHeartbeatResult::error(code, message);
         }
         let group_id = req.group_id.as_str();
@@ -231,7 +231,7 @@ impl GroupCoordinator {
                 r
             }
             Some(Err((code, message))) => {
-                tracing::debug!(group = %req.group_id, member = %req.member_id, epoch = req.member_epoch, code, %message, "ConsumerGroupHeartbeat refused");
+                tracing::debug!(group = %req.group_id, member = %req.member_id, epoch = req.member_epoch, ?code, %message, "ConsumerGroupHeartbeat refused");
                 ConsumerHeartbeatResult::error(code, message)
             }
             None => ConsumerHeartbeatResult::error(
@@ -247,7 +247,7 @@ impl GroupCoordinator {
         &mut self,
         now_ms: u64,
         group_id: &str,
-    ) -> Result<DescribedConsumerGroup, (i16, String)> {
+    ) -> Result<DescribedConsumerGroup, (GroupCode, String)> {
         if !self.active {
             return Err((COORDINATOR_NOT_AVAILABLE, String::new()));
         }
@@ -268,7 +268,7 @@ impl GroupCoordinator {
         group_id: &str,
         member_id: &str,
         member_epoch: i32,
-    ) -> Result<(), i16> {
+    ) -> Result<(), GroupCode> {
         if !self.active {
             return Err(COORDINATOR_NOT_AVAILABLE);
         }
@@ -281,7 +281,7 @@ impl GroupCoordinator {
     /// JoinGroup. An unknown member creates the group if needed; a member id for a group
     /// that does not exist is UNKNOWN_MEMBER_ID.
     pub fn join_group(&mut self, now_ms: u64, reply: ReplyId, req: JoinGroup) -> Vec<Output> {
-        let error = |code: i16, req: &JoinGroup| {
+        let error = |code: GroupCode, req: &JoinGroup| {
             vec![Output::Join(
                 reply,
                 JoinResult::error(req.member_id.clone(), code),
@@ -327,7 +327,7 @@ impl GroupCoordinator {
 
     /// SyncGroup. The answer may be parked until the leader's SyncGroup arrives.
     pub fn sync_group(&mut self, now_ms: u64, reply: ReplyId, req: SyncGroup) -> Vec<Output> {
-        let error = |code: i16| vec![Output::Sync(reply, SyncResult::error(code))];
+        let error = |code: GroupCode| vec![Output::Sync(reply, SyncResult::error(code))];
         if !self.active {
             return error(COORDINATOR_NOT_AVAILABLE);
         }
@@ -428,7 +428,7 @@ impl GroupCoordinator {
         &self,
         states_filter: &[String],
         types_filter: &[String],
-    ) -> Result<Vec<ListedGroup>, i16> {
+    ) -> Result<Vec<ListedGroup>, GroupCode> {
         if !self.active {
             return Err(COORDINATOR_NOT_AVAILABLE);
         }
@@ -466,7 +466,7 @@ impl GroupCoordinator {
         &mut self,
         now_ms: u64,
         group_ids: &[String],
-    ) -> (Vec<(String, i16)>, Vec<Output>) {
+    ) -> (Vec<(String, GroupCode)>, Vec<Output>) {
         let mut out = Vec::new();
         let mut results = Vec::with_capacity(group_ids.len());
         for id in group_ids {
@@ -508,7 +508,7 @@ impl GroupCoordinator {
         member_id: &str,
         generation_id: i32,
         group_instance_id: Option<&str>,
-    ) -> (Result<(), i16>, Vec<Output>) {
+    ) -> (Result<(), GroupCode>, Vec<Output>) {
         let latest = i16::MAX;
         self.validate_offset_commit(
             now_ms,
@@ -531,7 +531,7 @@ impl GroupCoordinator {
         generation_or_epoch: i32,
         group_instance_id: Option<&str>,
         api_version: i16,
-    ) -> (Result<(), i16>, Vec<Output>) {
+    ) -> (Result<(), GroupCode>, Vec<Output>) {
         self.validate_commit_inner(
             now_ms,
             group_id,
@@ -551,7 +551,7 @@ impl GroupCoordinator {
         member_id: &str,
         generation_id: i32,
         group_instance_id: Option<&str>,
-    ) -> (Result<(), i16>, Vec<Output>) {
+    ) -> (Result<(), GroupCode>, Vec<Output>) {
         self.validate_commit_inner(
             now_ms,
             group_id,
@@ -570,7 +570,7 @@ impl GroupCoordinator {
         generation_id: i32,
         group_instance_id: Option<&str>,
         kind: CommitKind,
-    ) -> (Result<(), i16>, Vec<Output>) {
+    ) -> (Result<(), GroupCode>, Vec<Output>) {
         let (transactional, api_version) = match kind {
             CommitKind::Offset(v) => (false, v),
             CommitKind::Transactional => (true, i16::MAX),
@@ -616,7 +616,7 @@ impl GroupCoordinator {
     /// not a "consumer" group → NON_EMPTY_GROUP. Then each topic the group is subscribed to
     /// ([`is_subscribed_to_topic`](Self::is_subscribed_to_topic)) gets
     /// GROUP_SUBSCRIBED_TO_TOPIC.
-    pub fn validate_offset_delete(&self, group_id: &str) -> Result<(), i16> {
+    pub fn validate_offset_delete(&self, group_id: &str) -> Result<(), GroupCode> {
         if !self.active {
             return Err(COORDINATOR_NOT_AVAILABLE);
         }

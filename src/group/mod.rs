@@ -7,8 +7,9 @@
 //!   or SyncGroup may be answered later (by another request, [`GroupCoordinator::tick`] or
 //!   [`GroupCoordinator::shutdown`]); every `ReplyId` is answered exactly once.
 //! - Timers are data: call `tick(now)` at [`GroupCoordinator::next_deadline`].
-//! - [`ClassicGroup`] is one group's state machine (`classic.rs`); inputs, outputs, error
-//!   codes and settings are in `types.rs`; `subscription.rs` reads the topics out of a
+//! - [`ClassicGroup`] is one group's state machine (`classic.rs`); inputs, outputs, answer
+//!   codes (`GroupCode`: Kafka's error names; the numbers are the handlers') and settings
+//!   are in `types.rs`; `subscription.rs` reads the topics out of a
 //!   consumer's subscription metadata.
 //!
 //! Kafka's behaviour (GroupCoordinator / ClassicGroup / GroupMetadataManager) is the spec,

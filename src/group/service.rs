@@ -86,7 +86,7 @@ impl GroupService {
         }
     }
 
-    pub async fn heartbeat(&self, req: Heartbeat) -> i16 {
+    pub async fn heartbeat(&self, req: Heartbeat) -> GroupCode {
         match self.call(|c, now, id| c.heartbeat(now, id, req)).await {
             Some(Output::Heartbeat(_, code)) => code,
             _ => COORDINATOR_NOT_AVAILABLE,

@@ -102,7 +102,7 @@ impl H {
         member_id: &str,
         generation_id: i32,
         instance: Option<&str>,
-    ) -> i16 {
+    ) -> GroupCode {
         let id = self.reply_id();
         let out = self.c.heartbeat(
             self.now,
@@ -223,7 +223,7 @@ impl H {
         self.sync(c.sync_req(assignments))
     }
 
-    fn heartbeat_client(&mut self, c: &Client) -> i16 {
+    fn heartbeat_client(&mut self, c: &Client) -> GroupCode {
         self.heartbeat(
             &c.group,
             &c.member_id.clone(),
@@ -455,7 +455,7 @@ fn old_join_versions_skip_member_id_required() {
 #[test]
 fn join_validation_table() {
     let base = Client::new("c").req();
-    let cases: Vec<(&str, JoinGroup, i16)> = vec![
+    let cases: Vec<(&str, JoinGroup, GroupCode)> = vec![
         (
             "empty group id",
             JoinGroup {
@@ -550,7 +550,7 @@ fn heartbeat_table() {
     let generation = h.form(&mut clients);
     let [a, b] = clients;
 
-    type Case<'a> = (&'a str, &'a str, String, i32, Option<&'a str>, i16);
+    type Case<'a> = (&'a str, &'a str, String, i32, Option<&'a str>, GroupCode);
     let cases: Vec<Case> = vec![
         ("stable", "hb", a.member_id.clone(), generation, None, NONE),
         (
@@ -1285,7 +1285,7 @@ fn leave_group_batch() {
     ];
     let result = h.leave(G, req.clone());
     assert_eq!(result.error_code, NONE);
-    let codes: Vec<i16> = result.members.iter().map(|m| m.error_code).collect();
+    let codes: Vec<GroupCode> = result.members.iter().map(|m| m.error_code).collect();
     assert_eq!(
         codes,
         vec![
@@ -1471,7 +1471,7 @@ fn validate_commit_table() {
         String,
         i32,
         Option<&'a str>,
-        Result<(), i16>,
+        Result<(), GroupCode>,
     );
     let cases: Vec<Case> = vec![
         (

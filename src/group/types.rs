@@ -3,30 +3,60 @@
 
 use bytes::Bytes;
 
-/// Kafka error codes used by the group coordinator (Kafka's names and numbers).
-pub const NONE: i16 = 0;
-pub const UNKNOWN_SERVER_ERROR: i16 = -1;
-pub const COORDINATOR_NOT_AVAILABLE: i16 = 15;
-pub const NOT_COORDINATOR: i16 = 16;
-pub const ILLEGAL_GENERATION: i16 = 22;
-pub const INCONSISTENT_GROUP_PROTOCOL: i16 = 23;
-pub const INVALID_GROUP_ID: i16 = 24;
-pub const UNKNOWN_MEMBER_ID: i16 = 25;
-pub const INVALID_SESSION_TIMEOUT: i16 = 26;
-pub const REBALANCE_IN_PROGRESS: i16 = 27;
-pub const NON_EMPTY_GROUP: i16 = 68;
-pub const GROUP_ID_NOT_FOUND: i16 = 69;
-pub const MEMBER_ID_REQUIRED: i16 = 79;
-pub const GROUP_MAX_SIZE_REACHED: i16 = 81;
-pub const FENCED_INSTANCE_ID: i16 = 82;
-pub const GROUP_SUBSCRIBED_TO_TOPIC: i16 = 86;
-pub const UNSUPPORTED_VERSION: i16 = 35;
-pub const INVALID_REQUEST: i16 = 42;
-pub const FENCED_MEMBER_EPOCH: i16 = 110;
-pub const UNRELEASED_INSTANCE_ID: i16 = 111;
-pub const UNSUPPORTED_ASSIGNOR: i16 = 112;
-pub const STALE_MEMBER_EPOCH: i16 = 113;
-pub const INVALID_REGULAR_EXPRESSION: i16 = 128;
+/// What the group coordinator answers, by Kafka's error names. The coordinator never sees
+/// Kafka's numbers: `handlers::errors` maps each to its code (the one place codes are
+/// chosen). The `SCREAMING_CASE` constants name the same values, as Kafka's docs do.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
+pub enum GroupCode {
+    #[default]
+    None,
+    UnknownServerError,
+    CoordinatorNotAvailable,
+    NotCoordinator,
+    IllegalGeneration,
+    InconsistentGroupProtocol,
+    InvalidGroupId,
+    UnknownMemberId,
+    InvalidSessionTimeout,
+    RebalanceInProgress,
+    NonEmptyGroup,
+    GroupIdNotFound,
+    MemberIdRequired,
+    GroupMaxSizeReached,
+    FencedInstanceId,
+    GroupSubscribedToTopic,
+    UnsupportedVersion,
+    InvalidRequest,
+    FencedMemberEpoch,
+    UnreleasedInstanceId,
+    UnsupportedAssignor,
+    StaleMemberEpoch,
+    InvalidRegularExpression,
+}
+
+pub const NONE: GroupCode = GroupCode::None;
+pub const UNKNOWN_SERVER_ERROR: GroupCode = GroupCode::UnknownServerError;
+pub const COORDINATOR_NOT_AVAILABLE: GroupCode = GroupCode::CoordinatorNotAvailable;
+pub const NOT_COORDINATOR: GroupCode = GroupCode::NotCoordinator;
+pub const ILLEGAL_GENERATION: GroupCode = GroupCode::IllegalGeneration;
+pub const INCONSISTENT_GROUP_PROTOCOL: GroupCode = GroupCode::InconsistentGroupProtocol;
+pub const INVALID_GROUP_ID: GroupCode = GroupCode::InvalidGroupId;
+pub const UNKNOWN_MEMBER_ID: GroupCode = GroupCode::UnknownMemberId;
+pub const INVALID_SESSION_TIMEOUT: GroupCode = GroupCode::InvalidSessionTimeout;
+pub const REBALANCE_IN_PROGRESS: GroupCode = GroupCode::RebalanceInProgress;
+pub const NON_EMPTY_GROUP: GroupCode = GroupCode::NonEmptyGroup;
+pub const GROUP_ID_NOT_FOUND: GroupCode = GroupCode::GroupIdNotFound;
+pub const MEMBER_ID_REQUIRED: GroupCode = GroupCode::MemberIdRequired;
+pub const GROUP_MAX_SIZE_REACHED: GroupCode = GroupCode::GroupMaxSizeReached;
+pub const FENCED_INSTANCE_ID: GroupCode = GroupCode::FencedInstanceId;
+pub const GROUP_SUBSCRIBED_TO_TOPIC: GroupCode = GroupCode::GroupSubscribedToTopic;
+pub const UNSUPPORTED_VERSION: GroupCode = GroupCode::UnsupportedVersion;
+pub const INVALID_REQUEST: GroupCode = GroupCode::InvalidRequest;
+pub const FENCED_MEMBER_EPOCH: GroupCode = GroupCode::FencedMemberEpoch;
+pub const UNRELEASED_INSTANCE_ID: GroupCode = GroupCode::UnreleasedInstanceId;
+pub const UNSUPPORTED_ASSIGNOR: GroupCode = GroupCode::UnsupportedAssignor;
+pub const STALE_MEMBER_EPOCH: GroupCode = GroupCode::StaleMemberEpoch;
+pub const INVALID_REGULAR_EXPRESSION: GroupCode = GroupCode::InvalidRegularExpression;
 
 /// Chosen by the caller for each JoinGroup / SyncGroup / Heartbeat / LeaveGroup request;
 /// the answer comes back as an [`Output`] carrying the same id, exactly once.
@@ -174,7 +204,7 @@ pub struct JoinMember {
 /// The answer to a JoinGroup request.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct JoinResult {
-    pub error_code: i16,
+    pub error_code: GroupCode,
     /// -1 on error.
     pub generation_id: i32,
     pub protocol_type: Option<String>,
@@ -190,7 +220,7 @@ pub struct JoinResult {
 }
 
 impl JoinResult {
-    pub(crate) fn error(member_id: impl Into<String>, error_code: i16) -> Self {
+    pub(crate) fn error(member_id: impl Into<String>, error_code: GroupCode) -> Self {
         JoinResult {
             error_code,
             generation_id: -1,
@@ -207,7 +237,7 @@ impl JoinResult {
 /// The answer to a SyncGroup request.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct SyncResult {
-    pub error_code: i16,
+    pub error_code: GroupCode,
     pub protocol_type: Option<String>,
     pub protocol_name: Option<String>,
     /// Always present; empty on error or when the leader assigned nothing.
@@ -215,7 +245,7 @@ pub struct SyncResult {
 }
 
 impl SyncResult {
-    pub(crate) fn error(error_code: i16) -> Self {
+    pub(crate) fn error(error_code: GroupCode) -> Self {
         SyncResult {
             error_code,
             protocol_type: None,
@@ -230,14 +260,14 @@ impl SyncResult {
 pub struct LeaveMemberResult {
     pub member_id: String,
     pub group_instance_id: Option<String>,
-    pub error_code: i16,
+    pub error_code: GroupCode,
 }
 
 /// The answer to a LeaveGroup request. For LeaveGroup v0-2, use the single member's code
 /// as the top-level error when the top-level one is NONE.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct LeaveResult {
-    pub error_code: i16,
+    pub error_code: GroupCode,
     pub members: Vec<LeaveMemberResult>,
 }
 
@@ -246,7 +276,7 @@ pub struct LeaveResult {
 pub enum Output {
     Join(ReplyId, JoinResult),
     Sync(ReplyId, SyncResult),
-    Heartbeat(ReplyId, i16),
+    Heartbeat(ReplyId, GroupCode),
     Leave(ReplyId, LeaveResult),
 }
 
@@ -282,7 +312,7 @@ pub struct DescribedGroup {
     /// NONE, or COORDINATOR_NOT_AVAILABLE after shutdown. An unknown group is described
     /// as Dead with NONE (`exists == false`); DescribeGroups v6+ answers
     /// GROUP_ID_NOT_FOUND for it instead.
-    pub error_code: i16,
+    pub error_code: GroupCode,
     pub exists: bool,
     pub state: GroupState,
     /// "" when unknown.

@@ -69,7 +69,7 @@ pub async fn consumer_group_heartbeat(
         .groups
         .with(|c, now| (c.consumer_heartbeat(now, &hb, &catalog), Vec::new()));
     let mut resp = ConsumerGroupHeartbeatResponse::default()
-        .with_error_code(r.error_code)
+        .with_error_code(r.error_code.kafka_code())
         .with_error_message(r.error_message.as_deref().map(str_bytes))
         .with_member_id(r.member_id.as_deref().map(str_bytes))
         .with_member_epoch(r.member_epoch)
@@ -131,7 +131,7 @@ pub async fn consumer_group_describe(
             let base = DescribedGroup::default().with_group_id(GroupId(str_bytes(&id)));
             match described {
                 Err((code, message)) => base
-                    .with_error_code(code)
+                    .with_error_code(code.kafka_code())
                     .with_error_message((!message.is_empty()).then(|| str_bytes(&message))),
                 Ok(g) => {
                     let mut d = base

@@ -41,13 +41,13 @@ const OFFSET_METADATA_MAX_BYTES: usize = 4096;
 /// The per-partition checks of OffsetCommit and TxnOffsetCommit: the group check's
 /// error if any, else UNKNOWN_TOPIC_OR_PARTITION or OFFSET_METADATA_TOO_LARGE, else 0.
 pub(super) fn commit_entry_error(
-    group_check: Result<(), i16>,
+    group_check: Result<(), group::GroupCode>,
     topic: Option<&Arc<crate::broker::Topic>>,
     partition: i32,
     metadata: Option<&StrBytes>,
 ) -> i16 {
     if let Err(e) = group_check {
-        e
+        e.kafka_code()
     } else if topic.and_then(|t| t.partition(partition)).is_none() {
         code(ResponseError::UnknownTopicOrPartition)
     } else if metadata.is_some_and(|m| m.len() > OFFSET_METADATA_MAX_BYTES) {
@@ -156,7 +156,7 @@ pub async fn join_group(
         })
         .await;
     let mut resp = JoinGroupResponse::default()
-        .with_error_code(r.error_code)
+        .with_error_code(r.error_code.kafka_code())
         .with_generation_id(r.generation_id)
         .with_leader(str_bytes(&r.leader))
         .with_member_id(str_bytes(&r.member_id))
@@ -215,7 +215,7 @@ pub async fn sync_group(
         })
         .await;
     let resp = SyncGroupResponse::default()
-        .with_error_code(r.error_code)
+        .with_error_code(r.error_code.kafka_code())
         .with_assignment(r.assignment);
     if v >= 5 {
         resp.with_protocol_type(sopt(&r.protocol_type))
@@ -239,7 +239,7 @@ pub async fn heartbeat(
             group_instance_id: opt(&req.group_instance_id),
         })
         .await;
-    HeartbeatResponse::default().with_error_code(err)
+    HeartbeatResponse::default().with_error_code(err.kafka_code())
 }
 
 pub async fn leave_group(
@@ -271,7 +271,7 @@ pub async fn leave_group(
         .await;
     if v >= 3 {
         LeaveGroupResponse::default()
-            .with_error_code(r.error_code)
+            .with_error_code(r.error_code.kafka_code())
             .with_members(
                 r.members
                     .iter()
@@ -279,18 +279,21 @@ pub async fn leave_group(
                         MemberResponse::default()
                             .with_member_id(str_bytes(&m.member_id))
                             .with_group_instance_id(sopt(&m.group_instance_id))
-                            .with_error_code(m.error_code)
+                            .with_error_code(m.error_code.kafka_code())
                     })
                     .collect(),
             )
     } else {
         // v0–2: the single member's result is the response's error.
-        let err = if r.error_code != 0 {
+        let err = if r.error_code != group::NONE {
             r.error_code
         } else {
-            r.members.first().map(|m| m.error_code).unwrap_or(0)
+            r.members
+                .first()
+                .map(|m| m.error_code)
+                .unwrap_or(group::NONE)
         };
-        LeaveGroupResponse::default().with_error_code(err)
+        LeaveGroupResponse::default().with_error_code(err.kafka_code())
     }
 }
 
@@ -309,7 +312,7 @@ pub async fn describe_groups(
         .map(|g| {
             let mut d = DescribedGroup::default()
                 .with_group_id(GroupId(str_bytes(&g.group_id)))
-                .with_error_code(g.error_code)
+                .with_error_code(g.error_code.kafka_code())
                 .with_group_state(str_bytes(g.state.as_str()))
                 .with_protocol_type(str_bytes(&g.protocol_type))
                 .with_protocol_data(str_bytes(&g.protocol_data))
@@ -327,7 +330,7 @@ pub async fn describe_groups(
                         })
                         .collect(),
                 );
-            if v >= 6 && g.error_code == 0 && !g.exists {
+            if v >= 6 && g.error_code == group::NONE && !g.exists {
                 d = d
                     .with_error_code(code(ResponseError::GroupIdNotFound))
                     .with_error_message(Some(str_bytes(&format!(
@@ -375,7 +378,7 @@ pub async fn list_groups(
                 })
                 .collect(),
         ),
-        Err(e) => ListGroupsResponse::default().with_error_code(e),
+        Err(e) => ListGroupsResponse::default().with_error_code(e.kafka_code()),
     }
 }
 
@@ -395,10 +398,12 @@ pub async fn delete_groups(
     let results = broker.groups.with(|c, now| c.delete_groups(now, &ids));
     let results = results
         .into_iter()
-        .map(|(id, mut err)| {
-            if err == group::GROUP_ID_NOT_FOUND && known.contains(&id) {
-                err = 0;
-            }
+        .map(|(id, group_err)| {
+            let mut err = if group_err == group::GROUP_ID_NOT_FOUND && known.contains(&id) {
+                0
+            } else {
+                group_err.kafka_code()
+            };
             if err == 0 {
                 if let Err(e) = broker.delete_offsets(&id, None) {
                     tracing::error!(group = %id, error = %e, "deleting group offsets failed");
@@ -555,7 +560,7 @@ pub async fn offset_fetch(
                     (r, Vec::new())
                 });
                 if let Err(e) = checked {
-                    return resp.with_error_code(e);
+                    return resp.with_error_code(e.kafka_code());
                 }
                 match fetched {
                     Ok(topics) => resp.with_topics(
@@ -633,7 +638,7 @@ pub async fn offset_delete(
         other => other,
     };
     if let Err(e) = check {
-        return OffsetDeleteResponse::default().with_error_code(e);
+        return OffsetDeleteResponse::default().with_error_code(e.kafka_code());
     }
     let subscribed = broker
         .groups
@@ -651,7 +656,7 @@ pub async fn offset_delete(
                 .iter()
                 .map(|p| {
                     let err = if in_use {
-                        group::GROUP_SUBSCRIBED_TO_TOPIC
+                        group::GROUP_SUBSCRIBED_TO_TOPIC.kafka_code()
                     } else if broker
                         .topic(&t.name)
                         .and_then(|tp| tp.partition(p.partition_index))
