@@ -336,6 +336,7 @@ async fn serve_async(args: ServeArgs) -> Result<(), CliError> {
     let (advertised_host, advertised_port) = advertised(&args, &listen_host, port)?;
     let config = BrokerConfig {
         node_id: args.node_id,
+        listeners: format!("PLAINTEXT://{listen_host}:{port}"),
         advertised_host,
         advertised_port,
         data_dir: data_dir.clone(),
@@ -350,6 +351,7 @@ async fn serve_async(args: ServeArgs) -> Result<(), CliError> {
         transaction_max_timeout_ms: args.transaction_max_timeout_ms,
         transaction_abort_interval_ms: args.transaction_abort_timed_out_interval_ms,
         transaction_version: args.transaction_version,
+        log_retention_check_interval_ms: 300_000,
     };
     let broker = tokio::task::block_in_place(|| Broker::open(config))?;
     let (tx, rx) = tokio::sync::watch::channel(false);

@@ -2,6 +2,7 @@
 //! metadata store, the flush policy and the "new data" signal fetches wait on.
 //! Kafka wire types never appear here.
 
+pub mod configs;
 pub mod fetch;
 pub mod flush;
 pub mod offsets;
@@ -28,6 +29,8 @@ pub use produce::ProduceError;
 #[derive(Debug, Clone)]
 pub struct BrokerConfig {
     pub node_id: i32,
+    /// The listeners as Kafka writes them (`PLAINTEXT://localhost:9092`).
+    pub listeners: String,
     pub advertised_host: String,
     pub advertised_port: u16,
     pub data_dir: PathBuf,
@@ -51,6 +54,8 @@ pub struct BrokerConfig {
     /// for clients that know it, as on a new Kafka 4 cluster; 1 keeps every client on
     /// the classic path.
     pub transaction_version: i16,
+    /// `log.retention.check.interval.ms`
+    pub log_retention_check_interval_ms: u64,
 }
 
 #[derive(Debug, Error)]
@@ -154,6 +159,10 @@ pub struct Broker {
     /// The transaction coordinator (Rill coordinates every transactional id).
     pub txns: TxnService,
     stopping: std::sync::atomic::AtomicBool,
+    /// Dynamic broker and group configs (AlterConfigs / IncrementalAlterConfigs).
+    dynamic: RwLock<configs::DynamicConfigs>,
+    /// The command-line settings in Kafka's names (STATIC_BROKER_CONFIG).
+    statics: BTreeMap<String, String>,
 }
 
 const CLEAN_MARKER: &str = ".clean_shutdown";
@@ -226,6 +235,7 @@ impl Broker {
             },
             meta.transactions()?,
         );
+        let statics = configs::static_configs(&config);
         let broker = Broker {
             config,
             cluster_id,
@@ -238,7 +248,10 @@ impl Broker {
             producer_ids: produce::ProducerIds::default(),
             txns,
             stopping: std::sync::atomic::AtomicBool::new(false),
+            dynamic: RwLock::new(configs::DynamicConfigs::default()),
+            statics,
         };
+        broker.load_dynamic_configs()?;
         for rec in broker.meta.topics()? {
             match rec.state {
                 TopicState::Deleting => {
@@ -273,11 +286,12 @@ impl Broker {
             .join(format!("{name}-{}", id.simple()))
     }
 
-    /// A topic's log settings, plus what the broker's fsync policy adds: early write-back
-    /// under `interval` and `never` (see `LogConfig::writeback_bytes`); under `always`
-    /// every produce is fdatasynced anyway.
-    fn log_config(&self, configs: &BTreeMap<String, String>) -> LogConfig {
-        let mut cfg = topic_config::log_config(configs);
+    /// The log settings of a topic with these overrides (resolved through the broker's
+    /// config layers), plus what the broker's fsync policy adds: early write-back under
+    /// `interval` and `never` (see `LogConfig::writeback_bytes`); under `always` every
+    /// produce is fdatasynced anyway.
+    fn log_config(&self, overrides: &BTreeMap<String, String>) -> LogConfig {
+        let mut cfg = topic_config::log_config(&self.topic_effective(overrides));
         if self.config.fsync != FsyncPolicy::Always {
             cfg.writeback_bytes = WRITEBACK_BYTES;
         }
@@ -355,9 +369,8 @@ impl Broker {
                 "Unable to replicate the partition {replication_factor} time(s): The target replication factor of {replication_factor} cannot be reached because only 1 broker(s) are registered."
             )));
         }
-        for (k, v) in &configs {
-            topic_config::validate(k, v).map_err(TopicError::InvalidConfig)?;
-        }
+        self.validate_topic_configs(&configs)
+            .map_err(|e| TopicError::InvalidConfig(e.to_string()))?;
         let _guard = self.admin.lock().unwrap_or_else(|p| p.into_inner());
         if let Some(t) = self.topic(name) {
             return Err(TopicError::AlreadyExists(t.name.clone()));
@@ -520,6 +533,7 @@ mod tests {
     fn config(dir: &Path) -> BrokerConfig {
         BrokerConfig {
             node_id: 1,
+            listeners: "PLAINTEXT://localhost:9092".into(),
             advertised_host: "localhost".into(),
             advertised_port: 9092,
             data_dir: dir.to_path_buf(),
@@ -534,6 +548,7 @@ mod tests {
             transaction_max_timeout_ms: crate::txn::DEFAULT_MAX_TIMEOUT_MS,
             transaction_abort_interval_ms: 10_000,
             transaction_version: 2,
+            log_retention_check_interval_ms: 300_000,
         }
     }
 

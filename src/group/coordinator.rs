@@ -33,6 +33,16 @@ pub struct GroupCoordinator {
     /// (deadline, group id) for every group with a timer.
     deadlines: BTreeSet<(u64, String)>,
     active: bool,
+    /// Group configs (`consumer.session.timeout.ms`, `consumer.heartbeat.interval.ms`)
+    /// set on particular groups; they override `config` for that group.
+    overrides: HashMap<String, GroupOverrides>,
+}
+
+/// A group's own settings (Kafka's group configs), where set.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct GroupOverrides {
+    pub consumer_session_timeout_ms: Option<u64>,
+    pub consumer_heartbeat_interval_ms: Option<u64>,
 }
 
 impl Default for GroupCoordinator {
@@ -49,7 +59,32 @@ impl GroupCoordinator {
             consumer_groups: HashMap::new(),
             deadlines: BTreeSet::new(),
             active: true,
+            overrides: HashMap::new(),
         }
+    }
+
+    /// Sets (or, with the default, clears) a group's own settings; they apply from the
+    /// group's next request.
+    pub fn set_overrides(&mut self, group_id: &str, o: GroupOverrides) {
+        if o == GroupOverrides::default() {
+            self.overrides.remove(group_id);
+        } else {
+            self.overrides.insert(group_id.to_string(), o);
+        }
+    }
+
+    /// The settings one group runs with: the coordinator's, with the group's overrides.
+    fn group_config(&self, group_id: &str) -> CoordinatorConfig {
+        let mut cfg = self.config.clone();
+        if let Some(o) = self.overrides.get(group_id) {
+            if let Some(v) = o.consumer_session_timeout_ms {
+                cfg.consumer_session_timeout_ms = v;
+            }
+            if let Some(v) = o.consumer_heartbeat_interval_ms {
+                cfg.consumer_heartbeat_interval_ms = v;
+            }
+        }
+        cfg
     }
 
     pub fn config(&self) -> &CoordinatorConfig {
@@ -156,9 +191,10 @@ impl GroupCoordinator {
         group_id: &str,
         f: impl FnOnce(&mut ConsumerGroup, &CoordinatorConfig) -> R,
     ) -> Option<R> {
+        let cfg = self.group_config(group_id);
         let group = self.consumer_groups.get_mut(group_id)?;
         group.run_due_timers(now);
-        let result = f(group, &self.config);
+        let result = f(group, &cfg);
         self.refile(group_id);
         Some(result)
     }

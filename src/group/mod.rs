@@ -33,7 +33,7 @@ mod tests;
 pub use assignor::{Assignment, ASSIGNORS};
 pub use classic::ClassicGroup;
 pub use consumer::*;
-pub use coordinator::GroupCoordinator;
+pub use coordinator::{GroupCoordinator, GroupOverrides};
 pub use service::GroupService;
 pub use subscription::subscribed_topics as parse_subscription_topics;
 pub use types::*;

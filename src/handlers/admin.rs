@@ -13,26 +13,25 @@ use uuid::Uuid;
 
 use super::errors::KafkaCode;
 use super::{code, str_bytes, topic_name};
-use crate::broker::topic_config::TOPIC_CONFIG_DEFAULTS;
 use crate::broker::{Broker, Topic, TopicError};
 use crate::server::dispatch::RequestContext;
 
-/// Kafka's ConfigSource values.
-const SOURCE_TOPIC: i8 = 1;
-const SOURCE_DEFAULT: i8 = 5;
-
-fn topic_configs(configs: &BTreeMap<String, String>) -> Vec<CreatableTopicConfigs> {
-    TOPIC_CONFIG_DEFAULTS
-        .iter()
-        .map(|(name, default)| {
-            let (value, source) = match configs.get(*name) {
-                Some(v) => (v.as_str(), SOURCE_TOPIC),
-                None => (*default, SOURCE_DEFAULT),
-            };
+/// The configs CreateTopics v5+ reports for a new topic, as DescribeConfigs would.
+fn topic_configs(
+    broker: &Broker,
+    configs: &BTreeMap<String, String>,
+) -> Vec<CreatableTopicConfigs> {
+    broker
+        .broker_layers()
+        .describe_topic(configs)
+        .into_iter()
+        .map(|d| {
             CreatableTopicConfigs::default()
-                .with_name(str_bytes(name))
-                .with_value(Some(str_bytes(value)))
-                .with_config_source(source)
+                .with_name(str_bytes(d.name))
+                .with_value(d.value.as_deref().map(str_bytes))
+                .with_read_only(d.read_only)
+                .with_config_source(super::configs::source_code(d.source))
+                .with_is_sensitive(d.sensitive)
         })
         .collect()
 }
@@ -121,7 +120,7 @@ pub async fn create_topics(
                         })
                         .with_replication_factor(1);
                     if version >= 5 {
-                        r = r.with_configs(Some(topic_configs(&topic.configs())));
+                        r = r.with_configs(Some(topic_configs(broker, &topic.configs())));
                     }
                     if !req.validate_only {
                         r = r.with_topic_id(topic.id);

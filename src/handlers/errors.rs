@@ -5,6 +5,7 @@ use kafka_protocol::error::ResponseError;
 
 use crate::broker::fetch::FetchError;
 use crate::broker::{BrokerError, ProduceError, TopicError};
+use crate::config::ConfigError;
 use crate::group::GroupCode;
 use crate::log::batch::BatchError;
 use crate::log::producer::ProducerError;
@@ -163,6 +164,17 @@ impl GroupCode {
             GroupCode::UnsupportedAssignor => ResponseError::UnsupportedAssignor.code(),
             GroupCode::StaleMemberEpoch => ResponseError::StaleMemberEpoch.code(),
             GroupCode::InvalidRegularExpression => ResponseError::InvalidRegularExpression.code(),
+        }
+    }
+}
+
+impl KafkaCode for ConfigError {
+    fn error(&self) -> ResponseError {
+        match self {
+            ConfigError::Invalid(_) => ResponseError::InvalidConfig,
+            ConfigError::InvalidRequest(_) => ResponseError::InvalidRequest,
+            ConfigError::UnknownTopic(_) => ResponseError::UnknownTopicOrPartition,
+            ConfigError::Storage(_) => ResponseError::KafkaStorageError,
         }
     }
 }

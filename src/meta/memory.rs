@@ -13,6 +13,7 @@ pub struct MemoryStore {
     offsets: Mutex<BTreeMap<OffsetKey, CommittedOffset>>,
     next_producer_id: Mutex<i64>,
     transactions: Mutex<BTreeMap<String, TxnRecord>>,
+    configs: Mutex<BTreeMap<String, BTreeMap<String, String>>>,
 }
 
 impl MetadataStore for MemoryStore {
@@ -83,5 +84,18 @@ impl MetadataStore for MemoryStore {
     fn transactions(&self) -> Result<Vec<TxnRecord>, MetaError> {
         let t = self.transactions.lock().unwrap_or_else(|p| p.into_inner());
         Ok(t.values().cloned().collect())
+    }
+    fn put_configs(&self, key: &str, configs: &BTreeMap<String, String>) -> Result<(), MetaError> {
+        let mut c = self.configs.lock().unwrap_or_else(|p| p.into_inner());
+        if configs.is_empty() {
+            c.remove(key);
+        } else {
+            c.insert(key.to_string(), configs.clone());
+        }
+        Ok(())
+    }
+    fn all_configs(&self) -> Result<Vec<super::ResourceConfigs>, MetaError> {
+        let c = self.configs.lock().unwrap_or_else(|p| p.into_inner());
+        Ok(c.iter().map(|(k, v)| (k.clone(), v.clone())).collect())
     }
 }

@@ -131,6 +131,9 @@ pub struct TxnRecord {
     pub marker: Option<(i64, i16)>,
 }
 
+/// A resource's dynamic configs, keyed as `MetadataStore::put_configs` stores them.
+pub type ResourceConfigs = (String, BTreeMap<String, String>);
+
 /// The metadata operations the broker needs; nothing more.
 pub trait MetadataStore: Send + Sync {
     fn put_topic(&self, topic: &TopicRecord) -> Result<(), MetaError>;
@@ -157,6 +160,11 @@ pub trait MetadataStore: Send + Sync {
     fn put_transaction(&self, txn: &TxnRecord) -> Result<(), MetaError>;
     /// Every stored transactional id's state.
     fn transactions(&self) -> Result<Vec<TxnRecord>, MetaError>;
+    /// Stores the dynamic configs of a non-topic resource (`broker:<id>`, `broker:` for
+    /// the cluster default, `group:<id>`); an empty map removes the entry.
+    fn put_configs(&self, key: &str, configs: &BTreeMap<String, String>) -> Result<(), MetaError>;
+    /// Every stored resource's dynamic configs, by key.
+    fn all_configs(&self) -> Result<Vec<ResourceConfigs>, MetaError>;
 }
 
 #[cfg(test)]
@@ -252,6 +260,14 @@ mod tests {
         txn.state = TxnState::CompleteCommit;
         store.put_transaction(&txn).unwrap();
         assert_eq!(store.transactions().unwrap(), vec![txn]);
+        let cfg = BTreeMap::from([("log.retention.hours".to_string(), "1".to_string())]);
+        store.put_configs("broker:", &cfg).unwrap();
+        store.put_configs("group:g", &cfg).unwrap();
+        store.put_configs("group:g", &BTreeMap::new()).unwrap();
+        assert_eq!(
+            store.all_configs().unwrap(),
+            vec![("broker:".to_string(), cfg)]
+        );
     }
 
     #[test]
@@ -279,5 +295,6 @@ mod tests {
         assert_eq!(s.cluster_id("z").unwrap(), "x");
         assert_eq!(s.allocate_producer_ids(5).unwrap(), 1010);
         assert_eq!(s.transactions().unwrap()[0].state, TxnState::CompleteCommit);
+        assert_eq!(s.all_configs().unwrap().len(), 1);
     }
 }

@@ -1,15 +1,17 @@
+use std::collections::BTreeMap;
 use std::path::Path;
 
 use super::{CommittedOffset, GroupOffset, MetaError, MetadataStore, TopicRecord, TxnRecord};
 
 /// sled-backed store: tree `topics` keyed by name (JSON values), tree `offsets` keyed by
 /// (group, topic, partition) as `u16 len | group | u16 len | topic | i32 partition`,
-/// key `cluster_id` in the default tree. Each write is flushed before returning.
+/// key `cluster_id` in the default tree, tree `configs` keyed by resource (`broker:1`, `group:g`). Each write is flushed before returning.
 pub struct SledStore {
     db: sled::Db,
     topics: sled::Tree,
     offsets: sled::Tree,
     transactions: sled::Tree,
+    configs: sled::Tree,
 }
 
 fn push_str(key: &mut Vec<u8>, s: &str) {
@@ -74,11 +76,13 @@ impl SledStore {
         let topics = db.open_tree("topics")?;
         let offsets = db.open_tree("offsets")?;
         let transactions = db.open_tree("transactions")?;
+        let configs = db.open_tree("configs")?;
         Ok(SledStore {
             db,
             topics,
             offsets,
             transactions,
+            configs,
         })
     }
 }
@@ -149,6 +153,34 @@ impl MetadataStore for SledStore {
                 key: String::from_utf8_lossy(&k).into_owned(),
                 reason: e.to_string(),
             })?);
+        }
+        Ok(out)
+    }
+
+    fn put_configs(&self, key: &str, configs: &BTreeMap<String, String>) -> Result<(), MetaError> {
+        if configs.is_empty() {
+            self.configs.remove(key.as_bytes())?;
+        } else {
+            let value = serde_json::to_vec(configs).map_err(|e| MetaError::Corrupt {
+                key: key.to_string(),
+                reason: e.to_string(),
+            })?;
+            self.configs.insert(key.as_bytes(), value)?;
+        }
+        self.configs.flush()?;
+        Ok(())
+    }
+
+    fn all_configs(&self) -> Result<Vec<super::ResourceConfigs>, MetaError> {
+        let mut out = Vec::new();
+        for item in self.configs.iter() {
+            let (k, v) = item?;
+            let key = String::from_utf8_lossy(&k).into_owned();
+            let map = serde_json::from_slice(&v).map_err(|e| MetaError::Corrupt {
+                key: key.clone(),
+                reason: e.to_string(),
+            })?;
+            out.push((key, map));
         }
         Ok(out)
     }

@@ -50,9 +50,12 @@ pub const SUPPORTED: &[ApiSpec] = &[
     api(ApiKey::EndTxn, 0, 5),
     api(ApiKey::WriteTxnMarkers, 1, 1),
     api(ApiKey::TxnOffsetCommit, 0, 5),
+    api(ApiKey::DescribeConfigs, 1, 4),
+    api(ApiKey::AlterConfigs, 0, 2),
     api(ApiKey::CreatePartitions, 0, 3),
     api(ApiKey::DeleteGroups, 0, 2),
     api(ApiKey::OffsetDelete, 0, 0),
+    api(ApiKey::IncrementalAlterConfigs, 0, 1),
     api(ApiKey::DescribeCluster, 0, 2),
     api(ApiKey::DescribeProducers, 0, 0),
     api(ApiKey::DescribeTransactions, 0, 0),
@@ -236,6 +239,14 @@ pub async fn dispatch(
         ApiKey::OffsetCommit => call!(OffsetCommitRequest, handlers::groups::offset_commit),
         ApiKey::OffsetFetch => call!(OffsetFetchRequest, handlers::groups::offset_fetch),
         ApiKey::OffsetDelete => call!(OffsetDeleteRequest, handlers::groups::offset_delete),
+        ApiKey::DescribeConfigs => {
+            call!(DescribeConfigsRequest, handlers::configs::describe_configs)
+        }
+        ApiKey::AlterConfigs => call!(AlterConfigsRequest, handlers::configs::alter_configs),
+        ApiKey::IncrementalAlterConfigs => call!(
+            IncrementalAlterConfigsRequest,
+            handlers::configs::incremental_alter_configs
+        ),
         ApiKey::DescribeCluster => call!(DescribeClusterRequest, handlers::admin::describe_cluster),
         ApiKey::InitProducerId => {
             call!(InitProducerIdRequest, handlers::producers::init_producer_id)

@@ -1,0 +1,852 @@
+//! The config definitions: Kafka's names, types, defaults and rules for topic, broker
+//! and group resources, and which broker configs supply a topic config's default.
+
+/// Kafka's config types (DescribeConfigs v3+ `config_type`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ConfigType {
+    Boolean,
+    String,
+    Int,
+    Short,
+    Long,
+    Double,
+    List,
+    Class,
+    Password,
+}
+
+/// What a value must satisfy.
+#[derive(Debug, Clone, Copy)]
+pub enum Rule {
+    Any,
+    /// A number at least this.
+    AtLeast(i64),
+    /// A number in this closed range.
+    Between(i64, i64),
+    /// A number at least the first, or exactly the second (e.g. `-1` for "unset").
+    AtLeastOr(i64, i64),
+    /// One of these strings.
+    OneOf(&'static [&'static str]),
+    /// A comma-separated list of these strings (at least one).
+    ListOf(&'static [&'static str]),
+    /// A fraction in [0, 1].
+    Ratio,
+}
+
+/// One config a resource has.
+#[derive(Debug, Clone, Copy)]
+pub struct ConfigDef {
+    pub name: &'static str,
+    pub ty: ConfigType,
+    /// Kafka's default (None: no default, reported as null).
+    pub default: Option<&'static str>,
+    pub rule: Rule,
+    /// Broker configs: may be changed at run time (cluster-wide or per broker).
+    pub dynamic: bool,
+    pub doc: &'static str,
+}
+
+/// A broker config that supplies a topic config's default; `scale` converts its unit to
+/// the topic config's (hours → ms is 3 600 000).
+#[derive(Debug, Clone, Copy)]
+pub struct Synonym {
+    pub name: &'static str,
+    pub scale: i64,
+}
+
+const LMAX: &str = "9223372036854775807";
+const POLICIES: &[&str] = &["compact", "delete"];
+const CODECS: &[&str] = &["uncompressed", "zstd", "lz4", "snappy", "gzip", "producer"];
+const TS_TYPES: &[&str] = &["CreateTime", "LogAppendTime"];
+const BOOL: &[&str] = &["true", "false"];
+
+const fn topic(
+    name: &'static str,
+    ty: ConfigType,
+    default: &'static str,
+    rule: Rule,
+    doc: &'static str,
+) -> ConfigDef {
+    ConfigDef {
+        name,
+        ty,
+        default: Some(default),
+        rule,
+        dynamic: true,
+        doc,
+    }
+}
+
+use ConfigType as T;
+
+/// Every topic config of Kafka 4.x, sorted by name.
+pub const TOPIC: &[ConfigDef] = &[
+    topic("cleanup.policy", T::List, "delete", Rule::ListOf(POLICIES),
+        "delete: drop old segments by retention; compact: keep the latest record per key; both may be given."),
+    topic("compression.gzip.level", T::Int, "-1", Rule::AtLeastOr(1, -1),
+        "Level used when compression.type is gzip (1-9, -1 for the codec default)."),
+    topic("compression.lz4.level", T::Int, "9", Rule::Between(1, 17),
+        "Level used when compression.type is lz4."),
+    topic("compression.type", T::String, "producer", Rule::OneOf(CODECS),
+        "Codec batches are stored with; producer keeps what the producer sent."),
+    topic("compression.zstd.level", T::Int, "3", Rule::Between(-131072, 22),
+        "Level used when compression.type is zstd."),
+    topic("delete.retention.ms", T::Long, "86400000", Rule::AtLeast(0),
+        "How long tombstones stay readable in a compacted topic after the cleaner reaches them."),
+    topic("file.delete.delay.ms", T::Long, "60000", Rule::AtLeast(0),
+        "Delay before a deleted segment's files are removed from disk."),
+    topic("flush.messages", T::Long, LMAX, Rule::AtLeast(1),
+        "Force an fsync after this many records (Rill syncs by its --fsync policy)."),
+    topic("flush.ms", T::Long, LMAX, Rule::AtLeast(0),
+        "Force an fsync after this long (Rill syncs by its --fsync policy)."),
+    topic("follower.replication.throttled.replicas", T::List, "", Rule::Any,
+        "Replicas throttled on the follower side (no effect on a single node)."),
+    topic("index.interval.bytes", T::Int, "4096", Rule::AtLeast(0),
+        "Bytes of log between two offset-index entries."),
+    topic("leader.replication.throttled.replicas", T::List, "", Rule::Any,
+        "Replicas throttled on the leader side (no effect on a single node)."),
+    topic("local.retention.bytes", T::Long, "-2", Rule::AtLeast(-2),
+        "Local retention by size under tiered storage (-2: use retention.bytes)."),
+    topic("local.retention.ms", T::Long, "-2", Rule::AtLeast(-2),
+        "Local retention by time under tiered storage (-2: use retention.ms)."),
+    topic("max.compaction.lag.ms", T::Long, LMAX, Rule::AtLeast(1),
+        "Longest time a record may stay uncompacted."),
+    topic("max.message.bytes", T::Int, "1048588", Rule::AtLeast(0),
+        "Largest record batch the topic accepts."),
+    topic("message.timestamp.after.max.ms", T::Long, "3600000", Rule::AtLeast(0),
+        "How far in the future a CreateTime timestamp may be."),
+    topic("message.timestamp.before.max.ms", T::Long, LMAX, Rule::AtLeast(0),
+        "How far in the past a CreateTime timestamp may be."),
+    topic("message.timestamp.type", T::String, "CreateTime", Rule::OneOf(TS_TYPES),
+        "CreateTime keeps the producer's timestamps; LogAppendTime stamps batches on append."),
+    topic("min.cleanable.dirty.ratio", T::Double, "0.5", Rule::Ratio,
+        "Share of the log that must be uncleaned before the cleaner compacts it."),
+    topic("min.compaction.lag.ms", T::Long, "0", Rule::AtLeast(0),
+        "Shortest time a record stays uncompacted."),
+    topic("min.insync.replicas", T::Int, "1", Rule::AtLeast(1),
+        "Replicas that must acknowledge an acks=all write (always met on a single node)."),
+    topic("preallocate", T::Boolean, "false", Rule::OneOf(BOOL),
+        "Preallocate segment files."),
+    topic("remote.log.copy.disable", T::Boolean, "false", Rule::OneOf(BOOL),
+        "Stop copying segments to tiered storage."),
+    topic("remote.log.delete.on.disable", T::Boolean, "false", Rule::OneOf(BOOL),
+        "Delete tiered data when tiered storage is turned off."),
+    topic("remote.storage.enable", T::Boolean, "false", Rule::OneOf(BOOL),
+        "Tiered storage (not available in Rill)."),
+    topic("retention.bytes", T::Long, "-1", Rule::Any,
+        "Largest size a partition keeps before old segments are deleted (-1: no limit)."),
+    topic("retention.ms", T::Long, "604800000", Rule::AtLeast(-1),
+        "How long records are kept before their segment is deleted (-1: forever)."),
+    topic("segment.bytes", T::Int, "1073741824", Rule::AtLeast(1024),
+        "Size at which a segment is rolled."),
+    topic("segment.index.bytes", T::Int, "10485760", Rule::AtLeast(64),
+        "Size of a segment's offset and time index files."),
+    topic("segment.jitter.ms", T::Long, "0", Rule::AtLeast(0),
+        "Random amount subtracted from segment.ms."),
+    topic("segment.ms", T::Long, "604800000", Rule::AtLeast(1),
+        "Age at which a segment is rolled even if not full."),
+    topic("unclean.leader.election.enable", T::Boolean, "false", Rule::OneOf(BOOL),
+        "Allow out-of-sync replicas to lead (no effect on a single node)."),
+];
+
+const fn syn(name: &'static str) -> Synonym {
+    Synonym { name, scale: 1 }
+}
+
+/// The broker configs that give a topic config its default, in Kafka's precedence
+/// order (`log.retention.ms` before `log.retention.minutes` before `log.retention.hours`).
+const SYNONYMS: &[(&str, &[Synonym])] = &[
+    ("cleanup.policy", &[syn("log.cleanup.policy")]),
+    ("compression.type", &[syn("compression.type")]),
+    ("compression.gzip.level", &[syn("compression.gzip.level")]),
+    ("compression.lz4.level", &[syn("compression.lz4.level")]),
+    ("compression.zstd.level", &[syn("compression.zstd.level")]),
+    (
+        "delete.retention.ms",
+        &[syn("log.cleaner.delete.retention.ms")],
+    ),
+    (
+        "file.delete.delay.ms",
+        &[syn("log.segment.delete.delay.ms")],
+    ),
+    ("flush.messages", &[syn("log.flush.interval.messages")]),
+    (
+        "flush.ms",
+        &[
+            syn("log.flush.interval.ms"),
+            syn("log.flush.scheduler.interval.ms"),
+        ],
+    ),
+    ("index.interval.bytes", &[syn("log.index.interval.bytes")]),
+    ("local.retention.bytes", &[syn("log.local.retention.bytes")]),
+    ("local.retention.ms", &[syn("log.local.retention.ms")]),
+    (
+        "max.compaction.lag.ms",
+        &[syn("log.cleaner.max.compaction.lag.ms")],
+    ),
+    ("max.message.bytes", &[syn("message.max.bytes")]),
+    (
+        "message.timestamp.after.max.ms",
+        &[syn("log.message.timestamp.after.max.ms")],
+    ),
+    (
+        "message.timestamp.before.max.ms",
+        &[syn("log.message.timestamp.before.max.ms")],
+    ),
+    (
+        "message.timestamp.type",
+        &[syn("log.message.timestamp.type")],
+    ),
+    (
+        "min.cleanable.dirty.ratio",
+        &[syn("log.cleaner.min.cleanable.ratio")],
+    ),
+    (
+        "min.compaction.lag.ms",
+        &[syn("log.cleaner.min.compaction.lag.ms")],
+    ),
+    ("min.insync.replicas", &[syn("min.insync.replicas")]),
+    ("preallocate", &[syn("log.preallocate")]),
+    ("retention.bytes", &[syn("log.retention.bytes")]),
+    (
+        "retention.ms",
+        &[
+            syn("log.retention.ms"),
+            Synonym {
+                name: "log.retention.minutes",
+                scale: 60_000,
+            },
+            Synonym {
+                name: "log.retention.hours",
+                scale: 3_600_000,
+            },
+        ],
+    ),
+    ("segment.bytes", &[syn("log.segment.bytes")]),
+    ("segment.index.bytes", &[syn("log.index.size.max.bytes")]),
+    (
+        "segment.jitter.ms",
+        &[
+            syn("log.roll.jitter.ms"),
+            Synonym {
+                name: "log.roll.jitter.hours",
+                scale: 3_600_000,
+            },
+        ],
+    ),
+    (
+        "segment.ms",
+        &[
+            syn("log.roll.ms"),
+            Synonym {
+                name: "log.roll.hours",
+                scale: 3_600_000,
+            },
+        ],
+    ),
+    (
+        "unclean.leader.election.enable",
+        &[syn("unclean.leader.election.enable")],
+    ),
+];
+
+pub fn topic_synonyms(topic_config: &str) -> &'static [Synonym] {
+    SYNONYMS
+        .iter()
+        .find(|(n, _)| *n == topic_config)
+        .map(|(_, s)| *s)
+        .unwrap_or(&[])
+}
+
+const fn dynamic(
+    name: &'static str,
+    ty: ConfigType,
+    default: Option<&'static str>,
+    rule: Rule,
+    doc: &'static str,
+) -> ConfigDef {
+    ConfigDef {
+        name,
+        ty,
+        default,
+        rule,
+        dynamic: true,
+        doc,
+    }
+}
+
+const fn fixed(
+    name: &'static str,
+    ty: ConfigType,
+    default: Option<&'static str>,
+    doc: &'static str,
+) -> ConfigDef {
+    ConfigDef {
+        name,
+        ty,
+        default,
+        rule: Rule::Any,
+        dynamic: false,
+        doc,
+    }
+}
+
+/// The broker configs Rill reports, sorted by name: every broker-level synonym of a topic
+/// config (dynamic, as in Kafka) and the read-only settings Rill runs with.
+pub const BROKER: &[ConfigDef] = &[
+    fixed(
+        "advertised.listeners",
+        T::String,
+        None,
+        "Addresses clients are told to connect to.",
+    ),
+    fixed(
+        "auto.create.topics.enable",
+        T::Boolean,
+        Some("true"),
+        "Create unknown topics asked for in Metadata.",
+    ),
+    fixed("broker.id", T::Int, Some("-1"), "This node's id."),
+    dynamic(
+        "compression.gzip.level",
+        T::Int,
+        Some("-1"),
+        Rule::AtLeastOr(1, -1),
+        "Default for the topic config of the same name.",
+    ),
+    dynamic(
+        "compression.lz4.level",
+        T::Int,
+        Some("9"),
+        Rule::Between(1, 17),
+        "Default for the topic config of the same name.",
+    ),
+    dynamic(
+        "compression.type",
+        T::String,
+        Some("producer"),
+        Rule::OneOf(CODECS),
+        "Default for the topic config of the same name.",
+    ),
+    dynamic(
+        "compression.zstd.level",
+        T::Int,
+        Some("3"),
+        Rule::Between(-131072, 22),
+        "Default for the topic config of the same name.",
+    ),
+    fixed(
+        "default.replication.factor",
+        T::Int,
+        Some("1"),
+        "Replication factor of auto-created topics.",
+    ),
+    fixed(
+        "delete.topic.enable",
+        T::Boolean,
+        Some("true"),
+        "Topics may be deleted.",
+    ),
+    fixed(
+        "group.consumer.heartbeat.interval.ms",
+        T::Int,
+        Some("5000"),
+        "Heartbeat interval of consumer-protocol (KIP-848) groups.",
+    ),
+    fixed(
+        "group.consumer.max.heartbeat.interval.ms",
+        T::Int,
+        Some("15000"),
+        "Largest consumer.heartbeat.interval.ms a group may set.",
+    ),
+    fixed(
+        "group.consumer.max.session.timeout.ms",
+        T::Int,
+        Some("60000"),
+        "Largest consumer.session.timeout.ms a group may set.",
+    ),
+    fixed(
+        "group.consumer.min.heartbeat.interval.ms",
+        T::Int,
+        Some("5000"),
+        "Smallest consumer.heartbeat.interval.ms a group may set.",
+    ),
+    fixed(
+        "group.consumer.min.session.timeout.ms",
+        T::Int,
+        Some("45000"),
+        "Smallest consumer.session.timeout.ms a group may set.",
+    ),
+    fixed(
+        "group.consumer.session.timeout.ms",
+        T::Int,
+        Some("45000"),
+        "Session timeout of consumer-protocol (KIP-848) groups.",
+    ),
+    fixed(
+        "group.initial.rebalance.delay.ms",
+        T::Int,
+        Some("3000"),
+        "How long a new classic group waits for more members before its first rebalance.",
+    ),
+    fixed(
+        "group.max.session.timeout.ms",
+        T::Int,
+        Some("1800000"),
+        "Largest session timeout a classic member may ask for.",
+    ),
+    fixed(
+        "group.min.session.timeout.ms",
+        T::Int,
+        Some("6000"),
+        "Smallest session timeout a classic member may ask for.",
+    ),
+    fixed(
+        "listeners",
+        T::String,
+        Some("PLAINTEXT://:9092"),
+        "Addresses the broker listens on.",
+    ),
+    dynamic(
+        "log.cleaner.delete.retention.ms",
+        T::Long,
+        Some("86400000"),
+        Rule::AtLeast(0),
+        "Default for delete.retention.ms.",
+    ),
+    dynamic(
+        "log.cleaner.max.compaction.lag.ms",
+        T::Long,
+        Some(LMAX),
+        Rule::AtLeast(1),
+        "Default for max.compaction.lag.ms.",
+    ),
+    dynamic(
+        "log.cleaner.min.cleanable.ratio",
+        T::Double,
+        Some("0.5"),
+        Rule::Ratio,
+        "Default for min.cleanable.dirty.ratio.",
+    ),
+    dynamic(
+        "log.cleaner.min.compaction.lag.ms",
+        T::Long,
+        Some("0"),
+        Rule::AtLeast(0),
+        "Default for min.compaction.lag.ms.",
+    ),
+    dynamic(
+        "log.cleanup.policy",
+        T::List,
+        Some("delete"),
+        Rule::ListOf(POLICIES),
+        "Default for cleanup.policy.",
+    ),
+    fixed(
+        "log.dir",
+        T::String,
+        Some("/tmp/kafka-logs"),
+        "Where partition logs are kept.",
+    ),
+    fixed(
+        "log.dirs",
+        T::String,
+        None,
+        "Where partition logs are kept.",
+    ),
+    dynamic(
+        "log.flush.interval.messages",
+        T::Long,
+        Some(LMAX),
+        Rule::AtLeast(1),
+        "Default for flush.messages.",
+    ),
+    dynamic(
+        "log.flush.interval.ms",
+        T::Long,
+        None,
+        Rule::AtLeast(0),
+        "Default for flush.ms.",
+    ),
+    fixed(
+        "log.flush.scheduler.interval.ms",
+        T::Long,
+        Some(LMAX),
+        "Default for flush.ms when log.flush.interval.ms is unset.",
+    ),
+    dynamic(
+        "log.index.interval.bytes",
+        T::Int,
+        Some("4096"),
+        Rule::AtLeast(0),
+        "Default for index.interval.bytes.",
+    ),
+    dynamic(
+        "log.index.size.max.bytes",
+        T::Int,
+        Some("10485760"),
+        Rule::AtLeast(64),
+        "Default for segment.index.bytes.",
+    ),
+    dynamic(
+        "log.local.retention.bytes",
+        T::Long,
+        Some("-2"),
+        Rule::AtLeast(-2),
+        "Default for local.retention.bytes.",
+    ),
+    dynamic(
+        "log.local.retention.ms",
+        T::Long,
+        Some("-2"),
+        Rule::AtLeast(-2),
+        "Default for local.retention.ms.",
+    ),
+    dynamic(
+        "log.message.timestamp.after.max.ms",
+        T::Long,
+        Some("3600000"),
+        Rule::AtLeast(0),
+        "Default for message.timestamp.after.max.ms.",
+    ),
+    dynamic(
+        "log.message.timestamp.before.max.ms",
+        T::Long,
+        Some(LMAX),
+        Rule::AtLeast(0),
+        "Default for message.timestamp.before.max.ms.",
+    ),
+    dynamic(
+        "log.message.timestamp.type",
+        T::String,
+        Some("CreateTime"),
+        Rule::OneOf(TS_TYPES),
+        "Default for message.timestamp.type.",
+    ),
+    dynamic(
+        "log.preallocate",
+        T::Boolean,
+        Some("false"),
+        Rule::OneOf(BOOL),
+        "Default for preallocate.",
+    ),
+    dynamic(
+        "log.retention.bytes",
+        T::Long,
+        Some("-1"),
+        Rule::Any,
+        "Default for retention.bytes.",
+    ),
+    fixed(
+        "log.retention.check.interval.ms",
+        T::Long,
+        Some("300000"),
+        "How often retention is applied.",
+    ),
+    dynamic(
+        "log.retention.hours",
+        T::Int,
+        Some("168"),
+        Rule::AtLeast(-1),
+        "Default for retention.ms, in hours (used when the minutes and ms forms are unset).",
+    ),
+    dynamic(
+        "log.retention.minutes",
+        T::Int,
+        None,
+        Rule::AtLeast(-1),
+        "Default for retention.ms, in minutes (used when log.retention.ms is unset).",
+    ),
+    dynamic(
+        "log.retention.ms",
+        T::Long,
+        None,
+        Rule::AtLeast(-1),
+        "Default for retention.ms.",
+    ),
+    dynamic(
+        "log.roll.hours",
+        T::Int,
+        Some("168"),
+        Rule::AtLeast(1),
+        "Default for segment.ms, in hours.",
+    ),
+    dynamic(
+        "log.roll.jitter.hours",
+        T::Int,
+        Some("0"),
+        Rule::AtLeast(0),
+        "Default for segment.jitter.ms, in hours.",
+    ),
+    dynamic(
+        "log.roll.jitter.ms",
+        T::Long,
+        None,
+        Rule::AtLeast(0),
+        "Default for segment.jitter.ms.",
+    ),
+    dynamic(
+        "log.roll.ms",
+        T::Long,
+        None,
+        Rule::AtLeast(1),
+        "Default for segment.ms.",
+    ),
+    dynamic(
+        "log.segment.bytes",
+        T::Int,
+        Some("1073741824"),
+        Rule::AtLeast(1024),
+        "Default for segment.bytes.",
+    ),
+    dynamic(
+        "log.segment.delete.delay.ms",
+        T::Long,
+        Some("60000"),
+        Rule::AtLeast(0),
+        "Default for file.delete.delay.ms.",
+    ),
+    dynamic(
+        "message.max.bytes",
+        T::Int,
+        Some("1048588"),
+        Rule::AtLeast(0),
+        "Default for max.message.bytes.",
+    ),
+    dynamic(
+        "min.insync.replicas",
+        T::Int,
+        Some("1"),
+        Rule::AtLeast(1),
+        "Default for the topic config of the same name.",
+    ),
+    fixed("node.id", T::Int, Some("-1"), "This node's id."),
+    fixed(
+        "num.partitions",
+        T::Int,
+        Some("1"),
+        "Partitions of auto-created topics.",
+    ),
+    fixed(
+        "offsets.topic.replication.factor",
+        T::Short,
+        Some("3"),
+        "Replication of committed offsets (one node: 1).",
+    ),
+    fixed("process.roles", T::List, Some(""), "Roles of this node."),
+    fixed(
+        "producer.id.expiration.ms",
+        T::Int,
+        Some("86400000"),
+        "How long an idle producer's sequence state is kept.",
+    ),
+    fixed(
+        "socket.request.max.bytes",
+        T::Int,
+        Some("104857600"),
+        "Largest request accepted.",
+    ),
+    fixed(
+        "transaction.abort.timed.out.transaction.cleanup.interval.ms",
+        T::Int,
+        Some("10000"),
+        "How often timed-out transactions are aborted.",
+    ),
+    fixed(
+        "transaction.max.timeout.ms",
+        T::Int,
+        Some("900000"),
+        "Longest transaction timeout a producer may ask for.",
+    ),
+    fixed(
+        "transaction.state.log.min.isr",
+        T::Int,
+        Some("2"),
+        "Replicas required for transaction state (one node: 1).",
+    ),
+    fixed(
+        "transaction.state.log.replication.factor",
+        T::Short,
+        Some("3"),
+        "Replication of transaction state (one node: 1).",
+    ),
+    dynamic(
+        "unclean.leader.election.enable",
+        T::Boolean,
+        Some("false"),
+        Rule::OneOf(BOOL),
+        "Default for the topic config of the same name.",
+    ),
+];
+
+/// Group configs (KIP-848 and friends), sorted by name. Their defaults are the broker's
+/// `group.*` settings.
+pub const GROUP: &[ConfigDef] = &[
+    dynamic(
+        "consumer.heartbeat.interval.ms",
+        T::Int,
+        Some("5000"),
+        Rule::AtLeast(1),
+        "Heartbeat interval of this consumer-protocol group's members.",
+    ),
+    dynamic(
+        "consumer.session.timeout.ms",
+        T::Int,
+        Some("45000"),
+        Rule::AtLeast(1),
+        "Session timeout of this consumer-protocol group's members.",
+    ),
+    dynamic(
+        "share.auto.offset.reset",
+        T::String,
+        Some("latest"),
+        Rule::Any,
+        "Where a share group starts (share groups are not available in Rill).",
+    ),
+    dynamic(
+        "share.heartbeat.interval.ms",
+        T::Int,
+        Some("5000"),
+        Rule::AtLeast(1),
+        "Share group heartbeat interval (share groups are not available in Rill).",
+    ),
+    dynamic(
+        "share.isolation.level",
+        T::String,
+        Some("read_uncommitted"),
+        Rule::OneOf(&["read_committed", "read_uncommitted"]),
+        "Share group isolation (share groups are not available in Rill).",
+    ),
+    dynamic(
+        "share.record.lock.duration.ms",
+        T::Int,
+        Some("30000"),
+        Rule::AtLeast(1),
+        "Share group record lock (share groups are not available in Rill).",
+    ),
+    dynamic(
+        "share.session.timeout.ms",
+        T::Int,
+        Some("45000"),
+        Rule::AtLeast(1),
+        "Share group session timeout (share groups are not available in Rill).",
+    ),
+    dynamic(
+        "streams.heartbeat.interval.ms",
+        T::Int,
+        Some("5000"),
+        Rule::AtLeast(1),
+        "Streams group heartbeat interval (streams groups are not available in Rill).",
+    ),
+    dynamic(
+        "streams.num.standby.replicas",
+        T::Int,
+        Some("0"),
+        Rule::AtLeast(0),
+        "Streams group standby replicas (streams groups are not available in Rill).",
+    ),
+    dynamic(
+        "streams.session.timeout.ms",
+        T::Int,
+        Some("45000"),
+        Rule::AtLeast(1),
+        "Streams group session timeout (streams groups are not available in Rill).",
+    ),
+];
+
+pub fn find(defs: &'static [ConfigDef], name: &str) -> Option<&'static ConfigDef> {
+    defs.iter().find(|d| d.name == name)
+}
+
+fn parse_num(def: &ConfigDef, v: &str) -> Result<i64, String> {
+    let kind = match def.ty {
+        T::Int => "INT",
+        T::Short => "SHORT",
+        _ => "LONG",
+    };
+    let n: i64 = v.trim().parse().map_err(|_| {
+        format!(
+            "Invalid value {v} for configuration {}: Not a number of type {kind}",
+            def.name
+        )
+    })?;
+    let fits = match def.ty {
+        T::Int => i32::try_from(n).is_ok(),
+        T::Short => i16::try_from(n).is_ok(),
+        _ => true,
+    };
+    if !fits {
+        return Err(format!(
+            "Invalid value {v} for configuration {}: Not a number of type {kind}",
+            def.name
+        ));
+    }
+    Ok(n)
+}
+
+/// Checks a value against the definition's type and rule, with Kafka's wording.
+pub fn check(def: &ConfigDef, value: &str) -> Result<(), String> {
+    let name = def.name;
+    let bad = |why: String| {
+        Err(format!(
+            "Invalid value {value} for configuration {name}: {why}"
+        ))
+    };
+    match def.ty {
+        T::Int | T::Short | T::Long => {
+            let n = parse_num(def, value)?;
+            match def.rule {
+                Rule::AtLeast(min) if n < min => bad(format!("Value must be at least {min}")),
+                Rule::Between(lo, hi) if n < lo || n > hi => bad(format!(
+                    "Value must be no less than {lo} and no more than {hi}"
+                )),
+                Rule::AtLeastOr(min, or) if n < min && n != or => {
+                    bad(format!("Value must be at least {min} or {or}"))
+                }
+                _ => Ok(()),
+            }
+        }
+        T::Double => match value.trim().parse::<f64>() {
+            Err(_) => bad("Not a number of type DOUBLE".into()),
+            Ok(r) if matches!(def.rule, Rule::Ratio) && !(0.0..=1.0).contains(&r) => {
+                bad("Value must be no less than 0 and no more than 1".into())
+            }
+            Ok(_) => Ok(()),
+        },
+        T::Boolean => {
+            if BOOL.contains(&value.trim().to_ascii_lowercase().as_str()) {
+                Ok(())
+            } else {
+                bad("Expected value to be either true or false".into())
+            }
+        }
+        _ => match def.rule {
+            Rule::OneOf(allowed) if !allowed.contains(&value.trim()) => {
+                bad(format!("String must be one of: {}", allowed.join(", ")))
+            }
+            Rule::ListOf(allowed) => {
+                let items = split_list(value);
+                if items.is_empty() {
+                    return bad("Empty list".into());
+                }
+                match items.iter().find(|i| !allowed.contains(i)) {
+                    Some(i) => bad(format!(
+                        "Invalid value {i} for configuration {name}: String must be one of: {}",
+                        allowed.join(", ")
+                    )),
+                    None => Ok(()),
+                }
+            }
+            _ => Ok(()),
+        },
+    }
+}
+
+/// A LIST value's items (trimmed, empty ones dropped).
+pub fn split_list(value: &str) -> Vec<&str> {
+    value
+        .split(',')
+        .map(str::trim)
+        .filter(|s| !s.is_empty())
+        .collect()
+}

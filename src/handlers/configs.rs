@@ -1,0 +1,254 @@
+//! DescribeConfigs, AlterConfigs and IncrementalAlterConfigs: wire resources in, broker
+//! calls (`broker/configs.rs`), Kafka codes out.
+
+use std::collections::{BTreeMap, HashSet};
+use std::sync::Arc;
+
+use kafka_protocol::messages::describe_configs_response::{
+    DescribeConfigsResourceResult, DescribeConfigsResult, DescribeConfigsSynonym,
+};
+use kafka_protocol::messages::*;
+use kafka_protocol::protocol::StrBytes;
+
+use super::errors::KafkaCode;
+use super::str_bytes;
+use crate::broker::configs::ConfigResource;
+use crate::broker::Broker;
+use crate::config::{ConfigError, ConfigType, Described, Op, Source};
+use crate::server::dispatch::RequestContext;
+
+/// Kafka's ConfigResource.Type codes.
+const TOPIC: i8 = 2;
+const BROKER: i8 = 4;
+const BROKER_LOGGER: i8 = 8;
+const GROUP: i8 = 32;
+
+/// Kafka's number for a config source.
+pub fn source_code(s: Source) -> i8 {
+    match s {
+        Source::Topic => 1,
+        Source::DynamicBroker => 2,
+        Source::DynamicDefaultBroker => 3,
+        Source::StaticBroker => 4,
+        Source::Default => 5,
+        Source::Group => 8,
+    }
+}
+
+fn type_code(t: ConfigType) -> i8 {
+    match t {
+        ConfigType::Boolean => 1,
+        ConfigType::String => 2,
+        ConfigType::Int => 3,
+        ConfigType::Short => 4,
+        ConfigType::Long => 5,
+        ConfigType::Double => 6,
+        ConfigType::List => 7,
+        ConfigType::Class => 8,
+        ConfigType::Password => 9,
+    }
+}
+
+fn resource(ty: i8, name: &StrBytes) -> Result<ConfigResource, ConfigError> {
+    let name = name.to_string();
+    match ty {
+        TOPIC => Ok(ConfigResource::Topic(name)),
+        BROKER => Ok(ConfigResource::Broker(name)),
+        GROUP => Ok(ConfigResource::Group(name)),
+        BROKER_LOGGER => Err(ConfigError::InvalidRequest(
+            "Broker loggers are not configurable through the Kafka API in Rill; use --log-level"
+                .into(),
+        )),
+        other => Err(ConfigError::InvalidRequest(format!(
+            "Unsupported resource type {other}"
+        ))),
+    }
+}
+
+fn entry(d: Described, synonyms: bool, docs: bool) -> DescribeConfigsResourceResult {
+    let hide = |v: Option<String>| {
+        if d.sensitive {
+            None
+        } else {
+            v.map(|v| str_bytes(&v))
+        }
+    };
+    DescribeConfigsResourceResult::default()
+        .with_name(str_bytes(d.name))
+        .with_value(hide(d.value.clone()))
+        .with_read_only(d.read_only)
+        .with_config_source(source_code(d.source))
+        .with_is_sensitive(d.sensitive)
+        .with_synonyms(if synonyms {
+            d.synonyms
+                .iter()
+                .map(|s| {
+                    DescribeConfigsSynonym::default()
+                        .with_name(str_bytes(s.name))
+                        .with_value(hide(s.value.clone()))
+                        .with_source(source_code(s.source))
+                })
+                .collect()
+        } else {
+            Vec::new()
+        })
+        .with_config_type(type_code(d.ty))
+        .with_documentation(docs.then(|| str_bytes(d.doc)))
+}
+
+pub async fn describe_configs(
+    broker: &Arc<Broker>,
+    _ctx: &RequestContext,
+    req: DescribeConfigsRequest,
+) -> DescribeConfigsResponse {
+    let results = req
+        .resources
+        .into_iter()
+        .map(|r| {
+            let base = DescribeConfigsResult::default()
+                .with_resource_type(r.resource_type)
+                .with_resource_name(r.resource_name.clone());
+            let keys: Option<Vec<String>> = r
+                .configuration_keys
+                .as_ref()
+                .map(|ks| ks.iter().map(|k| k.to_string()).collect());
+            match resource(r.resource_type, &r.resource_name)
+                .and_then(|res| broker.describe_configs(&res, keys.as_deref()))
+            {
+                Ok(entries) => base.with_configs(
+                    entries
+                        .into_iter()
+                        .map(|d| entry(d, req.include_synonyms, req.include_documentation))
+                        .collect(),
+                ),
+                Err(e) => base
+                    .with_error_code(e.kafka_code())
+                    .with_error_message(Some(str_bytes(&e.to_string()))),
+            }
+        })
+        .collect();
+    DescribeConfigsResponse::default().with_results(results)
+}
+
+/// The (type, name) pairs that appear more than once in a request: Kafka refuses each.
+fn duplicates<'a>(ids: impl Iterator<Item = (i8, &'a StrBytes)>) -> HashSet<(i8, String)> {
+    let mut seen = HashSet::new();
+    ids.map(|(t, n)| (t, n.to_string()))
+        .filter(|id| !seen.insert(id.clone()))
+        .collect()
+}
+
+fn outcome(result: Result<(), ConfigError>) -> (i16, Option<StrBytes>) {
+    match result {
+        Ok(()) => (0, None),
+        Err(e) => (e.kafka_code(), Some(str_bytes(&e.to_string()))),
+    }
+}
+
+pub async fn alter_configs(
+    broker: &Arc<Broker>,
+    _ctx: &RequestContext,
+    req: AlterConfigsRequest,
+) -> AlterConfigsResponse {
+    let dupes = duplicates(
+        req.resources
+            .iter()
+            .map(|r| (r.resource_type, &r.resource_name)),
+    );
+    let responses = req
+        .resources
+        .into_iter()
+        .map(|r| {
+            let result = if dupes.contains(&(r.resource_type, r.resource_name.to_string())) {
+                Err(ConfigError::InvalidRequest(
+                    "Error due to duplicate config resources in the request".into(),
+                ))
+            } else {
+                resource(r.resource_type, &r.resource_name).and_then(|res| {
+                    let mut configs = BTreeMap::new();
+                    for c in &r.configs {
+                        let Some(v) = &c.value else {
+                            return Err(ConfigError::InvalidRequest(format!(
+                                "Null value not supported for : {}",
+                                c.name.as_str()
+                            )));
+                        };
+                        if configs.insert(c.name.to_string(), v.to_string()).is_some() {
+                            return Err(ConfigError::InvalidRequest(format!(
+                                "Error due to duplicate config keys: {}",
+                                c.name.as_str()
+                            )));
+                        }
+                    }
+                    broker.alter_configs(&res, configs, req.validate_only)
+                })
+            };
+            let (code, message) = outcome(result);
+            alter_configs_response::AlterConfigsResourceResponse::default()
+                .with_error_code(code)
+                .with_error_message(message)
+                .with_resource_type(r.resource_type)
+                .with_resource_name(r.resource_name)
+        })
+        .collect();
+    AlterConfigsResponse::default().with_responses(responses)
+}
+
+fn op(code: i8, name: &str, value: Option<&StrBytes>) -> Result<Op, ConfigError> {
+    let value = || {
+        value.map(|v| v.to_string()).ok_or_else(|| {
+            ConfigError::InvalidRequest(format!("Null value not supported for : {name}"))
+        })
+    };
+    match code {
+        0 => Ok(Op::Set(value()?)),
+        1 => Ok(Op::Delete),
+        2 => Ok(Op::Append(value()?)),
+        3 => Ok(Op::Subtract(value()?)),
+        other => Err(ConfigError::InvalidRequest(format!(
+            "Unknown config operation {other} for {name}"
+        ))),
+    }
+}
+
+pub async fn incremental_alter_configs(
+    broker: &Arc<Broker>,
+    _ctx: &RequestContext,
+    req: IncrementalAlterConfigsRequest,
+) -> IncrementalAlterConfigsResponse {
+    let dupes = duplicates(
+        req.resources
+            .iter()
+            .map(|r| (r.resource_type, &r.resource_name)),
+    );
+    let responses = req
+        .resources
+        .into_iter()
+        .map(|r| {
+            let result = if dupes.contains(&(r.resource_type, r.resource_name.to_string())) {
+                Err(ConfigError::InvalidRequest(
+                    "Error due to duplicate config resources in the request".into(),
+                ))
+            } else {
+                resource(r.resource_type, &r.resource_name).and_then(|res| {
+                    let ops = r
+                        .configs
+                        .iter()
+                        .map(|c| {
+                            op(c.config_operation, c.name.as_str(), c.value.as_ref())
+                                .map(|o| (c.name.to_string(), o))
+                        })
+                        .collect::<Result<Vec<_>, _>>()?;
+                    broker.incremental_alter_configs(&res, &ops, req.validate_only)
+                })
+            };
+            let (code, message) = outcome(result);
+            incremental_alter_configs_response::AlterConfigsResourceResponse::default()
+                .with_error_code(code)
+                .with_error_message(message)
+                .with_resource_type(r.resource_type)
+                .with_resource_name(r.resource_name)
+        })
+        .collect();
+    IncrementalAlterConfigsResponse::default().with_responses(responses)
+}
