@@ -6,6 +6,7 @@ mod admin;
 mod api_versions;
 mod bad_input;
 mod bench;
+mod configs;
 mod groups;
 mod idempotence;
 mod list_offsets;

@@ -129,6 +129,15 @@ pub struct ServeArgs {
         value_parser = clap::value_parser!(i16).range(1..=2)
     )]
     pub transaction_version: i16,
+    /// `log.retention.check.interval.ms`: how often segments past `retention.ms` or
+    /// `retention.bytes` are deleted.
+    #[arg(
+        long,
+        env = "RILL_LOG_RETENTION_CHECK_INTERVAL_MS",
+        default_value_t = 300_000,
+        value_parser = clap::value_parser!(u64).range(1..)
+    )]
+    pub log_retention_check_interval_ms: u64,
     /// Log filter (error, warn, info, debug, trace, or a tracing filter directive).
     #[arg(long, env = "RILL_LOG_LEVEL", default_value = "info")]
     pub log_level: String,
@@ -351,7 +360,7 @@ async fn serve_async(args: ServeArgs) -> Result<(), CliError> {
         transaction_max_timeout_ms: args.transaction_max_timeout_ms,
         transaction_abort_interval_ms: args.transaction_abort_timed_out_interval_ms,
         transaction_version: args.transaction_version,
-        log_retention_check_interval_ms: 300_000,
+        log_retention_check_interval_ms: args.log_retention_check_interval_ms,
     };
     let broker = tokio::task::block_in_place(|| Broker::open(config))?;
     let (tx, rx) = tokio::sync::watch::channel(false);

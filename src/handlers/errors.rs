@@ -4,6 +4,7 @@
 use kafka_protocol::error::ResponseError;
 
 use crate::broker::fetch::FetchError;
+use crate::broker::retention::DeleteRecordsError;
 use crate::broker::{BrokerError, ProduceError, TopicError};
 use crate::config::ConfigError;
 use crate::group::GroupCode;
@@ -164,6 +165,16 @@ impl GroupCode {
             GroupCode::UnsupportedAssignor => ResponseError::UnsupportedAssignor.code(),
             GroupCode::StaleMemberEpoch => ResponseError::StaleMemberEpoch.code(),
             GroupCode::InvalidRegularExpression => ResponseError::InvalidRegularExpression.code(),
+        }
+    }
+}
+
+impl KafkaCode for DeleteRecordsError {
+    fn error(&self) -> ResponseError {
+        match self {
+            DeleteRecordsError::UnknownTopicOrPartition => ResponseError::UnknownTopicOrPartition,
+            DeleteRecordsError::Policy(_) => ResponseError::PolicyViolation,
+            DeleteRecordsError::Log(e) => e.error(),
         }
     }
 }

@@ -9,6 +9,7 @@ pub mod errors;
 pub mod fetch;
 pub mod groups;
 pub mod list_offsets;
+pub mod log_dirs;
 pub mod metadata;
 pub mod produce;
 pub mod producers;

@@ -108,6 +108,11 @@ impl MmapIndex {
         Ok(())
     }
 
+    /// Unmaps without writing anything back: the file is about to be deleted.
+    pub fn discard(&mut self) {
+        self.map = None;
+    }
+
     /// Flushes, unmaps and trims the file to its used length.
     pub fn close(&mut self) -> io::Result<()> {
         if let Some(map) = self.map.take() {

@@ -355,30 +355,19 @@ impl Inner {
         let len = batch.len() as u64;
         let cfg = self.config.clone();
         let next = self.next_offset();
-        let rolled = {
+        let must_roll = {
             let active = self.active();
             let too_old = now - active.created_ms > cfg.segment_ms;
             let overflow = next + header.last_offset_delta as i64 - active.base >= u32::MAX as i64;
-            if active.size > 0
+            active.size > 0
                 && (active.size + len > cfg.segment_bytes
                     || too_old
                     || active.offset_index.inner.is_full()
                     || active.time_index.inner.is_full()
                     || overflow)
-            {
-                active.seal().map_err(|e| LogError::io(&active.path, e))?;
-                true
-            } else {
-                false
-            }
         };
-        if rolled {
-            let seg = Segment::open(dir, next, &cfg)?;
-            self.segments.insert(next, seg);
-            if let Err(e) = self.snapshot_producers(dir, false) {
-                // Not fatal: recovery then replays from an older snapshot.
-                tracing::warn!(dir = %dir.display(), error = %e, "writing producer snapshot failed");
-            }
+        if must_roll {
+            self.roll(dir)?;
         }
         let log_append_time = cfg.log_append_time.then_some(now);
         batch::assign(batch, next, log_append_time);
@@ -406,6 +395,48 @@ impl Inner {
             self.unflushed.push(file);
         }
         Ok(h)
+    }
+
+    /// Seals the active segment and starts a new one at the log end.
+    fn roll(&mut self, dir: &Path) -> Result<(), LogError> {
+        let next = self.next_offset();
+        let cfg = self.config.clone();
+        let active = self.active();
+        active.seal().map_err(|e| LogError::io(&active.path, e))?;
+        let seg = Segment::open(dir, next, &cfg)?;
+        self.segments.insert(next, seg);
+        if let Err(e) = self.snapshot_producers(dir, false) {
+            // Not fatal: recovery then replays from an older snapshot.
+            tracing::warn!(dir = %dir.display(), error = %e, "writing producer snapshot failed");
+        }
+        Ok(())
+    }
+
+    /// Moves the log start offset up to `offset` (persisted first) and takes out of the
+    /// log every sealed segment wholly below it. Returns the removed segments; their
+    /// files are deleted by the caller, outside the lock.
+    fn advance_start(&mut self, dir: &Path, offset: i64) -> Result<Vec<Segment>, LogError> {
+        if offset > self.log_start {
+            write_log_start(dir, offset).map_err(|e| LogError::io(dir, e))?;
+            self.log_start = offset;
+        }
+        let mut removed = Vec::new();
+        while self.segments.len() > 1 {
+            let Some((&base, first)) = self.segments.iter().next() else {
+                break;
+            };
+            if first.next_offset > self.log_start {
+                break;
+            }
+            if let Some(seg) = self.segments.remove(&base) {
+                removed.push(seg);
+            }
+        }
+        let start = self.log_start;
+        self.aborted.retain(|a| a.last_offset >= start);
+        self.unflushed
+            .retain(|f| removed.iter().all(|s| !Arc::ptr_eq(&s.file, f)));
+        Ok(removed)
     }
 
     /// Saves the producer state as of the log end (at a roll and at clean shutdown).
@@ -502,10 +533,10 @@ impl PartitionLog {
             }
             segments.insert(base, seg);
         }
-        let log_start = bases[0];
+        let first_base = bases[0];
         let mut inner = Inner {
             segments,
-            log_start,
+            log_start: first_base,
             unflushed: Vec::new(),
             config,
             deleted: false,
@@ -519,9 +550,16 @@ impl PartitionLog {
                 .extend(txn_index::load(dir, *base, end).map_err(|e| LogError::io(dir, e))?);
         }
         let (from, state) =
-            producer::load_snapshot(dir, log_start, end).map_err(|e| LogError::io(dir, e))?;
+            producer::load_snapshot(dir, first_base, end).map_err(|e| LogError::io(dir, e))?;
         inner.producers = state;
         inner.replay_producers(dir, from)?;
+        // DeleteRecords and retention persist the log start before removing segments: a
+        // crash in between leaves segments below it, removed here.
+        if let Some(start) = read_log_start(dir).map_err(|e| LogError::io(dir, e))? {
+            let start = start.clamp(first_base, end);
+            let removed = inner.advance_start(dir, start)?;
+            remove_segment_files(dir, removed);
+        }
         Ok(PartitionLog {
             dir: dir.to_path_buf(),
             inner: Mutex::new(inner),
@@ -802,7 +840,7 @@ impl PartitionLog {
             let Some(seg) = g.segments.values().find(|s| s.max_timestamp >= target) else {
                 return Ok(None);
             };
-            seg.base + seg.time_index.lookup(target) as i64
+            (seg.base + seg.time_index.lookup(target) as i64).max(g.log_start)
         };
         let (_, hw) = self.offsets();
         let mut offset = start_offset;
@@ -846,6 +884,92 @@ impl PartitionLog {
         Ok(Some((exact.unwrap_or(off), ts)))
     }
 
+    /// DeleteRecords: moves the log start offset up to `offset` (the high watermark if
+    /// -1). Whole segments below it are deleted. Returns the new log start offset.
+    pub fn delete_records(&self, offset: i64) -> Result<i64, LogError> {
+        let (removed, start) = {
+            let mut g = self.lock();
+            if g.deleted {
+                return Err(LogError::Deleted);
+            }
+            let hw = g.next_offset();
+            let target = if offset == -1 { hw } else { offset };
+            if target < 0 || target > hw {
+                return Err(LogError::OffsetOutOfRange {
+                    offset,
+                    start: g.log_start,
+                    end: hw,
+                });
+            }
+            let removed = g.advance_start(&self.dir, target)?;
+            (removed, g.log_start)
+        };
+        remove_segment_files(&self.dir, removed);
+        Ok(start)
+    }
+
+    /// Applies `retention.ms` and `retention.bytes` (negative: no limit): deletes the
+    /// oldest segments while they are past either limit. The segment being written is
+    /// never deleted; when it alone holds expired data it is rolled first, as Kafka does.
+    pub fn apply_retention(
+        &self,
+        now: i64,
+        retention_ms: i64,
+        retention_bytes: i64,
+    ) -> Result<Removed, LogError> {
+        let (removed, log_start) = {
+            let mut g = self.lock();
+            if g.deleted {
+                return Ok(Removed::default());
+            }
+            let expired = |s: &Segment| {
+                retention_ms >= 0 && s.size > 0 && now - segment_time(s) > retention_ms
+            };
+            // Time: the oldest segments whose newest record is past retention.ms.
+            let mut upto = None;
+            for s in g.segments.values() {
+                if !expired(s) {
+                    break;
+                }
+                upto = Some(s.next_offset);
+            }
+            if upto.is_some() && upto == Some(g.next_offset()) {
+                // Everything is expired, the active segment included: roll it first.
+                g.roll(&self.dir)?;
+            }
+            // Size: drop the oldest sealed segments while the rest still exceed the limit.
+            if retention_bytes >= 0 {
+                let total: u64 = g.segments.values().map(|s| s.size).sum();
+                let mut excess = total as i64 - retention_bytes;
+                let sealed = g.segments.len().saturating_sub(1);
+                for s in g.segments.values().take(sealed) {
+                    if excess - (s.size as i64) < 0 {
+                        break;
+                    }
+                    excess -= s.size as i64;
+                    upto = Some(upto.map_or(s.next_offset, |u: i64| u.max(s.next_offset)));
+                }
+            }
+            let Some(upto) = upto else {
+                return Ok(Removed::default());
+            };
+            let removed = g.advance_start(&self.dir, upto)?;
+            (removed, g.log_start)
+        };
+        let stats = Removed {
+            segments: removed.len(),
+            bytes: removed.iter().map(|s| s.size).sum(),
+            log_start,
+        };
+        remove_segment_files(&self.dir, removed);
+        Ok(stats)
+    }
+
+    /// Bytes of segment files (DescribeLogDirs).
+    pub fn size_bytes(&self) -> u64 {
+        self.lock().segments.values().map(|s| s.size).sum()
+    }
+
     /// Seals indexes and fsyncs; called on clean shutdown.
     pub fn close(&self) -> io::Result<()> {
         let mut g = self.lock();
@@ -879,6 +1003,79 @@ impl PartitionLog {
             Err(e) if e.kind() != io::ErrorKind::NotFound => Err(e),
             _ => Ok(()),
         }
+    }
+}
+
+/// What a retention pass removed.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Removed {
+    pub segments: usize,
+    pub bytes: u64,
+    pub log_start: i64,
+}
+
+/// The time retention.ms is measured from: the segment's newest record timestamp, or
+/// its file's modification time when it has none.
+fn segment_time(s: &Segment) -> i64 {
+    if s.max_timestamp >= 0 {
+        return s.max_timestamp;
+    }
+    s.file
+        .metadata()
+        .and_then(|m| m.modified())
+        .ok()
+        .and_then(|t| t.duration_since(std::time::UNIX_EPOCH).ok())
+        .map_or(s.created_ms, |d| d.as_millis() as i64)
+}
+
+const LOG_START_FILE: &str = "log-start-offset";
+
+/// The persisted log start offset (set by DeleteRecords and retention), if any.
+fn read_log_start(dir: &Path) -> io::Result<Option<i64>> {
+    match fs::read_to_string(dir.join(LOG_START_FILE)) {
+        Ok(s) => Ok(s.trim().parse().ok()),
+        Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(None),
+        Err(e) => Err(e),
+    }
+}
+
+/// Writes the log start offset durably (temp file, fsync, rename, fsync the directory).
+fn write_log_start(dir: &Path, offset: i64) -> io::Result<()> {
+    let tmp = dir.join(format!("{LOG_START_FILE}.tmp"));
+    {
+        let f = File::create(&tmp)?;
+        f.write_all_at(format!("{offset}\n").as_bytes(), 0)?;
+        f.sync_all()?;
+    }
+    fs::rename(&tmp, dir.join(LOG_START_FILE))?;
+    File::open(dir)?.sync_all()
+}
+
+/// Deletes removed segments' files: indexes first, the `.log` last, so a crash part way
+/// leaves at most a segment whose offsets are below the persisted log start (removed
+/// again at the next open).
+fn remove_segment_files(dir: &Path, removed: Vec<Segment>) {
+    let count = removed.len();
+    for mut seg in removed {
+        seg.offset_index.inner.discard();
+        seg.time_index.inner.discard();
+        for ext in ["index", "timeindex", "txnindex", "log"] {
+            let p = segment_path(dir, seg.base, ext);
+            if let Err(e) = fs::remove_file(&p) {
+                if e.kind() != io::ErrorKind::NotFound {
+                    tracing::warn!(file = %p.display(), error = %e, "removing segment file failed");
+                }
+            }
+        }
+        // Producer snapshots older than the first remaining segment are never read.
+        if let Ok(offsets) = producer::snapshot_offsets(dir) {
+            for o in offsets.into_iter().filter(|&o| o <= seg.base) {
+                let _ = producer::remove_snapshot(dir, o);
+            }
+        }
+    }
+    if count > 0 {
+        tracing::debug!(dir = %dir.display(), segments = count, "deleted segments");
     }
 }
 

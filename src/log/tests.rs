@@ -140,3 +140,117 @@ fn corrupt_index_is_rebuilt_even_after_clean_shutdown() {
     let log = PartitionLog::open(dir.path(), cfg(), true).unwrap();
     assert_eq!(read_all(&log), expected);
 }
+
+fn segment_bases(dir: &Path) -> Vec<i64> {
+    let mut v: Vec<i64> = fs::read_dir(dir)
+        .unwrap()
+        .filter_map(|e| {
+            let name = e.unwrap().file_name().to_string_lossy().into_owned();
+            name.strip_suffix(".log").and_then(|s| s.parse().ok())
+        })
+        .collect();
+    v.sort();
+    v
+}
+
+#[test]
+fn delete_records_moves_the_start_and_survives_reopen() {
+    let dir = tempfile::tempdir().unwrap();
+    let log = PartitionLog::open(dir.path(), cfg(), true).unwrap();
+    append_n(&log, 100, 3, 1000);
+    let before = segment_bases(dir.path());
+    assert!(before.len() > 3);
+    // Out of range and below-start requests.
+    assert!(matches!(
+        log.delete_records(301),
+        Err(LogError::OffsetOutOfRange { .. })
+    ));
+    assert_eq!(log.delete_records(0).unwrap(), 0);
+    // Mid-segment: the start moves, whole segments below it go.
+    let target = before[2] + 1;
+    assert_eq!(log.delete_records(target).unwrap(), target);
+    assert_eq!(log.offsets(), (target, 300));
+    assert_eq!(segment_bases(dir.path())[0], before[2]);
+    assert!(matches!(
+        log.read(target - 1, 100, true, Isolation::ReadUncommitted),
+        Err(LogError::OffsetOutOfRange { .. })
+    ));
+    // The batch containing the start is still served whole.
+    let r = log
+        .read(target, 100, true, Isolation::ReadUncommitted)
+        .unwrap();
+    assert!(BatchHeader::parse(&r.records).unwrap().base_offset <= target);
+    assert_eq!(
+        log.offset_for_timestamp(0)
+            .unwrap()
+            .map(|r| r.0 >= before[2]),
+        Some(true)
+    );
+    drop(log); // unclean
+    let log = PartitionLog::open(dir.path(), cfg(), false).unwrap();
+    assert_eq!(log.offsets(), (target, 300));
+    // -1 means the high watermark: everything goes but the active segment.
+    assert_eq!(log.delete_records(-1).unwrap(), 300);
+    assert_eq!(segment_bases(dir.path()).len(), 1);
+    append_n(&log, 1, 1, 5000);
+    assert_eq!(log.offsets(), (300, 301));
+    assert_eq!(read_all(&log), vec![(300, 5000)]);
+}
+
+#[test]
+fn a_crash_between_persisting_the_start_and_deleting_segments_is_finished_on_open() {
+    let dir = tempfile::tempdir().unwrap();
+    let log = PartitionLog::open(dir.path(), cfg(), true).unwrap();
+    append_n(&log, 100, 3, 1000);
+    let before = segment_bases(dir.path());
+    log.close().unwrap();
+    drop(log);
+    write_log_start(dir.path(), before[3]).unwrap();
+    let log = PartitionLog::open(dir.path(), cfg(), true).unwrap();
+    assert_eq!(log.offsets(), (before[3], 300));
+    assert_eq!(segment_bases(dir.path()), before[3..].to_vec());
+}
+
+#[test]
+fn retention_by_time_and_size_deletes_oldest_segments() {
+    let dir = tempfile::tempdir().unwrap();
+    let log = PartitionLog::open(dir.path(), cfg(), true).unwrap();
+    // Timestamps 1000.. for the first half, 100_000.. for the second.
+    append_n(&log, 50, 3, 1000);
+    append_n(&log, 50, 3, 100_000);
+    let total = log.size_bytes();
+    let bases = segment_bases(dir.path());
+    // Nothing expired, no limit.
+    assert_eq!(
+        log.apply_retention(2000, 1_000_000, -1).unwrap().segments,
+        0
+    );
+    // At now=200_000 with retention.ms 150_000 only segments whose newest record is
+    // before 50_000 go: those holding the first half.
+    let r = log.apply_retention(200_000, 150_000, -1).unwrap();
+    assert!(r.segments > 0);
+    let (start, end) = log.offsets();
+    assert_eq!(start, r.log_start);
+    assert!(
+        start <= 150,
+        "only first-half segments may go: start {start}"
+    );
+    assert!(read_all(&log)
+        .iter()
+        .all(|&(o, t)| o >= start && (t >= 100_000 || o < 150)));
+    // Size: keep at most a third of the original bytes.
+    let r = log
+        .apply_retention(200_000, -1, (total / 3) as i64)
+        .unwrap();
+    assert!(r.segments > 0);
+    assert!(log.size_bytes() <= total / 3 + 4096);
+    assert_eq!(log.offsets().1, end);
+    // Everything expired: the active segment is rolled, then all old ones go.
+    let r = log.apply_retention(10_000_000, 1000, -1).unwrap();
+    assert!(r.segments > 0);
+    assert_eq!(log.offsets(), (300, 300));
+    assert_eq!(segment_bases(dir.path()), vec![300]);
+    assert!(bases.len() > 3);
+    append_n(&log, 1, 2, 7);
+    assert_eq!(read_all(&log), vec![(300, 7), (301, 8)]);
+}

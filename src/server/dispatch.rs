@@ -50,8 +50,10 @@ pub const SUPPORTED: &[ApiSpec] = &[
     api(ApiKey::EndTxn, 0, 5),
     api(ApiKey::WriteTxnMarkers, 1, 1),
     api(ApiKey::TxnOffsetCommit, 0, 5),
+    api(ApiKey::DeleteRecords, 0, 2),
     api(ApiKey::DescribeConfigs, 1, 4),
     api(ApiKey::AlterConfigs, 0, 2),
+    api(ApiKey::DescribeLogDirs, 1, 4),
     api(ApiKey::CreatePartitions, 0, 3),
     api(ApiKey::DeleteGroups, 0, 2),
     api(ApiKey::OffsetDelete, 0, 0),
@@ -239,6 +241,13 @@ pub async fn dispatch(
         ApiKey::OffsetCommit => call!(OffsetCommitRequest, handlers::groups::offset_commit),
         ApiKey::OffsetFetch => call!(OffsetFetchRequest, handlers::groups::offset_fetch),
         ApiKey::OffsetDelete => call!(OffsetDeleteRequest, handlers::groups::offset_delete),
+        ApiKey::DeleteRecords => call!(DeleteRecordsRequest, handlers::log_dirs::delete_records),
+        ApiKey::DescribeLogDirs => {
+            call!(
+                DescribeLogDirsRequest,
+                handlers::log_dirs::describe_log_dirs
+            )
+        }
         ApiKey::DescribeConfigs => {
             call!(DescribeConfigsRequest, handlers::configs::describe_configs)
         }

@@ -109,6 +109,18 @@ pub async fn run(
             }
         }
     });
+    let b = broker.clone();
+    background.spawn(async move {
+        let every = Duration::from_millis(b.config.log_retention_check_interval_ms);
+        let mut tick = tokio::time::interval_at(tokio::time::Instant::now() + every, every);
+        tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        loop {
+            tick.tick().await;
+            let b = b.clone();
+            let _ =
+                tokio::task::spawn_blocking(move || b.retention_pass(crate::log::now_ms())).await;
+        }
+    });
     match broker.config.fsync {
         FsyncPolicy::Always => {
             background.spawn(broker.flusher.clone().run_group_commit());
