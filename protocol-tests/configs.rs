@@ -471,3 +471,135 @@ fn delete_records_and_describe_log_dirs_every_version() {
         assert_eq!(all.results[0].topics.len(), 2);
     }
 }
+
+fn keyless_batch(
+    n: i64,
+    ts: i64,
+    compression: kafka_protocol::records::Compression,
+) -> bytes::Bytes {
+    use kafka_protocol::records::*;
+    let records: Vec<Record> = (0..n)
+        .map(|i| {
+            let mut r = crate::common::record(i, ts + i);
+            if i % 2 == 1 {
+                r.key = None;
+            }
+            r
+        })
+        .collect();
+    let mut buf = bytes::BytesMut::new();
+    RecordBatchEncoder::encode(
+        &mut buf,
+        records.iter(),
+        &RecordEncodeOptions {
+            version: 2,
+            compression,
+        },
+    )
+    .expect("encode");
+    buf.freeze()
+}
+
+#[test]
+fn compacted_topics_refuse_keyless_records_and_timestamps_are_bounded() {
+    use kafka_protocol::records::Compression;
+    let rill = Rill::start(&[]);
+    let mut c = rill.client();
+    let id = create_topic(&mut c, "cmp", 1, &[("cleanup.policy", "compact")]);
+    for compression in [Compression::None, Compression::Lz4, Compression::Zstd] {
+        for v in [3i16, 7, 8, 9, 13] {
+            let p = produce(&mut c, v, "cmp", id, 0, keyless_batch(4, 0, compression));
+            assert_eq!(p.error_code, 87, "INVALID_RECORD v{v} {compression:?}");
+            if v >= 8 {
+                let idx: Vec<i32> = p.record_errors.iter().map(|e| e.batch_index).collect();
+                assert_eq!(idx, vec![1, 3]);
+                assert!(p.error_message.unwrap().contains("without key"));
+            }
+        }
+        assert_eq!(
+            produce(&mut c, 9, "cmp", id, 0, batch(3, 0, compression)).error_code,
+            0
+        );
+    }
+    // Kafka 4 refuses CreateTime timestamps more than an hour ahead by default.
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_millis() as i64;
+    let id2 = create_topic(
+        &mut c,
+        "ts",
+        1,
+        &[("message.timestamp.before.max.ms", "60000")],
+    );
+    let p = produce(
+        &mut c,
+        9,
+        "ts",
+        id2,
+        0,
+        batch(2, now + 2 * 3_600_000, Compression::None),
+    );
+    assert_eq!(p.error_code, 32, "INVALID_TIMESTAMP");
+    assert_eq!(p.record_errors.len(), 2);
+    let p = produce(
+        &mut c,
+        9,
+        "ts",
+        id2,
+        0,
+        batch(2, now - 120_000, Compression::Gzip),
+    );
+    assert_eq!(p.error_code, 32);
+    assert_eq!(
+        produce(&mut c, 9, "ts", id2, 0, batch(2, now, Compression::None)).error_code,
+        0
+    );
+    // A LogAppendTime topic takes any producer timestamp.
+    let id3 = create_topic(
+        &mut c,
+        "lat",
+        1,
+        &[("message.timestamp.type", "LogAppendTime")],
+    );
+    assert_eq!(
+        produce(&mut c, 9, "lat", id3, 0, batch(2, 1, Compression::None)).error_code,
+        0
+    );
+}
+
+#[test]
+fn compression_type_reencodes_stored_batches() {
+    use kafka_protocol::records::{Compression, RecordBatchDecoder};
+    let rill = Rill::start(&[]);
+    let mut c = rill.client();
+    let cases = [
+        ("zstd", Compression::None, 4u8),
+        ("gzip", Compression::Lz4, 1),
+        ("snappy", Compression::Gzip, 2),
+        ("lz4", Compression::Snappy, 3),
+        ("uncompressed", Compression::Zstd, 0),
+        ("producer", Compression::Gzip, 1),
+    ];
+    for (i, (codec, sent, stored)) in cases.into_iter().enumerate() {
+        let t = format!("ct{i}");
+        let id = create_topic(&mut c, &t, 1, &[("compression.type", codec)]);
+        assert_eq!(
+            produce(&mut c, 9, &t, id, 0, batch(10, 0, sent)).error_code,
+            0
+        );
+        let f = c.send(12, &fetch_req(&t, id, 12, 0, 0, 0, 0));
+        let bytes = f.responses[0].partitions[0].records.clone().unwrap();
+        // attributes: the low 3 bits of the i16 at byte 21.
+        assert_eq!(bytes[22] & 7, stored, "{codec}");
+        let mut b = bytes.clone();
+        let sets = RecordBatchDecoder::decode_all(&mut b).expect("decodes");
+        let values: Vec<_> = sets[0]
+            .records
+            .iter()
+            .map(|r| r.value.clone().unwrap())
+            .collect();
+        assert_eq!(values.len(), 10, "{codec}");
+        assert_eq!(&values[9][..], b"value-9");
+    }
+}

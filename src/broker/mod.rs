@@ -24,7 +24,7 @@ use crate::log::{LogConfig, LogError, PartitionLog};
 use crate::meta::{MetaError, MetadataStore, SledStore, TopicRecord, TopicState};
 use crate::txn::{TxnConfig, TxnService};
 pub use flush::{Flusher, FsyncPolicy};
-pub use produce::ProduceError;
+pub use produce::{ProduceError, RecordProblem};
 
 /// Settings a broker runs with (from the command line).
 #[derive(Debug, Clone)]

@@ -8,7 +8,7 @@ use thiserror::Error;
 
 use super::{Broker, Topic};
 use crate::log::batch::{self, BatchError};
-use crate::log::{Appended, LogError};
+use crate::log::{Appended, LogConfig, LogError};
 use crate::meta::MetaError;
 use crate::txn::{TxnError, TxnFailure};
 
@@ -27,6 +27,61 @@ pub enum ProduceError {
     Flush(String),
     #[error(transparent)]
     Txn(#[from] TxnError),
+    /// Some records break a topic rule; `records` are (index in batch, why).
+    #[error("One or more records have been rejected due to {} record errors in total, and only showing the first three errors at most: {}", .records.len(), .records.iter().take(3).map(|(i, m)| format!("(batchIndex={i}, message='{m}')")).collect::<Vec<_>>().join(", "))]
+    Records {
+        problem: RecordProblem,
+        records: Vec<(i32, String)>,
+    },
+}
+
+/// Which rule records broke (INVALID_RECORD or INVALID_TIMESTAMP).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RecordProblem {
+    /// A keyless record on a compacted topic.
+    MissingKey,
+    /// A CreateTime timestamp outside `message.timestamp.{before,after}.max.ms`.
+    Timestamp,
+}
+
+/// Checks the records of a batch against the topic's record rules: keys on compacted
+/// topics, CreateTime timestamps within bounds. The header alone settles the common case;
+/// records are read (decompressed, bounded) only for compacted topics or a suspect batch.
+pub fn check_records(
+    cfg: &LogConfig,
+    batch: &[u8],
+    h: &batch::BatchHeader,
+    now: i64,
+    partition: &str,
+) -> Result<(), ProduceError> {
+    let ts_rules = !cfg.log_append_time && !h.is_log_append_time();
+    let lo = now.saturating_sub(cfg.timestamp_before_max_ms);
+    let hi = now.saturating_add(cfg.timestamp_after_max_ms);
+    let suspect_ts = ts_rules && (h.base_timestamp < lo || h.max_timestamp > hi);
+    if !cfg.compact && !suspect_ts {
+        return Ok(());
+    }
+    let metas = batch::record_metas(batch).ok_or(BatchError::BadLength(h.batch_length))?;
+    let mut bad = Vec::new();
+    let mut problem = RecordProblem::MissingKey;
+    for (i, r) in metas.iter().enumerate() {
+        if cfg.compact && r.key_len < 0 {
+            bad.push((i as i32, format!("Compacted topic cannot accept message without key in topic partition {partition}.")));
+        } else if ts_rules && (r.timestamp < lo || r.timestamp > hi) {
+            problem = RecordProblem::Timestamp;
+            bad.push((i as i32, format!("Timestamp {} of message with offset {} is out of range. The timestamp should be within [{lo}, {hi}]", r.timestamp, i)));
+        }
+    }
+    if bad.is_empty() {
+        return Ok(());
+    }
+    if bad.iter().any(|(_, m)| m.starts_with("Compacted")) {
+        problem = RecordProblem::MissingKey;
+    }
+    Err(ProduceError::Records {
+        problem,
+        records: bad,
+    })
 }
 
 /// How many producer ids are reserved in the metadata store at a time.
@@ -56,9 +111,25 @@ impl Broker {
             .partition(partition)
             .ok_or(ProduceError::UnknownTopicOrPartition)?;
         let records = records.ok_or(ProduceError::NoRecords)?;
-        let header = batch::validate_produce(records, log.config().max_message_bytes)?;
+        let cfg = log.config();
+        let header = batch::validate_produce(records, cfg.max_message_bytes)?;
+        check_records(
+            &cfg,
+            records,
+            &header,
+            crate::log::now_ms(),
+            &format!("{}-{partition}", topic.name),
+        )?;
         // The one copy on the produce path: the batch must be mutable to take its offsets.
-        let mut bytes = BytesMut::from(records);
+        // A topic whose compression.type is not `producer` stores batches re-encoded.
+        let (mut bytes, header) = match cfg.compression {
+            Some((codec, level)) if codec != header.compression() => {
+                let b = batch::recompress(records, codec, level)?;
+                let h = batch::validate_batch(&b)?;
+                (BytesMut::from(&b[..]), h)
+            }
+            _ => (BytesMut::from(records), header),
+        };
         let appended = if header.is_transactional() && header.has_producer_id() {
             let (pid, epoch) = (header.producer_id, header.producer_epoch);
             if let Some(txn_id) = implicit_txn {

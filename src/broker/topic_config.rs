@@ -24,7 +24,32 @@ pub fn log_config(effective: &BTreeMap<String, String>) -> LogConfig {
         max_message_bytes: num("max.message.bytes", d.max_message_bytes as i64).max(0) as usize,
         log_append_time: effective.get("message.timestamp.type").map(String::as_str)
             == Some("LogAppendTime"),
+        compact: effective
+            .get("cleanup.policy")
+            .is_some_and(|p| p.split(',').any(|x| x.trim() == "compact")),
+        timestamp_before_max_ms: num("message.timestamp.before.max.ms", i64::MAX),
+        timestamp_after_max_ms: num("message.timestamp.after.max.ms", 3_600_000),
+        compression: compression(effective),
         writeback_bytes: d.writeback_bytes,
+    }
+}
+
+/// The codec (and level) `compression.type` asks batches to be stored with; None for
+/// `producer` (kept as sent).
+fn compression(effective: &BTreeMap<String, String>) -> Option<(u8, Option<i32>)> {
+    let level = |name: &str| {
+        effective
+            .get(name)
+            .and_then(|v| v.trim().parse::<i32>().ok())
+            .filter(|l| *l != -1)
+    };
+    match effective.get("compression.type").map(|s| s.trim()) {
+        Some("uncompressed") => Some((0, None)),
+        Some("gzip") => Some((1, level("compression.gzip.level"))),
+        Some("snappy") => Some((2, None)),
+        Some("lz4") => Some((3, level("compression.lz4.level"))),
+        Some("zstd") => Some((4, level("compression.zstd.level"))),
+        _ => None,
     }
 }
 

@@ -830,7 +830,8 @@ pub fn check(def: &ConfigDef, value: &str) -> Result<(), String> {
                     return bad("Empty list".into());
                 }
                 match items.iter().find(|i| !allowed.contains(i)) {
-                    Some(i) => bad(format!(
+                    // Kafka checks list items one by one and names the bad item.
+                    Some(i) => Err(format!(
                         "Invalid value {i} for configuration {name}: String must be one of: {}",
                         allowed.join(", ")
                     )),

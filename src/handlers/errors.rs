@@ -5,7 +5,7 @@ use kafka_protocol::error::ResponseError;
 
 use crate::broker::fetch::FetchError;
 use crate::broker::retention::DeleteRecordsError;
-use crate::broker::{BrokerError, ProduceError, TopicError};
+use crate::broker::{BrokerError, ProduceError, RecordProblem, TopicError};
 use crate::config::ConfigError;
 use crate::group::GroupCode;
 use crate::log::batch::BatchError;
@@ -96,6 +96,10 @@ impl KafkaCode for ProduceError {
             ProduceError::Log(e) => e.error(),
             ProduceError::Flush(_) => ResponseError::KafkaStorageError,
             ProduceError::Txn(e) => e.error(),
+            ProduceError::Records { problem, .. } => match problem {
+                RecordProblem::MissingKey => ResponseError::InvalidRecord,
+                RecordProblem::Timestamp => ResponseError::InvalidTimestamp,
+            },
         }
     }
 }

@@ -1,7 +1,9 @@
 use std::sync::Arc;
 
 use kafka_protocol::error::ResponseError;
-use kafka_protocol::messages::produce_response::{PartitionProduceResponse, TopicProduceResponse};
+use kafka_protocol::messages::produce_response::{
+    BatchIndexAndErrorMessage, PartitionProduceResponse, TopicProduceResponse,
+};
 use kafka_protocol::messages::*;
 
 use super::errors::KafkaCode;
@@ -50,7 +52,20 @@ async fn produce_partition(
                 }
                 _ => Some(e.to_string()),
             };
-            error(index, e.kafka_code(), message)
+            let resp = error(index, e.kafka_code(), message);
+            match &e {
+                ProduceError::Records { records, .. } => resp.with_record_errors(
+                    records
+                        .iter()
+                        .map(|(i, m)| {
+                            BatchIndexAndErrorMessage::default()
+                                .with_batch_index(*i)
+                                .with_batch_index_error_message(Some(str_bytes(m)))
+                        })
+                        .collect(),
+                ),
+                _ => resp,
+            }
         }
     }
 }

@@ -363,17 +363,19 @@ pub fn read_varint(b: &[u8]) -> Option<(i64, usize)> {
 /// Most bytes a batch's records may decompress to when the broker looks inside it.
 pub const MAX_DECOMPRESSED: usize = 64 * 1024 * 1024;
 
-/// Yields (offset, timestamp) of each record in a batch, decompressing (bounded by
+/// What the broker may need to know about one record inside a batch.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct RecordMeta {
+    pub offset: i64,
+    pub timestamp: i64,
+    /// -1 for a null key.
+    pub key_len: i64,
+}
+
+/// Reads every record's offset, timestamp and key length, decompressing (bounded by
 /// `MAX_DECOMPRESSED`) if needed. `None` if the batch is malformed or too large.
-pub fn record_timestamps(batch: &[u8]) -> Option<Vec<(i64, i64)>> {
+pub fn record_metas(batch: &[u8]) -> Option<Vec<RecordMeta>> {
     let h = BatchHeader::parse(batch)?;
-    if h.is_log_append_time() {
-        return Some(
-            (0..=h.last_offset_delta as i64)
-                .map(|d| (h.base_offset + d, h.max_timestamp))
-                .collect(),
-        );
-    }
     let body = batch.get(HEADER_LEN..h.total_len())?;
     let decompressed;
     let records: &[u8] = if h.compression() == 0 {
@@ -389,13 +391,54 @@ pub fn record_timestamps(batch: &[u8]) -> Option<Vec<(i64, i64)>> {
         let (len, n) = read_varint(records.get(pos..)?)?;
         let start = pos + n;
         let rec = records.get(start..start + usize::try_from(len).ok()?)?;
-        // attributes: i8, then timestampDelta varlong, offsetDelta varint
-        let (ts_delta, n1) = read_varint(rec.get(1..)?)?;
-        let (off_delta, _) = read_varint(rec.get(1 + n1..)?)?;
-        out.push((h.base_offset + off_delta, h.base_timestamp + ts_delta));
+        // attributes: i8, then timestampDelta varlong, offsetDelta varint, keyLength varint
+        let mut at = 1;
+        let (ts_delta, n1) = read_varint(rec.get(at..)?)?;
+        at += n1;
+        let (off_delta, n2) = read_varint(rec.get(at..)?)?;
+        at += n2;
+        let (key_len, _) = read_varint(rec.get(at..)?)?;
+        let timestamp = if h.is_log_append_time() {
+            h.max_timestamp
+        } else {
+            h.base_timestamp + ts_delta
+        };
+        out.push(RecordMeta {
+            offset: h.base_offset + off_delta,
+            timestamp,
+            key_len,
+        });
         pos = start + len as usize;
     }
     Some(out)
+}
+
+/// Re-encodes a batch's records with codec `codec` (0: none) at `level`: only the body,
+/// the length, the compression bits and the CRC change. Bounded by `MAX_DECOMPRESSED`.
+pub fn recompress(batch: &[u8], codec: u8, level: Option<i32>) -> Result<Vec<u8>, BatchError> {
+    let h = BatchHeader::parse(batch).ok_or(BatchError::Truncated)?;
+    let body = batch
+        .get(HEADER_LEN..h.total_len())
+        .ok_or(BatchError::BadLength(h.batch_length))?;
+    let bad = |_| BatchError::BadLength(h.batch_length);
+    let plain =
+        super::compression::decompress(h.compression(), body, MAX_DECOMPRESSED).map_err(bad)?;
+    let packed = super::compression::compress(codec, &plain, level).map_err(bad)?;
+    let mut out = Vec::with_capacity(HEADER_LEN + packed.len());
+    out.extend_from_slice(&batch[..HEADER_LEN]);
+    out.extend_from_slice(&packed);
+    let len = i32::try_from(out.len() - LOG_OVERHEAD).map_err(|_| BatchError::BadLength(-1))?;
+    out[OFF_LENGTH..OFF_LENGTH + 4].copy_from_slice(&len.to_be_bytes());
+    let attrs = (be_i16(&out, OFF_ATTRIBUTES) & !ATTR_COMPRESSION_MASK) | codec as i16;
+    out[OFF_ATTRIBUTES..OFF_ATTRIBUTES + 2].copy_from_slice(&attrs.to_be_bytes());
+    let crc = crc32c::crc32c(&out[OFF_ATTRIBUTES..]);
+    out[OFF_CRC..OFF_CRC + 4].copy_from_slice(&crc.to_be_bytes());
+    Ok(out)
+}
+
+/// Yields (offset, timestamp) of each record in a batch (see `record_metas`).
+pub fn record_timestamps(batch: &[u8]) -> Option<Vec<(i64, i64)>> {
+    record_metas(batch).map(|rs| rs.into_iter().map(|r| (r.offset, r.timestamp)).collect())
 }
 
 /// Builds an uncompressed v2 batch of `n` keyless records of `value_len` bytes, record

@@ -67,6 +67,15 @@ pub struct LogConfig {
     pub max_message_bytes: usize,
     /// `message.timestamp.type=LogAppendTime`
     pub log_append_time: bool,
+    /// `cleanup.policy` includes `compact`: every record needs a key.
+    pub compact: bool,
+    /// `message.timestamp.before.max.ms` (CreateTime topics)
+    pub timestamp_before_max_ms: i64,
+    /// `message.timestamp.after.max.ms` (CreateTime topics)
+    pub timestamp_after_max_ms: i64,
+    /// `compression.type` other than `producer`: (Kafka codec id, level) batches are
+    /// stored with.
+    pub compression: Option<(u8, Option<i32>)>,
     /// Start write-back of each this many appended bytes at once (0: never). Under
     /// `--fsync interval` and `never` this keeps the periodic fdatasync short: without it, a second's
     /// worth of dirty pages is written back inside that fdatasync while appends to the
@@ -83,6 +92,10 @@ impl Default for LogConfig {
             segment_index_bytes: 10 * 1024 * 1024,
             max_message_bytes: 1_048_588,
             log_append_time: false,
+            compact: false,
+            timestamp_before_max_ms: i64::MAX,
+            timestamp_after_max_ms: 3_600_000,
+            compression: None,
             writeback_bytes: 0,
         }
     }
