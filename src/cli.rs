@@ -138,6 +138,24 @@ pub struct ServeArgs {
         value_parser = clap::value_parser!(u64).range(1..)
     )]
     pub log_retention_check_interval_ms: u64,
+    /// `log.cleaner.backoff.ms`: how long the log cleaner sleeps when no compacted
+    /// partition is due for cleaning.
+    #[arg(
+        long,
+        env = "RILL_LOG_CLEANER_BACKOFF_MS",
+        default_value_t = 15_000,
+        value_parser = clap::value_parser!(u64).range(1..)
+    )]
+    pub log_cleaner_backoff_ms: u64,
+    /// `log.cleaner.dedupe.buffer.size`: memory for the cleaner's key-hash → offset map
+    /// (about 32 bytes per distinct key cleaned in one pass).
+    #[arg(
+        long,
+        env = "RILL_LOG_CLEANER_DEDUPE_BUFFER_SIZE",
+        default_value_t = 134_217_728,
+        value_parser = clap::value_parser!(u64).range(1024..)
+    )]
+    pub log_cleaner_dedupe_buffer_size: u64,
     /// Log filter (error, warn, info, debug, trace, or a tracing filter directive).
     #[arg(long, env = "RILL_LOG_LEVEL", default_value = "info")]
     pub log_level: String,
@@ -361,6 +379,8 @@ async fn serve_async(args: ServeArgs) -> Result<(), CliError> {
         transaction_abort_interval_ms: args.transaction_abort_timed_out_interval_ms,
         transaction_version: args.transaction_version,
         log_retention_check_interval_ms: args.log_retention_check_interval_ms,
+        log_cleaner_backoff_ms: args.log_cleaner_backoff_ms,
+        log_cleaner_dedupe_buffer_size: args.log_cleaner_dedupe_buffer_size as usize,
     };
     let broker = tokio::task::block_in_place(|| Broker::open(config))?;
     let (tx, rx) = tokio::sync::watch::channel(false);

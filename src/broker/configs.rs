@@ -67,6 +67,14 @@ pub fn static_configs(c: &BrokerConfig) -> BTreeMap<String, String> {
             c.group_initial_rebalance_delay_ms.to_string(),
         ),
         ("listeners", c.listeners.clone()),
+        (
+            "log.cleaner.backoff.ms",
+            c.log_cleaner_backoff_ms.to_string(),
+        ),
+        (
+            "log.cleaner.dedupe.buffer.size",
+            c.log_cleaner_dedupe_buffer_size.to_string(),
+        ),
         ("log.dir", log_dirs.clone()),
         ("log.dirs", log_dirs),
         (

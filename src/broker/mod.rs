@@ -57,6 +57,10 @@ pub struct BrokerConfig {
     pub transaction_version: i16,
     /// `log.retention.check.interval.ms`
     pub log_retention_check_interval_ms: u64,
+    /// `log.cleaner.backoff.ms`: how long the cleaner sleeps when nothing is due.
+    pub log_cleaner_backoff_ms: u64,
+    /// `log.cleaner.dedupe.buffer.size`: bytes for the cleaner's key-hash → offset map.
+    pub log_cleaner_dedupe_buffer_size: usize,
 }
 
 #[derive(Debug, Error)]
@@ -550,6 +554,8 @@ mod tests {
             transaction_abort_interval_ms: 10_000,
             transaction_version: 2,
             log_retention_check_interval_ms: 300_000,
+            log_cleaner_backoff_ms: 15_000,
+            log_cleaner_dedupe_buffer_size: 1 << 20,
         }
     }
 

@@ -1,10 +1,11 @@
-//! The log lifecycle as broker calls: retention passes over every partition, DeleteRecords,
-//! and the sizes DescribeLogDirs reports.
+//! The log lifecycle as broker calls: retention and log-cleaner passes over every
+//! partition, DeleteRecords, and the sizes DescribeLogDirs reports.
 
 use std::path::PathBuf;
 
 use thiserror::Error;
 
+use crate::log::cleaner::{CleanStats, CleanerConfig, MAP_ENTRY_BYTES};
 use crate::log::LogError;
 
 use super::Broker;
@@ -124,5 +125,69 @@ impl Broker {
             total_bytes,
             usable_bytes,
         }
+    }
+}
+
+/// What one cleaner pass did over every compacted partition.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct CleanerTotals {
+    pub partitions: usize,
+    pub stats: CleanStats,
+}
+
+impl Broker {
+    /// One log-cleaner pass: compacts every partition of a topic whose `cleanup.policy`
+    /// includes `compact` and that is due (see `log/cleaner.rs`). Blocking; run it off the
+    /// async threads.
+    pub fn cleaner_pass(&self, now_ms: i64) -> CleanerTotals {
+        let mut totals = CleanerTotals::default();
+        for t in self.topics() {
+            let eff = self.topic_effective(&t.configs());
+            if !policy_has(eff.get("cleanup.policy"), "compact") {
+                continue;
+            }
+            let cc = CleanerConfig {
+                min_dirty_ratio: eff
+                    .get("min.cleanable.dirty.ratio")
+                    .and_then(|v| v.trim().parse().ok())
+                    .unwrap_or(0.5),
+                min_lag_ms: num(eff.get("min.compaction.lag.ms"), 0),
+                max_lag_ms: num(eff.get("max.compaction.lag.ms"), i64::MAX),
+                delete_retention_ms: num(eff.get("delete.retention.ms"), 86_400_000),
+                map_entries: (self.config.log_cleaner_dedupe_buffer_size / MAP_ENTRY_BYTES).max(1),
+            };
+            for (i, p) in t.partitions().iter().enumerate() {
+                let started = std::time::Instant::now();
+                match p.clean(now_ms, &cc) {
+                    Ok(Some(s)) => {
+                        let secs = started.elapsed().as_secs_f64();
+                        tracing::info!(
+                            topic = %t.name,
+                            partition = i,
+                            segments_in = s.segments_in,
+                            segments_out = s.segments_out,
+                            bytes_read = s.bytes_read,
+                            bytes_written = s.bytes_written,
+                            records_removed = s.records_removed,
+                            map_full = s.map_full,
+                            mb_per_s = s.bytes_read as f64 / 1e6 / secs.max(1e-9),
+                            "compacted partition"
+                        );
+                        totals.partitions += 1;
+                        totals.stats.segments_in += s.segments_in;
+                        totals.stats.segments_out += s.segments_out;
+                        totals.stats.bytes_read += s.bytes_read;
+                        totals.stats.bytes_written += s.bytes_written;
+                        totals.stats.records_removed += s.records_removed;
+                        totals.stats.map_full |= s.map_full;
+                    }
+                    Ok(None) => {}
+                    Err(e) => {
+                        tracing::warn!(topic = %t.name, partition = i, error = %e, "compaction failed")
+                    }
+                }
+            }
+        }
+        totals
     }
 }

@@ -199,9 +199,10 @@ pub fn validate_batch(b: &[u8]) -> Result<BatchHeader, BatchError> {
         });
     }
     // Every record takes at least 7 bytes, so a count the body cannot hold is a lie too.
+    // Compaction leaves batches with fewer records than their offset span.
     let body = b.len() - HEADER_LEN;
     if h.record_count <= 0
-        || h.last_offset_delta != h.record_count - 1
+        || h.last_offset_delta < h.record_count - 1
         || (h.record_count as usize) > body
     {
         return Err(BatchError::CountMismatch {
@@ -231,6 +232,13 @@ pub fn validate_produce(records: &[u8], max_bytes: usize) -> Result<BatchHeader,
     let h = validate_batch(records)?;
     if h.is_control() {
         return Err(BatchError::ControlBatch);
+    }
+    // A producer's batch holds exactly one record per offset.
+    if h.last_offset_delta != h.record_count - 1 {
+        return Err(BatchError::CountMismatch {
+            count: h.record_count,
+            last_offset_delta: h.last_offset_delta,
+        });
     }
     if records.len() > max_bytes {
         return Err(BatchError::TooLarge {
@@ -436,6 +444,89 @@ pub fn recompress(batch: &[u8], codec: u8, level: Option<i32>) -> Result<Vec<u8>
     Ok(out)
 }
 
+/// One record inside a batch's (decompressed) records section.
+#[derive(Debug, Clone, Copy)]
+pub struct RecordView<'a> {
+    /// The whole record, its length prefix included: copied verbatim when kept.
+    pub raw: &'a [u8],
+    pub offset_delta: i64,
+    pub timestamp_delta: i64,
+    pub key: Option<&'a [u8]>,
+    /// The value is null (a tombstone).
+    pub tombstone: bool,
+}
+
+/// Splits a records section into its `count` records. `None` if malformed.
+pub fn parse_records(records: &[u8], count: i32) -> Option<Vec<RecordView<'_>>> {
+    let mut out = Vec::with_capacity((count.max(0) as usize).min(records.len() / 7));
+    let mut pos = 0;
+    for _ in 0..count {
+        let (len, n) = read_varint(records.get(pos..)?)?;
+        let start = pos + n;
+        let end = start + usize::try_from(len).ok()?;
+        let rec = records.get(start..end)?;
+        let mut at = 1; // attributes
+        let (timestamp_delta, n1) = read_varint(rec.get(at..)?)?;
+        at += n1;
+        let (offset_delta, n2) = read_varint(rec.get(at..)?)?;
+        at += n2;
+        let (key_len, n3) = read_varint(rec.get(at..)?)?;
+        at += n3;
+        let key = if key_len < 0 {
+            None
+        } else {
+            let k = rec.get(at..at + usize::try_from(key_len).ok()?)?;
+            at += k.len();
+            Some(k)
+        };
+        let (value_len, _) = read_varint(rec.get(at..)?)?;
+        out.push(RecordView {
+            raw: records.get(pos..end)?,
+            offset_delta,
+            timestamp_delta,
+            key,
+            tombstone: value_len < 0,
+        });
+        pos = end;
+    }
+    Some(out)
+}
+
+/// A batch's records section, decompressed (bounded) if needed.
+pub fn records_section<'a>(batch: &'a [u8], h: &BatchHeader) -> Option<std::borrow::Cow<'a, [u8]>> {
+    let body = batch.get(HEADER_LEN..h.total_len())?;
+    if h.compression() == 0 {
+        return Some(std::borrow::Cow::Borrowed(body));
+    }
+    super::compression::decompress(h.compression(), body, MAX_DECOMPRESSED)
+        .ok()
+        .map(std::borrow::Cow::Owned)
+}
+
+/// Rebuilds a batch keeping only some of its records (verbatim, so their offset and
+/// timestamp deltas still hold): same header but for the length, record count and CRC,
+/// re-compressed with the batch's own codec. The last offset delta is kept, as Kafka's
+/// cleaner does, so the batch still ends where the producer's did.
+pub fn rebuild(batch: &[u8], h: &BatchHeader, kept: &[&[u8]]) -> Result<Vec<u8>, BatchError> {
+    let plain: Vec<u8> = kept.concat();
+    let body = if h.compression() == 0 {
+        plain
+    } else {
+        super::compression::compress(h.compression(), &plain, None)
+            .map_err(|_| BatchError::BadLength(h.batch_length))?
+    };
+    let mut out = Vec::with_capacity(HEADER_LEN + body.len());
+    out.extend_from_slice(batch.get(..HEADER_LEN).ok_or(BatchError::Truncated)?);
+    out.extend_from_slice(&body);
+    let len = i32::try_from(out.len() - LOG_OVERHEAD).map_err(|_| BatchError::BadLength(-1))?;
+    out[OFF_LENGTH..OFF_LENGTH + 4].copy_from_slice(&len.to_be_bytes());
+    let count = kept.len() as i32;
+    out[OFF_RECORD_COUNT..OFF_RECORD_COUNT + 4].copy_from_slice(&count.to_be_bytes());
+    let crc = crc32c::crc32c(&out[OFF_ATTRIBUTES..]);
+    out[OFF_CRC..OFF_CRC + 4].copy_from_slice(&crc.to_be_bytes());
+    Ok(out)
+}
+
 /// Yields (offset, timestamp) of each record in a batch (see `record_metas`).
 pub fn record_timestamps(batch: &[u8]) -> Option<Vec<(i64, i64)>> {
     record_metas(batch).map(|rs| rs.into_iter().map(|r| (r.offset, r.timestamp)).collect())
@@ -444,21 +535,39 @@ pub fn record_timestamps(batch: &[u8]) -> Option<Vec<(i64, i64)>> {
 /// Builds an uncompressed v2 batch of `n` keyless records of `value_len` bytes, record
 /// `i` stamped `base_ts + i`. For tests and benchmarks.
 pub fn simple_batch(n: i32, base_ts: i64, value_len: usize) -> Vec<u8> {
-    let mut records = Vec::new();
-    for i in 0..n {
+    let value = vec![b'x'; value_len];
+    let records: Vec<KeyValue> = (0..n).map(|_| (None, Some(&value[..]))).collect();
+    keyed_batch(&records, base_ts)
+}
+
+/// A (key, value) record for `keyed_batch`; None is null.
+pub type KeyValue<'a> = (Option<&'a [u8]>, Option<&'a [u8]>);
+
+/// Builds an uncompressed v2 batch of (key, value) records (None: null), record `i`
+/// stamped `base_ts + i`. For tests and benchmarks.
+pub fn keyed_batch(records: &[KeyValue], base_ts: i64) -> Vec<u8> {
+    let n = records.len() as i32;
+    let mut body = Vec::new();
+    for (i, (key, value)) in records.iter().enumerate() {
         let mut rec = vec![0u8]; // attributes
         rec.extend(zigzag(i as i64)); // timestamp delta
         rec.extend(zigzag(i as i64)); // offset delta
-        rec.extend(zigzag(-1)); // key null
-        rec.extend(zigzag(value_len as i64));
-        rec.extend(std::iter::repeat_n(b'x', value_len));
+        for field in [key, value] {
+            match field {
+                Some(f) => {
+                    rec.extend(zigzag(f.len() as i64));
+                    rec.extend_from_slice(f);
+                }
+                None => rec.extend(zigzag(-1)),
+            }
+        }
         rec.extend(zigzag(0)); // headers
-        records.extend(zigzag(rec.len() as i64));
-        records.extend(rec);
+        body.extend(zigzag(rec.len() as i64));
+        body.extend(rec);
     }
     let mut b = vec![0u8; HEADER_LEN];
     b[OFF_LENGTH..OFF_LENGTH + 4]
-        .copy_from_slice(&((HEADER_LEN - LOG_OVERHEAD + records.len()) as i32).to_be_bytes());
+        .copy_from_slice(&((HEADER_LEN - LOG_OVERHEAD + body.len()) as i32).to_be_bytes());
     b[OFF_MAGIC] = 2;
     b[OFF_LAST_OFFSET_DELTA..OFF_LAST_OFFSET_DELTA + 4].copy_from_slice(&(n - 1).to_be_bytes());
     b[OFF_BASE_TIMESTAMP..OFF_BASE_TIMESTAMP + 8].copy_from_slice(&base_ts.to_be_bytes());
@@ -468,7 +577,7 @@ pub fn simple_batch(n: i32, base_ts: i64, value_len: usize) -> Vec<u8> {
     b[51..53].copy_from_slice(&(-1i16).to_be_bytes());
     b[53..57].copy_from_slice(&(-1i32).to_be_bytes());
     b[OFF_RECORD_COUNT..OFF_RECORD_COUNT + 4].copy_from_slice(&n.to_be_bytes());
-    b.extend(records);
+    b.extend(body);
     let crc = crc32c::crc32c(&b[OFF_ATTRIBUTES..]);
     b[OFF_CRC..OFF_CRC + 4].copy_from_slice(&crc.to_be_bytes());
     b

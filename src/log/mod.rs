@@ -7,6 +7,7 @@
 //! See `docs/log-format.md` for the byte layout.
 
 pub mod batch;
+pub mod cleaner;
 pub mod compression;
 pub mod index;
 pub mod producer;
@@ -166,6 +167,43 @@ impl Segment {
         })
     }
 
+    /// Opens an existing segment. The active segment after an unclean shutdown, and any
+    /// segment whose indexes fail a sanity check, is fully re-validated and re-indexed;
+    /// otherwise only the tail after the last index entry is read. Sealed segments are
+    /// sealed again (indexes trimmed).
+    fn load(
+        dir: &Path,
+        base: i64,
+        cfg: &LogConfig,
+        active: bool,
+        clean: bool,
+    ) -> Result<Segment, LogError> {
+        let mut seg = Segment::open(dir, base, cfg)?;
+        let sane = seg.offset_index.is_sane(seg.size) && seg.time_index.is_sane();
+        if active && !clean || !sane {
+            seg.recover(0, true, cfg)?;
+        } else {
+            // Trust the indexes; read only the tail after the last index entry.
+            let n = seg.offset_index.inner.len();
+            let (rel, pos) = if n > 0 {
+                seg.offset_index.entry(n - 1)
+            } else {
+                (0, 0)
+            };
+            if let Some((ts, off)) = seg.time_index.last() {
+                seg.max_timestamp = ts;
+                seg.offset_of_max_timestamp = seg.base + off as i64;
+            }
+            seg.next_offset = seg.base + rel as i64;
+            seg.bytes_since_index = 0;
+            seg.recover(pos as u64, false, cfg)?;
+        }
+        if !active {
+            seg.seal().map_err(|e| LogError::io(&seg.path, e))?;
+        }
+        Ok(seg)
+    }
+
     /// Walks the segment from `from_pos`, validating each batch, and truncates the file at
     /// the first torn or corrupt one. Updates the in-memory summary and, when `reindex`,
     /// rebuilds both indexes from scratch.
@@ -272,6 +310,8 @@ struct Inner {
     producers: ProducerState,
     /// Aborted transactions, by marker offset (from the segments' `.txnindex` files).
     aborted: Vec<AbortedTxn>,
+    /// The first offset compaction has not yet seen (persisted in `cleaner-offset`).
+    cleaner_checkpoint: i64,
 }
 
 impl Inner {
@@ -502,6 +542,7 @@ impl PartitionLog {
     /// segment is fully re-validated and its indexes rebuilt; a torn tail is truncated.
     pub fn open(dir: &Path, config: LogConfig, clean: bool) -> Result<PartitionLog, LogError> {
         fs::create_dir_all(dir).map_err(|e| LogError::io(dir, e))?;
+        cleaner::recover(dir).map_err(|e| LogError::io(dir, e))?;
         let mut bases = Vec::new();
         for entry in fs::read_dir(dir).map_err(|e| LogError::io(dir, e))? {
             let entry = entry.map_err(|e| LogError::io(dir, e))?;
@@ -520,30 +561,7 @@ impl PartitionLog {
         let mut segments = BTreeMap::new();
         let last = bases.len() - 1;
         for (i, base) in bases.iter().copied().enumerate() {
-            let mut seg = Segment::open(dir, base, &config)?;
-            let is_active = i == last;
-            let sane = seg.offset_index.is_sane(seg.size) && seg.time_index.is_sane();
-            if is_active && !clean || !sane {
-                seg.recover(0, true, &config)?;
-            } else {
-                // Trust the indexes; read only the tail after the last index entry.
-                let n = seg.offset_index.inner.len();
-                let (rel, pos) = if n > 0 {
-                    seg.offset_index.entry(n - 1)
-                } else {
-                    (0, 0)
-                };
-                if let Some((ts, off)) = seg.time_index.last() {
-                    seg.max_timestamp = ts;
-                    seg.offset_of_max_timestamp = seg.base + off as i64;
-                }
-                seg.next_offset = seg.base + rel as i64;
-                seg.bytes_since_index = 0;
-                seg.recover(pos as u64, false, &config)?;
-            }
-            if !is_active {
-                seg.seal().map_err(|e| LogError::io(&seg.path, e))?;
-            }
+            let seg = Segment::load(dir, base, &config, i == last, clean)?;
             segments.insert(base, seg);
         }
         let first_base = bases[0];
@@ -555,6 +573,9 @@ impl PartitionLog {
             deleted: false,
             producers: ProducerState::default(),
             aborted: Vec::new(),
+            cleaner_checkpoint: cleaner::read_checkpoint(dir)
+                .map_err(|e| LogError::io(dir, e))?
+                .unwrap_or(0),
         };
         let end = inner.next_offset();
         for base in &bases {
@@ -727,12 +748,14 @@ impl PartitionLog {
         if offset == next {
             return Ok(None);
         }
-        let mut candidates = g
+        // The segment holding `offset`, or the first after it with data (compaction can
+        // leave segments empty or ending before the next one starts).
+        let from = g
             .segments
             .range(..=offset)
             .next_back()
-            .into_iter()
-            .chain(g.segments.range(offset + 1..).take(1));
+            .map_or(i64::MIN, |(&b, _)| b);
+        let mut candidates = g.segments.range(from..);
         let seg = loop {
             match candidates.next() {
                 Some((_, s)) if s.next_offset > offset && s.size > 0 => break s,
@@ -1052,15 +1075,21 @@ fn read_log_start(dir: &Path) -> io::Result<Option<i64>> {
     }
 }
 
-/// Writes the log start offset durably (temp file, fsync, rename, fsync the directory).
+/// Writes the log start offset durably.
 fn write_log_start(dir: &Path, offset: i64) -> io::Result<()> {
-    let tmp = dir.join(format!("{LOG_START_FILE}.tmp"));
+    write_small_file(dir, LOG_START_FILE, &format!("{offset}\n"))
+}
+
+/// Replaces a small file atomically and durably (temp file, fsync, rename, fsync the
+/// directory).
+fn write_small_file(dir: &Path, name: &str, content: &str) -> io::Result<()> {
+    let tmp = dir.join(format!("{name}.tmp"));
     {
         let f = File::create(&tmp)?;
-        f.write_all_at(format!("{offset}\n").as_bytes(), 0)?;
+        f.write_all_at(content.as_bytes(), 0)?;
         f.sync_all()?;
     }
-    fs::rename(&tmp, dir.join(LOG_START_FILE))?;
+    fs::rename(&tmp, dir.join(name))?;
     File::open(dir)?.sync_all()
 }
 
@@ -1112,5 +1141,7 @@ fn first_at_or_after(b: &[u8], h: &BatchHeader, target: i64) -> (i64, i64) {
     (h.base_offset, h.max_timestamp)
 }
 
+#[cfg(test)]
+mod cleaner_tests;
 #[cfg(test)]
 mod tests;

@@ -121,6 +121,20 @@ pub async fn run(
                 tokio::task::spawn_blocking(move || b.retention_pass(crate::log::now_ms())).await;
         }
     });
+    let b = broker.clone();
+    background.spawn(async move {
+        // The log cleaner: passes back to back while there is work, then backs off.
+        let backoff = Duration::from_millis(b.config.log_cleaner_backoff_ms);
+        loop {
+            let b2 = b.clone();
+            let done = tokio::task::spawn_blocking(move || b2.cleaner_pass(crate::log::now_ms()))
+                .await
+                .unwrap_or_default();
+            if done.partitions == 0 {
+                tokio::time::sleep(backoff).await;
+            }
+        }
+    });
     match broker.config.fsync {
         FsyncPolicy::Always => {
             background.spawn(broker.flusher.clone().run_group_commit());
