@@ -13,5 +13,6 @@ mod list_offsets;
 mod metadata;
 mod ops;
 mod produce_fetch;
+mod replicas;
 mod restart;
 mod transactions;

@@ -167,6 +167,26 @@ impl Broker {
         self.broker_layers().validate(Kind::Topic, configs)
     }
 
+    /// Every resource that has configs (ListConfigResources): all topics, this broker,
+    /// and the groups with configs of their own or committed offsets.
+    pub fn config_resources(&self) -> Result<Vec<ConfigResource>, ConfigError> {
+        let mut out: Vec<ConfigResource> = self
+            .topics()
+            .iter()
+            .map(|t| ConfigResource::Topic(t.name.clone()))
+            .collect();
+        out.push(ConfigResource::Broker(self.config.node_id.to_string()));
+        let mut groups: Vec<String> = self.meta.offset_groups()?;
+        {
+            let d = self.dynamic.read().unwrap_or_else(|p| p.into_inner());
+            groups.extend(d.groups.keys().cloned());
+        }
+        groups.sort();
+        groups.dedup();
+        out.extend(groups.into_iter().map(ConfigResource::Group));
+        Ok(out)
+    }
+
     /// `Ok(true)` for the cluster default, `Ok(false)` for this broker.
     fn broker_target(&self, name: &str) -> Result<bool, ConfigError> {
         if name.is_empty() {

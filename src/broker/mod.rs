@@ -7,6 +7,7 @@ pub mod fetch;
 pub mod flush;
 pub mod offsets;
 pub mod produce;
+pub mod replicas;
 pub mod retention;
 pub mod topic_config;
 

@@ -130,6 +130,47 @@ pub async fn describe_configs(
     DescribeConfigsResponse::default().with_results(results)
 }
 
+pub async fn list_config_resources(
+    broker: &Arc<Broker>,
+    ctx: &RequestContext,
+    req: ListConfigResourcesRequest,
+) -> ListConfigResourcesResponse {
+    use kafka_protocol::messages::list_config_resources_response::ConfigResource as Listed;
+    // v0 knew only client-metrics resources; v1 lists every type. An empty filter asks
+    // for all the version knows.
+    const CLIENT_METRICS: i8 = 16;
+    let known: &[i8] = if ctx.api_version == 0 {
+        &[CLIENT_METRICS]
+    } else {
+        &[TOPIC, BROKER, GROUP, CLIENT_METRICS, BROKER_LOGGER]
+    };
+    if let Some(bad) = req.resource_types.iter().find(|t| !known.contains(t)) {
+        let e = ConfigError::InvalidRequest(format!("Unsupported resource type {bad}"));
+        return ListConfigResourcesResponse::default().with_error_code(e.kafka_code());
+    }
+    let wanted = |t: i8| {
+        known.contains(&t) && (req.resource_types.is_empty() || req.resource_types.contains(&t))
+    };
+    match broker.config_resources() {
+        Ok(all) => ListConfigResourcesResponse::default().with_config_resources(
+            all.into_iter()
+                .map(|r| match r {
+                    ConfigResource::Topic(n) => (TOPIC, n),
+                    ConfigResource::Broker(n) => (BROKER, n),
+                    ConfigResource::Group(n) => (GROUP, n),
+                })
+                .filter(|(t, _)| wanted(*t))
+                .map(|(t, n)| {
+                    Listed::default()
+                        .with_resource_type(t)
+                        .with_resource_name(str_bytes(&n))
+                })
+                .collect(),
+        ),
+        Err(e) => ListConfigResourcesResponse::default().with_error_code(e.kafka_code()),
+    }
+}
+
 /// The (type, name) pairs that appear more than once in a request: Kafka refuses each.
 fn duplicates<'a>(ids: impl Iterator<Item = (i8, &'a StrBytes)>) -> HashSet<(i8, String)> {
     let mut seen = HashSet::new();

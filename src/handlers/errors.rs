@@ -4,6 +4,7 @@
 use kafka_protocol::error::ResponseError;
 
 use crate::broker::fetch::FetchError;
+use crate::broker::replicas::ReplicaError;
 use crate::broker::retention::DeleteRecordsError;
 use crate::broker::{BrokerError, ProduceError, RecordProblem, TopicError};
 use crate::config::ConfigError;
@@ -179,6 +180,18 @@ impl KafkaCode for DeleteRecordsError {
             DeleteRecordsError::UnknownTopicOrPartition => ResponseError::UnknownTopicOrPartition,
             DeleteRecordsError::Policy(_) => ResponseError::PolicyViolation,
             DeleteRecordsError::Log(e) => e.error(),
+        }
+    }
+}
+
+impl KafkaCode for ReplicaError {
+    fn error(&self) -> ResponseError {
+        match self {
+            ReplicaError::UnknownTopicOrPartition => ResponseError::UnknownTopicOrPartition,
+            ReplicaError::ElectionNotNeeded => ResponseError::ElectionNotNeeded,
+            ReplicaError::NoReassignmentInProgress => ResponseError::NoReassignmentInProgress,
+            ReplicaError::InvalidReplicaAssignment(_) => ResponseError::InvalidReplicaAssignment,
+            ReplicaError::UnknownLeaderEpoch(_) => ResponseError::UnknownLeaderEpoch,
         }
     }
 }

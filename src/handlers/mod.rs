@@ -13,6 +13,7 @@ pub mod log_dirs;
 pub mod metadata;
 pub mod produce;
 pub mod producers;
+pub mod replicas;
 pub mod txn;
 
 use kafka_protocol::error::ResponseError;

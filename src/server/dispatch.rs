@@ -51,19 +51,24 @@ pub const SUPPORTED: &[ApiSpec] = &[
     api(ApiKey::WriteTxnMarkers, 1, 1),
     api(ApiKey::TxnOffsetCommit, 0, 5),
     api(ApiKey::DeleteRecords, 0, 2),
+    api(ApiKey::OffsetForLeaderEpoch, 2, 4),
     api(ApiKey::DescribeConfigs, 1, 4),
     api(ApiKey::AlterConfigs, 0, 2),
     api(ApiKey::DescribeLogDirs, 1, 4),
     api(ApiKey::CreatePartitions, 0, 3),
     api(ApiKey::DeleteGroups, 0, 2),
     api(ApiKey::OffsetDelete, 0, 0),
+    api(ApiKey::ElectLeaders, 0, 2),
     api(ApiKey::IncrementalAlterConfigs, 0, 1),
+    api(ApiKey::AlterPartitionReassignments, 0, 1),
+    api(ApiKey::ListPartitionReassignments, 0, 0),
     api(ApiKey::DescribeCluster, 0, 2),
     api(ApiKey::DescribeProducers, 0, 0),
     api(ApiKey::DescribeTransactions, 0, 0),
     api(ApiKey::ListTransactions, 0, 2),
     api(ApiKey::GetTelemetrySubscriptions, 0, 0),
     api(ApiKey::DescribeTopicPartitions, 0, 0),
+    api(ApiKey::ListConfigResources, 0, 1),
     api(ApiKey::ConsumerGroupHeartbeat, 0, 1),
     api(ApiKey::ConsumerGroupDescribe, 0, 1),
 ];
@@ -248,6 +253,23 @@ pub async fn dispatch(
                 handlers::log_dirs::describe_log_dirs
             )
         }
+        ApiKey::OffsetForLeaderEpoch => call!(
+            OffsetForLeaderEpochRequest,
+            handlers::replicas::offset_for_leader_epoch
+        ),
+        ApiKey::ElectLeaders => call!(ElectLeadersRequest, handlers::replicas::elect_leaders),
+        ApiKey::ListPartitionReassignments => call!(
+            ListPartitionReassignmentsRequest,
+            handlers::replicas::list_partition_reassignments
+        ),
+        ApiKey::AlterPartitionReassignments => call!(
+            AlterPartitionReassignmentsRequest,
+            handlers::replicas::alter_partition_reassignments
+        ),
+        ApiKey::ListConfigResources => call!(
+            ListConfigResourcesRequest,
+            handlers::configs::list_config_resources
+        ),
         ApiKey::DescribeConfigs => {
             call!(DescribeConfigsRequest, handlers::configs::describe_configs)
         }
