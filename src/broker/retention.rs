@@ -110,6 +110,13 @@ impl Broker {
         stats
     }
 
+    /// `log.cleaner.backoff.ms` as it is now (the flag, or a dynamic override).
+    pub fn cleaner_backoff_ms(&self) -> u64 {
+        self.broker_layers()
+            .broker_number("log.cleaner.backoff.ms")
+            .map_or(self.config.log_cleaner_backoff_ms, |n| n.max(1) as u64)
+    }
+
     /// The log directory and its file system's size and free space.
     pub fn log_dir_usage(&self) -> LogDirUsage {
         let path = self.config.data_dir.join("logs");
@@ -141,6 +148,13 @@ impl Broker {
     /// async threads.
     pub fn cleaner_pass(&self, now_ms: i64) -> CleanerTotals {
         let mut totals = CleanerTotals::default();
+        // `log.cleaner.dedupe.buffer.size` may be changed at run time (AlterConfigs).
+        let dedupe_bytes = self
+            .broker_layers()
+            .broker_number("log.cleaner.dedupe.buffer.size")
+            .map_or(self.config.log_cleaner_dedupe_buffer_size, |n| {
+                n.max(1024) as usize
+            });
         for t in self.topics() {
             let eff = self.topic_effective(&t.configs());
             if !policy_has(eff.get("cleanup.policy"), "compact") {
@@ -154,7 +168,7 @@ impl Broker {
                 min_lag_ms: num(eff.get("min.compaction.lag.ms"), 0),
                 max_lag_ms: num(eff.get("max.compaction.lag.ms"), i64::MAX),
                 delete_retention_ms: num(eff.get("delete.retention.ms"), 86_400_000),
-                map_entries: (self.config.log_cleaner_dedupe_buffer_size / MAP_ENTRY_BYTES).max(1),
+                map_entries: (dedupe_bytes / MAP_ENTRY_BYTES).max(1),
             };
             for (i, p) in t.partitions().iter().enumerate() {
                 let started = std::time::Instant::now();

@@ -272,13 +272,20 @@ impl BrokerLayers {
                     value,
                     source,
                     read_only: !def.dynamic,
-                    sensitive: false,
+                    sensitive: def.ty == ConfigType::Password,
                     ty: def.ty,
                     doc: def.doc,
                     synonyms,
                 }
             })
             .collect()
+    }
+
+    /// A broker config's value as a number (its effective layer).
+    pub fn broker_number(&self, name: &str) -> Option<i64> {
+        defs::find(defs::BROKER, name)
+            .and_then(|d| self.broker_value(d).0)
+            .and_then(|v| v.trim().parse().ok())
     }
 
     /// The broker config a group config defaults to.
@@ -339,10 +346,7 @@ impl BrokerLayers {
     }
 
     fn number(&self, name: &str) -> i64 {
-        defs::find(defs::BROKER, name)
-            .and_then(|d| self.broker_value(d).0)
-            .and_then(|v| v.parse().ok())
-            .unwrap_or(0)
+        self.broker_number(name).unwrap_or(0)
     }
 
     /// Checks a complete set of configs for a resource: names, values, and the rules

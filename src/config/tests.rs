@@ -239,3 +239,22 @@ fn group_configs_default_to_the_brokers() {
         )
         .is_ok());
 }
+
+#[test]
+fn passwords_are_sensitive_and_dynamic_extras_are_accepted() {
+    let layers = BrokerLayers {
+        per_broker: map(&[("ssl.keystore.password", "secret")]),
+        ..Default::default()
+    };
+    let d = layers.describe_broker(false);
+    let p = entry(&d, "ssl.keystore.password");
+    assert!(p.sensitive);
+    assert_eq!(p.source, Source::DynamicBroker);
+    assert!(layers
+        .validate(
+            Kind::Broker,
+            &map(&[("sasl.kerberos.min.time.before.relogin", "58000")])
+        )
+        .is_ok());
+    assert_eq!(layers.broker_number("log.cleaner.backoff.ms"), Some(15000));
+}

@@ -114,6 +114,7 @@ pub fn compress(codec: u8, data: &[u8], level: Option<i32>) -> Result<Vec<u8>, D
                 .block_size(lz4::BlockSize::Max64KB)
                 .block_mode(lz4::BlockMode::Independent)
                 .checksum(lz4::ContentChecksum::NoChecksum)
+                .block_checksum(lz4::liblz4::BlockChecksum::NoBlockChecksum)
                 .level(level.unwrap_or(9).clamp(1, 17) as u32)
                 .build(Vec::new())
                 .map_err(io)?;
@@ -172,6 +173,11 @@ mod tests {
             );
         }
         assert!(compress(7, &data, None).is_err());
+        // LZ4 frames as Kafka writes them: version 1, independent blocks, no block or
+        // content checksum (FLG 0x60), 64 KiB blocks (BD 0x40). KafkaJS's lz4js misreads
+        // frames with block checksums.
+        let z = compress(3, &data, None).unwrap();
+        assert_eq!(&z[..6], &[0x04, 0x22, 0x4d, 0x18, 0x60, 0x40]);
     }
 
     #[test]

@@ -124,8 +124,8 @@ pub async fn run(
     let b = broker.clone();
     background.spawn(async move {
         // The log cleaner: passes back to back while there is work, then backs off.
-        let backoff = Duration::from_millis(b.config.log_cleaner_backoff_ms);
         loop {
+            let backoff = Duration::from_millis(b.cleaner_backoff_ms());
             let b2 = b.clone();
             let done = tokio::task::spawn_blocking(move || b2.cleaner_pass(crate::log::now_ms()))
                 .await
