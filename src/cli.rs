@@ -330,7 +330,7 @@ fn serve(args: ServeArgs) -> Result<(), CliError> {
 /// Every partition keeps its active segment open and every client a socket: lift the
 /// soft open-files limit to the hard one, as many servers do (the soft default is often
 /// 1024).
-fn raise_open_files_limit() {
+pub(crate) fn raise_open_files_limit() {
     use rustix::process::{getrlimit, setrlimit, Resource, Rlimit};
     let lim = getrlimit(Resource::Nofile);
     if let (Some(soft), Some(hard)) = (lim.current, lim.maximum) {

@@ -10,6 +10,7 @@
 
 mod consume;
 mod idle;
+mod lifecycle;
 mod limits;
 mod produce;
 mod report;
@@ -44,6 +45,9 @@ pub enum BenchCommand {
     Startup(idle::StartupArgs),
     /// Create a topic of N partitions and/or hold M idle connections open (RSS probes).
     Idle(idle::IdleArgs),
+    /// In-process costs of the log lifecycle: cleaner MB/s and a retention pass over many
+    /// partitions.
+    Lifecycle(lifecycle::LifecycleArgs),
     /// Measure this machine's limits: loopback TCP, sequential write + fdatasync, fsyncs/s.
     #[command(subcommand)]
     Limits(limits::LimitsCommand),
@@ -110,9 +114,23 @@ pub struct LoadArgs {
     /// InitProducerId; each batch gets its sequence number and a fresh CRC).
     #[arg(long)]
     pub idempotent: bool,
+    /// Give records keys: record i of every batch gets key i mod N (default: no keys).
+    /// Needed for compacted topics.
+    #[arg(long)]
+    pub keys: Option<usize>,
+    /// A topic config for the topic when it is created (`name=value`, repeatable), e.g.
+    /// `--topic-config cleanup.policy=compact`.
+    #[arg(long, value_parser = parse_topic_config)]
+    pub topic_config: Vec<(String, String)>,
     /// Print the result as one JSON object instead of the human summary.
     #[arg(long)]
     pub json: bool,
+}
+
+fn parse_topic_config(s: &str) -> Result<(String, String), String> {
+    s.split_once('=')
+        .map(|(k, v)| (k.to_string(), v.to_string()))
+        .ok_or_else(|| format!("expected name=value, got {s:?}"))
 }
 
 impl LoadArgs {
@@ -232,6 +250,7 @@ pub fn run(args: BenchArgs) -> Result<(), BenchError> {
         BenchCommand::Txn(a) => txn::run(a),
         BenchCommand::Startup(a) => idle::startup(a),
         BenchCommand::Idle(a) => idle::idle(a),
+        BenchCommand::Lifecycle(a) => lifecycle::run(a),
         BenchCommand::Limits(c) => limits::run(c),
     }
 }

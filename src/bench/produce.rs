@@ -118,8 +118,14 @@ struct Plan {
 pub fn run(args: &LoadArgs, e2e: bool) -> Result<Report, BenchError> {
     let timeout = Duration::from_millis(args.timeout_ms);
     let mut setup = Conn::connect(&args.bootstrap, timeout)?;
-    let partitions = setup.ensure_topic(&args.topic, args.partitions, true)?;
-    let template = BatchTemplate::new(args.batch_records, args.record_size, args.compression)?;
+    let partitions =
+        setup.ensure_topic_with(&args.topic, args.partitions, true, &args.topic_config)?;
+    let template = BatchTemplate::new_keyed(
+        args.batch_records,
+        args.record_size,
+        args.compression,
+        args.keys,
+    )?;
     let duration = match (args.duration, args.records) {
         (None, None) => Some(Duration::from_secs(10)),
         (d, _) => d,

@@ -6,7 +6,7 @@ use std::net::TcpStream;
 use std::time::{Duration, Instant};
 
 use bytes::{Bytes, BytesMut};
-use kafka_protocol::messages::create_topics_request::CreatableTopic;
+use kafka_protocol::messages::create_topics_request::{CreatableTopic, CreatableTopicConfig};
 use kafka_protocol::messages::list_offsets_request::{ListOffsetsPartition, ListOffsetsTopic};
 use kafka_protocol::messages::metadata_request::MetadataRequestTopic;
 use kafka_protocol::messages::{
@@ -172,6 +172,17 @@ impl Conn {
         partitions: Option<i32>,
         create: bool,
     ) -> Result<i32, BenchError> {
+        self.ensure_topic_with(topic, partitions, create, &[])
+    }
+
+    /// `ensure_topic`, creating the topic with these configs.
+    pub fn ensure_topic_with(
+        &mut self,
+        topic: &str,
+        partitions: Option<i32>,
+        create: bool,
+        configs: &[(String, String)],
+    ) -> Result<i32, BenchError> {
         let err = |msg: String| BenchError::Topic {
             topic: topic.to_string(),
             msg,
@@ -193,7 +204,17 @@ impl Conn {
             .with_topics(vec![CreatableTopic::default()
                 .with_name(TopicName(StrBytes::from_string(topic.to_string())))
                 .with_num_partitions(want)
-                .with_replication_factor(1)])
+                .with_replication_factor(1)
+                .with_configs(
+                    configs
+                        .iter()
+                        .map(|(k, v)| {
+                            CreatableTopicConfig::default()
+                                .with_name(StrBytes::from_string(k.clone()))
+                                .with_value(Some(StrBytes::from_string(v.clone())))
+                        })
+                        .collect(),
+                )])
             .with_timeout_ms(30_000);
         let resp = self.call(CREATE_TOPICS_VERSION, &req)?;
         for t in &resp.topics {

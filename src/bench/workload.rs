@@ -47,7 +47,7 @@ pub struct BatchTemplate {
     value_at: Option<usize>,
 }
 
-fn record(i: usize, ts: i64, value: Bytes) -> Record {
+fn record(i: usize, ts: i64, value: Bytes, key: Option<Bytes>) -> Record {
     Record {
         transactional: false,
         control: false,
@@ -60,7 +60,7 @@ fn record(i: usize, ts: i64, value: Bytes) -> Record {
         // The encoder keeps one batch only while offset - sequence is constant.
         sequence: i as i32 - 1,
         timestamp: ts,
-        key: None,
+        key,
         value: Some(value),
         headers: Default::default(),
     }
@@ -81,7 +81,14 @@ fn encode(records: &[Record], compression: Compression) -> Result<Bytes, BenchEr
 }
 
 impl BatchTemplate {
-    pub fn new(records: usize, record_size: usize, codec: Codec) -> Result<Self, BenchError> {
+    /// A batch template; with `keys`, record `i` of every batch has key `i mod keys`
+    /// (so each batch supersedes the previous one's records in a compacted topic).
+    pub fn new_keyed(
+        records: usize,
+        record_size: usize,
+        codec: Codec,
+        keys: Option<usize>,
+    ) -> Result<Self, BenchError> {
         let now = std::time::SystemTime::now()
             .duration_since(std::time::UNIX_EPOCH)
             .map(|d| d.as_millis() as i64)
@@ -89,7 +96,10 @@ impl BatchTemplate {
         let value = payload(record_size);
         // Every record shares one value buffer: no per-record allocation.
         let template: Vec<Record> = (0..records)
-            .map(|i| record(i, now, value.clone()))
+            .map(|i| {
+                let key = keys.map(|k| Bytes::from(format!("key-{:08}", i % k.max(1))));
+                record(i, now, value.clone(), key)
+            })
             .collect();
         let compression = codec.compression();
         let batch = encode(&template, compression)?;
@@ -183,7 +193,7 @@ mod tests {
             Codec::Lz4,
             Codec::Zstd,
         ] {
-            let t = BatchTemplate::new(4, 100, codec).expect("template");
+            let t = BatchTemplate::new_keyed(4, 100, codec, None).expect("template");
             let stamped = if codec == Codec::None {
                 let mut b = t.batch.to_vec();
                 assert!(t.stamp_in_place(&mut b, 123_456_789));

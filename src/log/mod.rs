@@ -470,7 +470,17 @@ impl Inner {
     /// files are deleted by the caller, outside the lock.
     fn advance_start(&mut self, dir: &Path, offset: i64) -> Result<Vec<Segment>, LogError> {
         if offset > self.log_start {
-            write_log_start(dir, offset).map_err(|e| LogError::io(dir, e))?;
+            // Persisted only when the start falls inside the segment that will be first:
+            // at a segment boundary, the first remaining segment says it (open clamps
+            // to it), so retention needs no fsync per partition.
+            let first_kept = self
+                .segments
+                .values()
+                .find(|s| s.next_offset > offset)
+                .map_or(offset, |s| s.base);
+            if offset > first_kept {
+                write_log_start(dir, offset).map_err(|e| LogError::io(dir, e))?;
+            }
             self.log_start = offset;
         }
         let mut removed = Vec::new();
