@@ -128,7 +128,10 @@ fn cleaner_run(a: &LifecycleArgs, dir: &std::path::Path) -> Result<serde_json::V
 
 /// Creates `partitions` partitions, times a retention pass with nothing due, then one
 /// that deletes every partition's expired data.
-fn retention_run(a: &LifecycleArgs, dir: &std::path::Path) -> Result<serde_json::Value, BenchError> {
+fn retention_run(
+    a: &LifecycleArgs,
+    dir: &std::path::Path,
+) -> Result<serde_json::Value, BenchError> {
     crate::cli::raise_open_files_limit();
     let broker = Broker::open(BrokerConfig {
         node_id: 1,
@@ -162,7 +165,13 @@ fn retention_run(a: &LifecycleArgs, dir: &std::path::Path) -> Result<serde_json:
     let t0 = Instant::now();
     for t in 0..topics {
         let topic = broker
-            .create_topic(&format!("ret-{t:05}"), per_topic as i32, 1, configs.clone(), false)
+            .create_topic(
+                &format!("ret-{t:05}"),
+                per_topic as i32,
+                1,
+                configs.clone(),
+                false,
+            )
             .map_err(io)?;
         // Two old batches per partition: the second rolls the first into a sealed segment.
         for p in topic.partitions() {
@@ -201,7 +210,9 @@ pub fn run(a: LifecycleArgs) -> Result<(), BenchError> {
             d.clone()
         }
         None => {
-            tmp = tempfile::Builder::new().prefix("rill-lifecycle-").tempdir()?;
+            tmp = tempfile::Builder::new()
+                .prefix("rill-lifecycle-")
+                .tempdir()?;
             tmp.path().to_path_buf()
         }
     };
