@@ -51,10 +51,9 @@ fn io(e: impl std::fmt::Display) -> BenchError {
 fn cleaner_run(a: &LifecycleArgs, dir: &std::path::Path) -> Result<serde_json::Value, BenchError> {
     let cfg = LogConfig {
         segment_bytes: 64 << 20,
-        segment_ms: 1,
         ..LogConfig::default()
     };
-    let log = PartitionLog::open(&dir.join("clean"), cfg, true).map_err(io)?;
+    let log = PartitionLog::open(&dir.join("clean"), cfg.clone(), true).map_err(io)?;
     let value = vec![b'v'; a.record_size];
     let keys: Vec<Vec<u8>> = (0..a.keys.max(1))
         .map(|k| format!("key-{k:09}").into_bytes())
@@ -87,7 +86,16 @@ fn cleaner_run(a: &LifecycleArgs, dir: &std::path::Path) -> Result<serde_json::V
     }
     log.flush().map_err(io)?;
     let write_s = t0.elapsed().as_secs_f64();
+    // One more batch in a new segment, so the whole written log is cleanable.
+    log.set_config(LogConfig {
+        segment_ms: 1,
+        ..cfg.clone()
+    });
     std::thread::sleep(std::time::Duration::from_millis(5));
+    let mut last = batch::keyed_batch(&[(Some(b"end"), Some(b"end"))], crate::log::now_ms());
+    let h = batch::validate_produce(&last, usize::MAX).map_err(io)?;
+    log.append(&mut last, &h, false).map_err(io)?;
+    log.set_config(cfg);
     let cc = CleanerConfig {
         min_dirty_ratio: 0.0,
         min_lag_ms: 0,
@@ -173,13 +181,12 @@ fn retention_run(
                 false,
             )
             .map_err(io)?;
-        // Two old batches per partition: the second rolls the first into a sealed segment.
+        // One old batch per partition (one segment: a sealed segment more per partition
+        // would double the open files). A deleting pass rolls it, then deletes it.
         for p in topic.partitions() {
-            for _ in 0..2 {
-                let mut b = batch::simple_batch(8, 1_000, 100);
-                let h = batch::validate_produce(&b, usize::MAX).map_err(io)?;
-                p.append(&mut b, &h, false).map_err(io)?;
-            }
+            let mut b = batch::simple_batch(8, 1_000, 100);
+            let h = batch::validate_produce(&b, usize::MAX).map_err(io)?;
+            p.append(&mut b, &h, false).map_err(io)?;
         }
     }
     let setup_s = t0.elapsed().as_secs_f64();

@@ -30,6 +30,7 @@ pub fn log_config(effective: &BTreeMap<String, String>) -> LogConfig {
         timestamp_before_max_ms: num("message.timestamp.before.max.ms", i64::MAX),
         timestamp_after_max_ms: num("message.timestamp.after.max.ms", 3_600_000),
         compression: compression(effective),
+        max_compaction_lag_ms: num("max.compaction.lag.ms", i64::MAX).max(1),
         writeback_bytes: d.writeback_bytes,
     }
 }

@@ -4,8 +4,8 @@
 //! One pass over a partition:
 //! 1. Under the lock, note the segments, the last stable offset and the cleaner checkpoint
 //!    (the first dirty offset, persisted in `cleaner-offset`). The cleanable range ends at
-//!    the active segment, the last stable offset, and the first segment younger than
-//!    `min.compaction.lag.ms`. Nothing happens unless the dirty share of that range reaches
+//!    the active segment (never cleaned, as in Kafka: the log's last batch always stays),
+//!    the last stable offset, and the first segment younger than `min.compaction.lag.ms`. Nothing happens unless the dirty share of that range reaches
 //!    `min.cleanable.dirty.ratio`, or its oldest dirty record is older than
 //!    `max.compaction.lag.ms`.
 //! 2. Without the lock, build a key-hash → latest-offset map over the dirty part (bounded:
@@ -247,17 +247,9 @@ impl PartitionLog {
     pub fn clean(&self, now: i64, cc: &CleanerConfig) -> Result<Option<CleanStats>, LogError> {
         // 1. What to clean.
         let (segs, active_base, lso, first_dirty, aborted, log_cfg) = {
-            let mut g = self.lock();
+            let g = self.lock();
             if g.deleted {
                 return Ok(None);
-            }
-            // A compacted topic's active segment rolls once older than segment.ms or
-            // max.compaction.lag.ms, so its records become cleanable.
-            let roll_after = g.config.segment_ms.min(cc.max_lag_ms);
-            let active = g.active();
-            let stale = active.size > 0 && now - active.created_ms > roll_after;
-            if stale {
-                g.roll(&self.dir)?;
             }
             let segs: Vec<SegInfo> = g
                 .segments
@@ -343,16 +335,19 @@ impl PartitionLog {
             }
         }
 
-        // 3. Rewrite every cleanable segment wholly below `upto`, a group at a time.
+        if upto <= first_dirty {
+            tracing::warn!(dir = %self.dir.display(), entries = cc.map_entries, "offset map too small for one batch; raise --log-cleaner-dedupe-buffer-size");
+            return Ok(None);
+        }
+        // 3. Rewrite every cleanable segment starting below `upto` (the one the map filled
+        //    in included: its records past `upto` are not in the map, so they stay), a
+        //    group at a time.
         let to_clean: Vec<&SegInfo> = cleanable
             .iter()
             .copied()
-            .filter(|s| s.next_offset <= upto)
+            .filter(|s| s.base < upto)
             .collect();
         if to_clean.is_empty() {
-            if stats.map_full {
-                tracing::warn!(dir = %self.dir.display(), entries = cc.map_entries, "offset map too small to clean one segment; raise --log-cleaner-dedupe-buffer-size");
-            }
             return Ok(None);
         }
         let mut groups: Vec<Vec<&SegInfo>> = Vec::new();

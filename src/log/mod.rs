@@ -77,6 +77,9 @@ pub struct LogConfig {
     /// `compression.type` other than `producer`: (Kafka codec id, level) batches are
     /// stored with.
     pub compression: Option<(u8, Option<i32>)>,
+    /// `max.compaction.lag.ms` of a compacted topic: the active segment also rolls (on
+    /// append) once this old, so its records become cleanable in time (KIP-354).
+    pub max_compaction_lag_ms: i64,
     /// Start write-back of each this many appended bytes at once (0: never). Under
     /// `--fsync interval` and `never` this keeps the periodic fdatasync short: without it, a second's
     /// worth of dirty pages is written back inside that fdatasync while appends to the
@@ -97,6 +100,7 @@ impl Default for LogConfig {
             timestamp_before_max_ms: i64::MAX,
             timestamp_after_max_ms: 3_600_000,
             compression: None,
+            max_compaction_lag_ms: i64::MAX,
             writeback_bytes: 0,
         }
     }
@@ -410,7 +414,12 @@ impl Inner {
         let next = self.next_offset();
         let must_roll = {
             let active = self.active();
-            let too_old = now - active.created_ms > cfg.segment_ms;
+            let max_age = if cfg.compact {
+                cfg.segment_ms.min(cfg.max_compaction_lag_ms)
+            } else {
+                cfg.segment_ms
+            };
+            let too_old = now - active.created_ms > max_age;
             let overflow = next + header.last_offset_delta as i64 - active.base >= u32::MAX as i64;
             active.size > 0
                 && (active.size + len > cfg.segment_bytes
