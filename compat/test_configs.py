@@ -1260,3 +1260,39 @@ def test_configs_persist_across_restart(broker_factory, topic):
     assert before["topic"]["retention.bytes"] == ("-1", DEFAULT)
     b.restart(hard=True)
     assert snapshot(b.bootstrap) == before
+
+
+def test_kafka_ui_startup_calls(broker, topic):
+    """Kafka UI (provectus) on loading a cluster: DescribeCluster for the controller,
+    DescribeConfigs of that BROKER (it reads `delete.topic.enable` to offer topic
+    deletion), DescribeConfigs of every topic with synonyms (and documentation on the
+    topic page), and DescribeLogDirs for the brokers' disk usage."""
+    kp = kp_admin(broker)
+    try:
+        kp.create_topics([__import__("kafka").admin.NewTopic(topic, 2, 1, topic_configs={"retention.ms": "3600000"})])
+        cluster = kp.describe_cluster()
+        controller = cluster["controller_id"]
+        assert controller == 1
+        brk = kp_ok(kp, KpType.BROKER, str(controller), synonyms=False)
+        assert brk["delete.topic.enable"]["value"] == "true"
+        topics = [t for t in kp.list_topics() if not t.startswith("__")]
+        assert topic in topics
+        for t in topics:
+            code, msg, cfg = kp_describe_raw(kp, KpType.TOPIC, t, synonyms=True, documentation=True)
+            assert code == 0, msg
+            assert cfg["cleanup.policy"]["value"] == "delete"
+            assert cfg["cleanup.policy"]["documentation"]
+        code, _, cfg = kp_describe_raw(kp, KpType.TOPIC, topic, synonyms=True, documentation=True)
+        ret = cfg["retention.ms"]
+        assert ret["value"] == "3600000" and ret["config_source"] == DYNAMIC_TOPIC
+        assert ret["synonyms"][0] == ("retention.ms", "3600000", DYNAMIC_TOPIC)
+        assert ("log.retention.hours", "168", DEFAULT) in ret["synonyms"]
+        (b,) = kp.describe_log_dirs()
+        assert b["broker"] == 1
+        (d,) = b["log_dirs"]
+        assert d["error_code"] == 0 and d["log_dir"].endswith("logs")
+        assert 0 < d["usable_bytes"] <= d["total_bytes"]
+        mine = [t for t in d["topics"] if t["name"] == topic]
+        assert [p["partition_index"] for p in mine[0]["partitions"]] == [0, 1]
+    finally:
+        kp.close()
