@@ -296,6 +296,15 @@ if [ -x "$RDK_PERF" ] || [ "${RILL_BENCH_RDKAFKA:-0}" = 1 ]; then
         MODES="failed (see scripts/producer-modes.sh output)"
     fi
 fi
+# ---------------------------------------------------------------- log lifecycle
+# Cleaner MiB/s, a retention pass over 10k partitions, produce with the cleaner running.
+say "log lifecycle"
+fresh_cache
+if RILL_BIN="$BIN" scripts/lifecycle-bench.sh --runs "$RUNS" >"$WORK/lifecycle.out"; then
+    LIFECYCLE="$(cat "$WORK/lifecycle.out")"
+else
+    LIFECYCLE="failed (see scripts/lifecycle-bench.sh output)"
+fi
 LOAD_AFTER="$(cut -d' ' -f1-3 /proc/loadavg)"
 
 # ---------------------------------------------------------------- report
@@ -370,6 +379,8 @@ One run, 1 KiB records, acks=1, batch.size=65536, linger.ms=5 (librdkafka's MB a
 $RDKAFKA
 
 $MODES
+
+$LIFECYCLE
 
 Raw JSON of every run is printed by the same commands with \`--json\`. Where the time
 goes, with profiles: [PROFILE.md](PROFILE.md).
