@@ -375,16 +375,26 @@ impl PartitionLog {
                 }
                 None => return Ok(Some(stats)), // the log changed underneath: next pass
             }
+            // 4. Everything below this group's end has now been compared with the map
+            //    (groups go from the log start up), so the clean part ends there: a pass
+            //    cut short (a crash) resumes from it.
+            let end = group
+                .last()
+                .map_or(first_dirty, |s| s.next_offset.min(upto));
+            self.advance_checkpoint(end)?;
         }
-        // 4. Remember where the clean part ends.
-        {
-            let mut g = self.lock();
-            if !g.deleted && upto > g.cleaner_checkpoint {
-                write_checkpoint(&self.dir, upto).map_err(|e| LogError::io(&self.dir, e))?;
-                g.cleaner_checkpoint = upto;
-            }
-        }
+        self.advance_checkpoint(upto)?;
         Ok(Some(stats))
+    }
+
+    /// Moves the persisted first dirty offset up to `offset`.
+    fn advance_checkpoint(&self, offset: i64) -> Result<(), LogError> {
+        let mut g = self.lock();
+        if !g.deleted && offset > g.cleaner_checkpoint {
+            write_checkpoint(&self.dir, offset).map_err(|e| LogError::io(&self.dir, e))?;
+            g.cleaner_checkpoint = offset;
+        }
+        Ok(())
     }
 
     /// Writes one group's cleaned copy into `.cleaning/` and swaps it in. Returns the
