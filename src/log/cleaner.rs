@@ -13,7 +13,8 @@
 //! 3. Without the lock, rewrite the cleanable segments, a group at a time (up to
 //!    `segment.bytes` each), into `.cleaning/`: a record is kept if no later record has its
 //!    key; tombstones also go once older than `delete.retention.ms`; batches of aborted
-//!    transactions go; control batches stay. Kept batches are copied verbatim, or rebuilt
+//!    transactions go; a transaction marker goes once older than `delete.retention.ms` if
+//!    no record of its transaction is left (Kafka's "when safe"). Kept batches are copied verbatim, or rebuilt
 //!    with only their kept records (same base offset and offset deltas).
 //! 4. Under the lock, swap: rename `.cleaning` to `.swap-<base>` (the commit point), delete
 //!    the old segments' files, move the new ones in. A crash before the rename leaves the
@@ -363,9 +364,17 @@ impl PartitionLog {
             }
         }
         let delete_before = now.saturating_sub(cc.delete_retention_ms);
+        // Producer id → whether its transaction in progress (in log order) kept a record.
+        let mut txn_data: HashMap<i64, bool> = HashMap::new();
         for group in groups {
-            let (written, removed) =
-                self.rewrite_group(&group, &map, &aborted, delete_before, &log_cfg)?;
+            let (written, removed) = self.rewrite_group(
+                &group,
+                &map,
+                &aborted,
+                delete_before,
+                &log_cfg,
+                &mut txn_data,
+            )?;
             match written {
                 Some(bytes) => {
                     stats.segments_in += group.len();
@@ -407,6 +416,7 @@ impl PartitionLog {
         aborted: &[AbortedTxn],
         delete_before: i64,
         cfg: &LogConfig,
+        txn_data: &mut HashMap<i64, bool>,
     ) -> Result<(Option<u64>, u64), LogError> {
         let base = group[0].base;
         let tmp = self.dir.join(CLEANING_DIR);
@@ -424,9 +434,18 @@ impl PartitionLog {
             let mut r = BatchReader::new(s);
             while let Some((h, b)) = r.next_batch().map_err(|e| LogError::io(&self.dir, e))? {
                 let kept: Option<Vec<u8>> = if h.is_control() {
-                    Some(b.to_vec())
+                    // A marker whose transaction has no record left goes once older than
+                    // delete.retention.ms (aborted data always goes, so abort markers do).
+                    let retained = txn_data.remove(&h.producer_id).unwrap_or(false);
+                    if !retained && h.max_timestamp < delete_before {
+                        removed += 1;
+                        None
+                    } else {
+                        Some(b.to_vec())
+                    }
                 } else if is_aborted(aborted, &h) {
                     removed += h.record_count.max(0) as u64;
+                    txn_data.entry(h.producer_id).or_insert(false);
                     None
                 } else {
                     let records = batch::records_section(b, &h).ok_or_else(|| {
@@ -451,6 +470,9 @@ impl PartitionLog {
                         .map(|v| v.raw)
                         .collect();
                     removed += (views.len() - keep.len()) as u64;
+                    if h.is_transactional() {
+                        *txn_data.entry(h.producer_id).or_insert(false) |= !keep.is_empty();
+                    }
                     if keep.len() == views.len() {
                         Some(b.to_vec())
                     } else if keep.is_empty() {

@@ -334,3 +334,61 @@ fn an_interrupted_clean_leaves_old_or_new_segments_never_a_mix() {
     }
     assert!(kv.iter().all(|r| original.contains(r)));
 }
+
+#[test]
+fn markers_go_with_their_transactions_data_after_delete_retention() {
+    let dir = tempfile::tempdir().unwrap();
+    let log = PartitionLog::open(dir.path(), cfg(), true).unwrap();
+    let txn = |pid: i64, seq: i32, key: &[u8], value: &[u8]| {
+        let r: Vec<batch::KeyValue> = vec![(Some(key), Some(value))];
+        let mut b = keyed_batch(&r, 100);
+        batch::set_producer(&mut b, pid, 0, seq, true);
+        let h = validate_produce(&b, 1 << 20).unwrap();
+        log.append(&mut b, &h, true).unwrap();
+    };
+    // Producer 7: aborted. Producer 8: committed, its key kept. Producer 9: committed,
+    // its key superseded later.
+    txn(7, 0, b"a", b"aborted");
+    log.append_marker(7, 0, 0, false).unwrap();
+    txn(8, 0, b"b", b"committed-kept");
+    log.append_marker(8, 0, 0, true).unwrap();
+    txn(9, 0, b"c", b"committed-old");
+    log.append_marker(9, 0, 0, true).unwrap();
+    put(&log, &[("c", Some("new-c"))], 100);
+    put(&log, &[("pad", Some(&"p".repeat(1900)))], 100);
+    put(&log, &[("end", Some("e"))], 100);
+    let mut c = cc();
+    c.delete_retention_ms = 0;
+    log.clean(now_ms() + 1, &c).unwrap().expect("cleaned");
+    let markers: Vec<(i64, i64)> = {
+        let (start, end) = log.offsets();
+        let mut out = Vec::new();
+        let mut off = start;
+        while off < end {
+            let r = log
+                .read(off, 1 << 20, true, Isolation::ReadUncommitted)
+                .unwrap();
+            if r.records.is_empty() {
+                break;
+            }
+            let mut at = 0;
+            while at < r.records.len() {
+                let h = BatchHeader::parse(&r.records[at..]).unwrap();
+                if h.is_control() {
+                    out.push((h.producer_id, h.base_offset));
+                }
+                off = h.last_offset() + 1;
+                at += h.total_len();
+            }
+        }
+        out
+    };
+    assert_eq!(markers, vec![(8, 3)], "only the marker of kept data stays");
+    let kv = read_kv(&log);
+    assert!(kv
+        .iter()
+        .any(|r| r.1 == "b" && r.2.as_deref() == Some("committed-kept")));
+    assert!(!kv
+        .iter()
+        .any(|r| r.1 == "a" || r.2.as_deref() == Some("committed-old")));
+}
