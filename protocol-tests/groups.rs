@@ -506,3 +506,44 @@ fn consumer_heartbeat_to_an_active_classic_group_is_group_id_not_found() {
     );
     assert_eq!(d.groups[0].error_code, 69);
 }
+
+#[test]
+fn group_configs_apply_to_a_consumer_group() {
+    use kafka_protocol::messages::incremental_alter_configs_request::{
+        AlterConfigsResource, AlterableConfig,
+    };
+    let rill = Rill::start(&[]);
+    let mut c = rill.client();
+    create_topic(&mut c, "gc", 1, &[]);
+    let set = |c: &mut Client, value: Option<&str>| {
+        let op = if value.is_some() { 0 } else { 1 };
+        let r = c.send(
+            1,
+            &IncrementalAlterConfigsRequest::default().with_resources(vec![
+                AlterConfigsResource::default()
+                    .with_resource_type(32)
+                    .with_resource_name(s("gc-group"))
+                    .with_configs(vec![AlterableConfig::default()
+                        .with_name(s("consumer.heartbeat.interval.ms"))
+                        .with_config_operation(op)
+                        .with_value(value.map(s))]),
+            ]),
+        );
+        assert_eq!(r.responses[0].error_code, 0);
+    };
+    set(&mut c, Some("7000"));
+    let r = c.send(1, &cg_join("gc-group", "a", &["gc"]));
+    assert_eq!(r.error_code, 0);
+    assert_eq!(r.heartbeat_interval_ms, 7_000, "the group's own setting");
+    let other = c.send(1, &cg_join("other-group", "a", &["gc"]));
+    assert_eq!(
+        other.heartbeat_interval_ms, 5_000,
+        "other groups keep the broker's"
+    );
+    // Removing it brings the broker's default back at the next heartbeat.
+    set(&mut c, None);
+    let member = r.member_id.clone().unwrap().to_string();
+    let r = c.send(1, &cg_beat("gc-group", &member, r.member_epoch, &[]));
+    assert_eq!(r.error_code, 0, "{r:?}");
+    assert_eq!(r.heartbeat_interval_ms, 5_000);
+}
