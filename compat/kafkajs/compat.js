@@ -15,11 +15,7 @@ const { byName, selfTest } = require('./codecs')
 
 const [scenario, bootstrap, topic, ...args] = process.argv.slice(2)
 
-// KafkaJS logs go to stderr so stdout carries only the RESULT line.
-const logCreator = () => ({ namespace, level, label, log }) => {
-  const { message, ...extra } = log
-  process.stderr.write(`[kafkajs ${label}] ${namespace}: ${message} ${JSON.stringify(extra)}\n`)
-}
+const { logCreator } = require('./log')
 
 function client () {
   return new Kafka({

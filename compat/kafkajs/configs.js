@@ -14,11 +14,7 @@ const { Kafka, logLevel, ConfigResourceTypes } = require('kafkajs')
 
 const [scenario, bootstrap, topic] = process.argv.slice(2)
 
-// KafkaJS logs go to stderr so stdout carries only the RESULT line.
-const logCreator = () => ({ namespace, level, label, log }) => {
-  const { message, ...extra } = log
-  process.stderr.write(`[kafkajs ${label}] ${namespace}: ${message} ${JSON.stringify(extra)}\n`)
-}
+const { logCreator } = require('./log')
 
 function client () {
   return new Kafka({

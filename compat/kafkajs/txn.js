@@ -19,10 +19,7 @@ const { Kafka, logLevel, Partitioners } = require('kafkajs')
 const [scenario, bootstrap, ...args] = process.argv.slice(2)
 
 // KafkaJS logs go to stderr so stdout carries only the OPEN/RESULT lines.
-const logCreator = () => ({ namespace, level, label, log }) => {
-  const { message, ...extra } = log
-  process.stderr.write(`[kafkajs ${label}] ${namespace}: ${message} ${JSON.stringify(extra)}\n`)
-}
+const { logCreator } = require('./log')
 
 function client () {
   return new Kafka({

@@ -10,7 +10,7 @@ use std::time::Instant;
 use clap::Args;
 
 use super::BenchError;
-use crate::broker::{Broker, BrokerConfig, FsyncPolicy};
+use crate::broker::{Broker, BrokerConfig};
 use crate::log::batch::{self, KeyValue};
 use crate::log::cleaner::{CleanerConfig, MAP_ENTRY_BYTES};
 use crate::log::{LogConfig, PartitionLog};
@@ -142,25 +142,8 @@ fn retention_run(
 ) -> Result<serde_json::Value, BenchError> {
     crate::cli::raise_open_files_limit();
     let broker = Broker::open(BrokerConfig {
-        node_id: 1,
-        listeners: "PLAINTEXT://127.0.0.1:0".into(),
-        advertised_host: "127.0.0.1".into(),
-        advertised_port: 0,
-        data_dir: dir.join("retention"),
         auto_create_topics: false,
-        default_partitions: 1,
-        max_request_bytes: 1 << 20,
-        fsync: FsyncPolicy::Never,
-        group_initial_rebalance_delay_ms: 0,
-        group_consumer_heartbeat_interval_ms: 5_000,
-        group_consumer_session_timeout_ms: 45_000,
-        producer_id_expiration_ms: crate::log::producer::DEFAULT_EXPIRATION_MS,
-        transaction_max_timeout_ms: crate::txn::DEFAULT_MAX_TIMEOUT_MS,
-        transaction_abort_interval_ms: 10_000,
-        transaction_version: 2,
-        log_retention_check_interval_ms: 300_000,
-        log_cleaner_backoff_ms: 15_000,
-        log_cleaner_dedupe_buffer_size: 1 << 20,
+        ..BrokerConfig::in_process(dir.join("retention"))
     })
     .map_err(io)?;
     let per_topic = 10;

@@ -64,6 +64,34 @@ pub struct BrokerConfig {
     pub log_cleaner_dedupe_buffer_size: usize,
 }
 
+impl BrokerConfig {
+    /// A broker for in-process use (tests, `rill bench lifecycle`): Rill's defaults, no
+    /// listener, no fsync.
+    pub fn in_process(data_dir: PathBuf) -> BrokerConfig {
+        BrokerConfig {
+            node_id: 1,
+            listeners: "PLAINTEXT://localhost:9092".into(),
+            advertised_host: "localhost".into(),
+            advertised_port: 9092,
+            data_dir,
+            auto_create_topics: true,
+            default_partitions: 1,
+            max_request_bytes: 1 << 20,
+            fsync: FsyncPolicy::Never,
+            group_initial_rebalance_delay_ms: 0,
+            group_consumer_heartbeat_interval_ms: 5_000,
+            group_consumer_session_timeout_ms: 45_000,
+            producer_id_expiration_ms: crate::log::producer::DEFAULT_EXPIRATION_MS,
+            transaction_max_timeout_ms: crate::txn::DEFAULT_MAX_TIMEOUT_MS,
+            transaction_abort_interval_ms: 10_000,
+            transaction_version: 2,
+            log_retention_check_interval_ms: 300_000,
+            log_cleaner_backoff_ms: 15_000,
+            log_cleaner_dedupe_buffer_size: 1 << 20,
+        }
+    }
+}
+
 #[derive(Debug, Error)]
 pub enum BrokerError {
     #[error(transparent)]
@@ -537,27 +565,7 @@ mod tests {
     use super::*;
 
     fn config(dir: &Path) -> BrokerConfig {
-        BrokerConfig {
-            node_id: 1,
-            listeners: "PLAINTEXT://localhost:9092".into(),
-            advertised_host: "localhost".into(),
-            advertised_port: 9092,
-            data_dir: dir.to_path_buf(),
-            auto_create_topics: true,
-            default_partitions: 1,
-            max_request_bytes: 1 << 20,
-            fsync: FsyncPolicy::Never,
-            group_initial_rebalance_delay_ms: 0,
-            group_consumer_heartbeat_interval_ms: 5_000,
-            group_consumer_session_timeout_ms: 45_000,
-            producer_id_expiration_ms: crate::log::producer::DEFAULT_EXPIRATION_MS,
-            transaction_max_timeout_ms: crate::txn::DEFAULT_MAX_TIMEOUT_MS,
-            transaction_abort_interval_ms: 10_000,
-            transaction_version: 2,
-            log_retention_check_interval_ms: 300_000,
-            log_cleaner_backoff_ms: 15_000,
-            log_cleaner_dedupe_buffer_size: 1 << 20,
-        }
+        BrokerConfig::in_process(dir.to_path_buf())
     }
 
     #[test]

@@ -104,6 +104,26 @@ pub struct BrokerLayers {
     pub statics: BTreeMap<String, String>,
 }
 
+impl Described {
+    fn new(
+        def: &ConfigDef,
+        (value, source): (Option<String>, Source),
+        read_only: bool,
+        synonyms: Vec<SynonymValue>,
+    ) -> Described {
+        Described {
+            name: def.name,
+            value,
+            source,
+            read_only,
+            sensitive: def.ty == ConfigType::Password,
+            ty: def.ty,
+            doc: def.doc,
+            synonyms,
+        }
+    }
+}
+
 fn scaled(value: &str, scale: i64) -> String {
     if scale == 1 {
         return value.to_string();
@@ -233,20 +253,11 @@ impl BrokerLayers {
                     });
                 }
                 synonyms.extend(self.topic_layers(def.name).into_iter().map(|(s, _)| s));
-                let (value, source) = match overrides.get(def.name) {
+                let value = match overrides.get(def.name) {
                     Some(v) => (Some(v.clone()), Source::Topic),
                     None => self.topic_default(def),
                 };
-                Described {
-                    name: def.name,
-                    value,
-                    source,
-                    read_only: false,
-                    sensitive: false,
-                    ty: def.ty,
-                    doc: def.doc,
-                    synonyms,
-                }
+                Described::new(def, value, false, synonyms)
             })
             .collect()
     }
@@ -327,20 +338,11 @@ impl BrokerLayers {
                     value: default.clone(),
                     source: Source::Default,
                 });
-                let (value, source) = match overrides.get(def.name) {
+                let value = match overrides.get(def.name) {
                     Some(v) => (Some(v.clone()), Source::Group),
                     None => (default, Source::Default),
                 };
-                Described {
-                    name: def.name,
-                    value,
-                    source,
-                    read_only: false,
-                    sensitive: false,
-                    ty: def.ty,
-                    doc: def.doc,
-                    synonyms,
-                }
+                Described::new(def, value, false, synonyms)
             })
             .collect()
     }

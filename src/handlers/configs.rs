@@ -171,19 +171,40 @@ pub async fn list_config_resources(
     }
 }
 
-/// The (type, name) pairs that appear more than once in a request: Kafka refuses each.
-fn duplicates<'a>(ids: impl Iterator<Item = (i8, &'a StrBytes)>) -> HashSet<(i8, String)> {
+/// Runs `act` on each resource of an alter request, refusing resources named more than
+/// once as Kafka does. Returns (type, name, error code, message) per resource.
+fn alter_each<R>(
+    resources: &[R],
+    id: impl Fn(&R) -> (i8, StrBytes),
+    act: impl Fn(&R, ConfigResource) -> Result<(), ConfigError>,
+) -> Vec<(i8, StrBytes, i16, Option<StrBytes>)> {
     let mut seen = HashSet::new();
-    ids.map(|(t, n)| (t, n.to_string()))
-        .filter(|id| !seen.insert(id.clone()))
+    let dupes: HashSet<(i8, String)> = resources
+        .iter()
+        .map(|r| {
+            let (t, n) = id(r);
+            (t, n.to_string())
+        })
+        .filter(|k| !seen.insert(k.clone()))
+        .collect();
+    resources
+        .iter()
+        .map(|r| {
+            let (t, n) = id(r);
+            let result = if dupes.contains(&(t, n.to_string())) {
+                Err(ConfigError::InvalidRequest(
+                    "Error due to duplicate config resources in the request".into(),
+                ))
+            } else {
+                resource(t, &n).and_then(|res| act(r, res))
+            };
+            let (code, message) = match result {
+                Ok(()) => (0, None),
+                Err(e) => (e.kafka_code(), Some(str_bytes(&e.to_string()))),
+            };
+            (t, n, code, message)
+        })
         .collect()
-}
-
-fn outcome(result: Result<(), ConfigError>) -> (i16, Option<StrBytes>) {
-    match result {
-        Ok(()) => (0, None),
-        Err(e) => (e.kafka_code(), Some(str_bytes(&e.to_string()))),
-    }
 }
 
 pub async fn alter_configs(
@@ -191,48 +212,40 @@ pub async fn alter_configs(
     _ctx: &RequestContext,
     req: AlterConfigsRequest,
 ) -> AlterConfigsResponse {
-    let dupes = duplicates(
-        req.resources
-            .iter()
-            .map(|r| (r.resource_type, &r.resource_name)),
+    let results = alter_each(
+        &req.resources,
+        |r| (r.resource_type, r.resource_name.clone()),
+        |r, res| {
+            let mut configs = BTreeMap::new();
+            for c in &r.configs {
+                let Some(v) = &c.value else {
+                    return Err(ConfigError::InvalidRequest(format!(
+                        "Null value not supported for : {}",
+                        c.name.as_str()
+                    )));
+                };
+                if configs.insert(c.name.to_string(), v.to_string()).is_some() {
+                    return Err(ConfigError::InvalidRequest(format!(
+                        "Error due to duplicate config keys: {}",
+                        c.name.as_str()
+                    )));
+                }
+            }
+            broker.alter_configs(&res, configs, req.validate_only)
+        },
     );
-    let responses = req
-        .resources
-        .into_iter()
-        .map(|r| {
-            let result = if dupes.contains(&(r.resource_type, r.resource_name.to_string())) {
-                Err(ConfigError::InvalidRequest(
-                    "Error due to duplicate config resources in the request".into(),
-                ))
-            } else {
-                resource(r.resource_type, &r.resource_name).and_then(|res| {
-                    let mut configs = BTreeMap::new();
-                    for c in &r.configs {
-                        let Some(v) = &c.value else {
-                            return Err(ConfigError::InvalidRequest(format!(
-                                "Null value not supported for : {}",
-                                c.name.as_str()
-                            )));
-                        };
-                        if configs.insert(c.name.to_string(), v.to_string()).is_some() {
-                            return Err(ConfigError::InvalidRequest(format!(
-                                "Error due to duplicate config keys: {}",
-                                c.name.as_str()
-                            )));
-                        }
-                    }
-                    broker.alter_configs(&res, configs, req.validate_only)
-                })
-            };
-            let (code, message) = outcome(result);
-            alter_configs_response::AlterConfigsResourceResponse::default()
-                .with_error_code(code)
-                .with_error_message(message)
-                .with_resource_type(r.resource_type)
-                .with_resource_name(r.resource_name)
-        })
-        .collect();
-    AlterConfigsResponse::default().with_responses(responses)
+    AlterConfigsResponse::default().with_responses(
+        results
+            .into_iter()
+            .map(|(t, n, code, message)| {
+                alter_configs_response::AlterConfigsResourceResponse::default()
+                    .with_error_code(code)
+                    .with_error_message(message)
+                    .with_resource_type(t)
+                    .with_resource_name(n)
+            })
+            .collect(),
+    )
 }
 
 fn op(code: i8, name: &str, value: Option<&StrBytes>) -> Result<Op, ConfigError> {
@@ -257,39 +270,31 @@ pub async fn incremental_alter_configs(
     _ctx: &RequestContext,
     req: IncrementalAlterConfigsRequest,
 ) -> IncrementalAlterConfigsResponse {
-    let dupes = duplicates(
-        req.resources
-            .iter()
-            .map(|r| (r.resource_type, &r.resource_name)),
-    );
-    let responses = req
-        .resources
-        .into_iter()
-        .map(|r| {
-            let result = if dupes.contains(&(r.resource_type, r.resource_name.to_string())) {
-                Err(ConfigError::InvalidRequest(
-                    "Error due to duplicate config resources in the request".into(),
-                ))
-            } else {
-                resource(r.resource_type, &r.resource_name).and_then(|res| {
-                    let ops = r
-                        .configs
-                        .iter()
-                        .map(|c| {
-                            op(c.config_operation, c.name.as_str(), c.value.as_ref())
-                                .map(|o| (c.name.to_string(), o))
-                        })
-                        .collect::<Result<Vec<_>, _>>()?;
-                    broker.incremental_alter_configs(&res, &ops, req.validate_only)
+    let results = alter_each(
+        &req.resources,
+        |r| (r.resource_type, r.resource_name.clone()),
+        |r, res| {
+            let ops = r
+                .configs
+                .iter()
+                .map(|c| {
+                    op(c.config_operation, c.name.as_str(), c.value.as_ref())
+                        .map(|o| (c.name.to_string(), o))
                 })
-            };
-            let (code, message) = outcome(result);
-            incremental_alter_configs_response::AlterConfigsResourceResponse::default()
-                .with_error_code(code)
-                .with_error_message(message)
-                .with_resource_type(r.resource_type)
-                .with_resource_name(r.resource_name)
-        })
-        .collect();
-    IncrementalAlterConfigsResponse::default().with_responses(responses)
+                .collect::<Result<Vec<_>, _>>()?;
+            broker.incremental_alter_configs(&res, &ops, req.validate_only)
+        },
+    );
+    IncrementalAlterConfigsResponse::default().with_responses(
+        results
+            .into_iter()
+            .map(|(t, n, code, message)| {
+                incremental_alter_configs_response::AlterConfigsResourceResponse::default()
+                    .with_error_code(code)
+                    .with_error_message(message)
+                    .with_resource_type(t)
+                    .with_resource_name(n)
+            })
+            .collect(),
+    )
 }

@@ -35,8 +35,8 @@ fn put(log: &PartitionLog, recs: &[(&str, Option<&str>)], ts: i64) {
     log.append(&mut b, &h, false).unwrap();
 }
 
-/// Every record: (offset, key, value or None for a tombstone); control batches skipped.
-fn read_kv(log: &PartitionLog) -> Vec<(i64, String, Option<String>)> {
+/// Every stored batch from the log start to the end, as fetches return them.
+fn stored_batches(log: &PartitionLog) -> Vec<Vec<u8>> {
     let (start, end) = log.offsets();
     let mut out = Vec::new();
     let mut off = start;
@@ -52,19 +52,31 @@ fn read_kv(log: &PartitionLog) -> Vec<(i64, String, Option<String>)> {
             let h = BatchHeader::parse(&r.records[at..]).unwrap();
             let b = &r.records[at..at + h.total_len()];
             batch::validate_batch(b).expect("stored batches stay valid");
-            if !h.is_control() {
-                let sec = batch::records_section(b, &h).unwrap();
-                for v in batch::parse_records(&sec, h.record_count).unwrap() {
-                    let o = h.base_offset + v.offset_delta;
-                    if o >= start {
-                        let key = String::from_utf8(v.key.unwrap().to_vec()).unwrap();
-                        let value = (!v.tombstone).then(|| value_of(v.raw));
-                        out.push((o, key, value));
-                    }
-                }
-            }
+            out.push(b.to_vec());
             off = h.last_offset() + 1;
             at += h.total_len();
+        }
+    }
+    out
+}
+
+/// Every record: (offset, key, value or None for a tombstone); control batches skipped.
+fn read_kv(log: &PartitionLog) -> Vec<(i64, String, Option<String>)> {
+    let start = log.offsets().0;
+    let mut out = Vec::new();
+    for b in stored_batches(log) {
+        let h = BatchHeader::parse(&b).unwrap();
+        if h.is_control() {
+            continue;
+        }
+        let sec = batch::records_section(&b, &h).unwrap();
+        for v in batch::parse_records(&sec, h.record_count).unwrap() {
+            let o = h.base_offset + v.offset_delta;
+            if o >= start {
+                let key = String::from_utf8(v.key.unwrap().to_vec()).unwrap();
+                let value = (!v.tombstone).then(|| value_of(v.raw));
+                out.push((o, key, value));
+            }
         }
     }
     out
@@ -360,29 +372,12 @@ fn markers_go_with_their_transactions_data_after_delete_retention() {
     let mut c = cc();
     c.delete_retention_ms = 0;
     log.clean(now_ms() + 1, &c).unwrap().expect("cleaned");
-    let markers: Vec<(i64, i64)> = {
-        let (start, end) = log.offsets();
-        let mut out = Vec::new();
-        let mut off = start;
-        while off < end {
-            let r = log
-                .read(off, 1 << 20, true, Isolation::ReadUncommitted)
-                .unwrap();
-            if r.records.is_empty() {
-                break;
-            }
-            let mut at = 0;
-            while at < r.records.len() {
-                let h = BatchHeader::parse(&r.records[at..]).unwrap();
-                if h.is_control() {
-                    out.push((h.producer_id, h.base_offset));
-                }
-                off = h.last_offset() + 1;
-                at += h.total_len();
-            }
-        }
-        out
-    };
+    let markers: Vec<(i64, i64)> = stored_batches(&log)
+        .iter()
+        .map(|b| BatchHeader::parse(b).unwrap())
+        .filter(|h| h.is_control())
+        .map(|h| (h.producer_id, h.base_offset))
+        .collect();
     assert_eq!(markers, vec![(8, 3)], "only the marker of kept data stays");
     let kv = read_kv(&log);
     assert!(kv

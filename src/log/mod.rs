@@ -482,10 +482,13 @@ impl Inner {
             // Persisted only when the start falls inside the segment that will be first:
             // at a segment boundary, the first remaining segment says it (open clamps
             // to it), so retention needs no fsync per partition.
+            // The first segment that stays: the first holding data at or past `offset`,
+            // else the active one (never removed).
             let first_kept = self
                 .segments
                 .values()
                 .find(|s| s.next_offset > offset)
+                .or_else(|| self.segments.values().next_back())
                 .map_or(offset, |s| s.base);
             if offset > first_kept {
                 write_log_start(dir, offset).map_err(|e| LogError::io(dir, e))?;

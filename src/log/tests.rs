@@ -192,6 +192,10 @@ fn delete_records_moves_the_start_and_survives_reopen() {
     // -1 means the high watermark: everything goes but the active segment.
     assert_eq!(log.delete_records(-1).unwrap(), 300);
     assert_eq!(segment_bases(dir.path()).len(), 1);
+    // The start lies inside the active segment: it must survive a reopen.
+    drop(log);
+    let log = PartitionLog::open(dir.path(), cfg(), false).unwrap();
+    assert_eq!(log.offsets(), (300, 300));
     append_n(&log, 1, 1, 5000);
     assert_eq!(log.offsets(), (300, 301));
     assert_eq!(read_all(&log), vec![(300, 5000)]);
