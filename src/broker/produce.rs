@@ -52,7 +52,8 @@ pub fn check_records(
     batch: &[u8],
     h: &batch::BatchHeader,
     now: i64,
-    partition: &str,
+    topic: &str,
+    partition: i32,
 ) -> Result<(), ProduceError> {
     let ts_rules = !cfg.log_append_time && !h.is_log_append_time();
     let lo = now.saturating_sub(cfg.timestamp_before_max_ms);
@@ -66,7 +67,7 @@ pub fn check_records(
     let mut problem = RecordProblem::MissingKey;
     for (i, r) in metas.iter().enumerate() {
         if cfg.compact && r.key_len < 0 {
-            bad.push((i as i32, format!("Compacted topic cannot accept message without key in topic partition {partition}.")));
+            bad.push((i as i32, format!("Compacted topic cannot accept message without key in topic partition {topic}-{partition}.")));
         } else if ts_rules && (r.timestamp < lo || r.timestamp > hi) {
             problem = RecordProblem::Timestamp;
             bad.push((i as i32, format!("Timestamp {} of message with offset {} is out of range. The timestamp should be within [{lo}, {hi}]", r.timestamp, i)));
@@ -118,7 +119,8 @@ impl Broker {
             records,
             &header,
             crate::log::now_ms(),
-            &format!("{}-{partition}", topic.name),
+            &topic.name,
+            partition,
         )?;
         // The one copy on the produce path: the batch must be mutable to take its offsets.
         // A topic whose compression.type is not `producer` stores batches re-encoded.
