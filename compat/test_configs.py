@@ -582,8 +582,9 @@ def test_broker_describe(broker_factory, topic):
     assert b.bootstrap in desc["advertised.listeners"].value
     assert desc["process.roles"].is_read_only
     assert v("log.flush.interval.messages") == ("1", STATIC_BROKER, False)
+    # Only a topic config's primary broker synonym is dynamic, as in Kafka 4.
+    assert v("log.retention.hours") == ("168", DEFAULT, True)
     for name, value in [
-        ("log.retention.hours", "168"),
         ("log.segment.bytes", "1073741824"),
         ("log.cleanup.policy", "delete"),
         ("message.max.bytes", "1048588"),
@@ -642,7 +643,7 @@ def test_dynamic_broker_config_layering(broker, topic):
     "", DYNAMIC_DEFAULT_BROKER_CONFIG) over Kafka's default, per-broker (broker "1",
     DYNAMIC_BROKER_CONFIG) over the cluster default, topic override over both. The
     synonyms list every layer, most specific first; DELETE peels them off again.
-    Also log.retention.hours set cluster-wide turns into retention.ms in milliseconds."""
+    Only the primary synonym is dynamic in Kafka: log.retention.hours is refused."""
     ck.create_topic(broker, topic)
     ck.create_topic(broker, topic + "-own", config={"retention.ms": "1000"})
     k = kp_admin(broker)
@@ -653,12 +654,9 @@ def test_dynamic_broker_config_layering(broker, topic):
         return c["value"], c["config_source"], c["synonyms"]
 
     try:
-        assert kp_incremental_raw(k, KpType.BROKER, "", [("log.retention.hours", S, "2")]) == (0, None)
-        assert retention() == (
-            "7200000",
-            DYNAMIC_DEFAULT_BROKER,
-            [("log.retention.hours", "2", DYNAMIC_DEFAULT_BROKER), ("log.retention.hours", "168", DEFAULT)],
-        )
+        code, msg = kp_incremental_raw(k, KpType.BROKER, "", [("log.retention.hours", S, "2")])
+        assert code == INVALID_CONFIG and "log.retention.hours" in msg, (code, msg)
+        assert retention() == ("604800000", DEFAULT, [("log.retention.hours", "168", DEFAULT)])
 
         assert kp_incremental_raw(k, KpType.BROKER, "", [("log.retention.ms", S, "12345")]) == (0, None)
         assert retention() == (
@@ -666,14 +664,12 @@ def test_dynamic_broker_config_layering(broker, topic):
             DYNAMIC_DEFAULT_BROKER,
             [
                 ("log.retention.ms", "12345", DYNAMIC_DEFAULT_BROKER),
-                ("log.retention.hours", "2", DYNAMIC_DEFAULT_BROKER),
                 ("log.retention.hours", "168", DEFAULT),
             ],
         )
         cluster = kp_ok(k, KpType.BROKER, "")
         assert {n: (c["value"], c["config_source"], c["read_only"]) for n, c in cluster.items()} == {
             "log.retention.ms": ("12345", DYNAMIC_DEFAULT_BROKER, False),
-            "log.retention.hours": ("2", DYNAMIC_DEFAULT_BROKER, False),
         }
 
         assert kp_incremental_raw(k, KpType.BROKER, "1", [("log.retention.ms", S, "777")]) == (0, None)
@@ -683,16 +679,12 @@ def test_dynamic_broker_config_layering(broker, topic):
             [
                 ("log.retention.ms", "777", DYNAMIC_BROKER),
                 ("log.retention.ms", "12345", DYNAMIC_DEFAULT_BROKER),
-                ("log.retention.hours", "2", DYNAMIC_DEFAULT_BROKER),
                 ("log.retention.hours", "168", DEFAULT),
             ],
         )
         b1 = kp_ok(k, KpType.BROKER, "1", ["log.retention.ms", "log.retention.hours"])
         assert (b1["log.retention.ms"]["value"], b1["log.retention.ms"]["config_source"]) == ("777", DYNAMIC_BROKER)
-        assert (b1["log.retention.hours"]["value"], b1["log.retention.hours"]["config_source"]) == (
-            "2",
-            DYNAMIC_DEFAULT_BROKER,
-        )
+        assert (b1["log.retention.hours"]["value"], b1["log.retention.hours"]["read_only"]) == ("168", True)
 
         # The topic's own override wins over every broker layer.
         own = retention(topic + "-own")
@@ -715,7 +707,7 @@ def test_dynamic_broker_config_layering(broker, topic):
             k,
             KpType.BROKER,
             "",
-            [("log.retention.ms", D, None), ("log.retention.hours", D, None), ("message.max.bytes", D, None)],
+            [("log.retention.ms", D, None), ("message.max.bytes", D, None)],
         ) == (0, None)
         assert retention() == ("604800000", DEFAULT, [("log.retention.hours", "168", DEFAULT)])
         assert kp_ok(k, KpType.BROKER, "") == {}
@@ -902,7 +894,7 @@ def test_kafka_python_broker_and_group(broker):
         assert {"node.id", "log.dirs", "advertised.listeners"} <= set(static), sorted(static)
         assert all(c["config_source"] == "STATIC_BROKER_CONFIG" for c in static.values())
         dynamic = k.describe_configs([KpResource(KpType.BROKER, "1")], config_filter="dynamic")["broker"]["1"]
-        assert {"log.retention.hours", "log.segment.bytes", "message.max.bytes", "log.cleanup.policy"} <= set(dynamic)
+        assert {"log.retention.ms", "log.segment.bytes", "message.max.bytes", "log.cleanup.policy"} <= set(dynamic)
         assert not {"node.id", "num.partitions", "log.dirs"} & set(dynamic)
 
         assert k.alter_configs([KpResource(KpType.BROKER, "1", {"log.retention.bytes": "1000000000"})]) == {
@@ -1047,7 +1039,8 @@ def test_kafkajs_broker_configs(broker, topic):
     assert len(b) >= 50
     assert (b["node.id"]["value"], b["node.id"]["source"], b["node.id"]["readOnly"]) == ("1", STATIC_BROKER, True)
     assert b["num.partitions"]["readOnly"] is True
-    assert b["log.retention.hours"]["readOnly"] is False
+    assert b["log.retention.hours"]["readOnly"] is True
+    assert b["log.retention.ms"]["readOnly"] is False
     assert out["brokerSynonyms"]["node.id"]["synonyms"][0] == ["node.id", "1", STATIC_BROKER]
     assert out["brokerSynonyms"]["log.retention.hours"]["synonyms"] == [["log.retention.hours", "168", DEFAULT]]
 

@@ -38,8 +38,10 @@ fn every_topic_synonym_is_a_broker_config() {
     for d in defs::TOPIC {
         for s in defs::topic_synonyms(d.name) {
             let b = defs::find(defs::BROKER, s.name).unwrap_or_else(|| panic!("{}", s.name));
-            // Kafka's one read-only synonym.
-            let read_only = s.name == "log.flush.scheduler.interval.ms";
+            // Only the first synonym of each is dynamic in Kafka (`log.retention.ms`, not
+            // `log.retention.hours`), but for flush.ms's scheduler interval.
+            let primary = defs::topic_synonyms(d.name)[0].name == s.name;
+            let read_only = !primary || s.name == "log.flush.scheduler.interval.ms";
             assert_eq!(b.dynamic, !read_only, "{}", s.name);
         }
     }
@@ -120,6 +122,7 @@ fn broker_description_marks_static_and_read_only() {
     };
     let d = layers.describe_broker(false);
     assert_eq!(d.len(), defs::BROKER.len());
+    assert_eq!(d.len(), 289, "every broker config of Kafka 4.0");
     let n = entry(&d, "num.partitions");
     assert_eq!(
         (n.value.as_deref(), n.source, n.read_only),
@@ -167,8 +170,10 @@ fn validation_names_the_key_and_rule() {
         )
         .is_ok());
     assert!(layers
-        .validate(Kind::Broker, &map(&[("log.retention.hours", "1")]))
+        .validate(Kind::Broker, &map(&[("log.retention.ms", "1")]))
         .is_ok());
+    // Only the primary synonym is dynamic in Kafka.
+    assert!(err(Kind::Broker, &[("log.retention.hours", "1")]).contains("dynamically"));
     assert!(layers
         .validate(
             Kind::Group,
