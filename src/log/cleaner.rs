@@ -60,7 +60,7 @@ pub struct CleanStats {
     pub map_full: bool,
 }
 
-const CHECKPOINT_FILE: &str = "cleaner-offset";
+pub(super) const CHECKPOINT_FILE: &str = "cleaner-offset";
 const CLEANING_DIR: &str = ".cleaning";
 const SWAP_PREFIX: &str = ".swap-";
 

@@ -564,18 +564,33 @@ impl PartitionLog {
     /// segment is fully re-validated and its indexes rebuilt; a torn tail is truncated.
     pub fn open(dir: &Path, config: LogConfig, clean: bool) -> Result<PartitionLog, LogError> {
         fs::create_dir_all(dir).map_err(|e| LogError::io(dir, e))?;
-        cleaner::recover(dir).map_err(|e| LogError::io(dir, e))?;
-        let mut bases = Vec::new();
-        for entry in fs::read_dir(dir).map_err(|e| LogError::io(dir, e))? {
-            let entry = entry.map_err(|e| LogError::io(dir, e))?;
-            let name = entry.file_name();
-            let name = name.to_string_lossy();
-            if let Some(stem) = name.strip_suffix(".log") {
-                if let Ok(base) = stem.parse::<i64>() {
-                    bases.push(base);
+        // One directory scan: segment bases, and whether the small state files or an
+        // interrupted compaction are there (most partitions have none of them).
+        let scan = |dir: &Path| -> Result<(Vec<i64>, Vec<String>), LogError> {
+            let mut bases = Vec::new();
+            let mut others = Vec::new();
+            for entry in fs::read_dir(dir).map_err(|e| LogError::io(dir, e))? {
+                let entry = entry.map_err(|e| LogError::io(dir, e))?;
+                let name = entry.file_name().to_string_lossy().into_owned();
+                match name
+                    .strip_suffix(".log")
+                    .and_then(|s| s.parse::<i64>().ok())
+                {
+                    Some(base) => bases.push(base),
+                    None if !name.ends_with("index") && !name.ends_with(".snapshot") => {
+                        others.push(name)
+                    }
+                    None => {}
                 }
             }
+            Ok((bases, others))
+        };
+        let (mut bases, mut others) = scan(dir)?;
+        if others.iter().any(|n| n.starts_with('.')) {
+            cleaner::recover(dir).map_err(|e| LogError::io(dir, e))?;
+            (bases, others) = scan(dir)?;
         }
+        let has = |name: &str| others.iter().any(|n| n == name);
         bases.sort_unstable();
         if bases.is_empty() {
             bases.push(0);
@@ -595,9 +610,13 @@ impl PartitionLog {
             deleted: false,
             producers: ProducerState::default(),
             aborted: Vec::new(),
-            cleaner_checkpoint: cleaner::read_checkpoint(dir)
-                .map_err(|e| LogError::io(dir, e))?
-                .unwrap_or(0),
+            cleaner_checkpoint: if has(cleaner::CHECKPOINT_FILE) {
+                cleaner::read_checkpoint(dir)
+                    .map_err(|e| LogError::io(dir, e))?
+                    .unwrap_or(0)
+            } else {
+                0
+            },
         };
         let end = inner.next_offset();
         for base in &bases {
@@ -611,7 +630,12 @@ impl PartitionLog {
         inner.replay_producers(dir, from)?;
         // DeleteRecords and retention persist the log start before removing segments: a
         // crash in between leaves segments below it, removed here.
-        if let Some(start) = read_log_start(dir).map_err(|e| LogError::io(dir, e))? {
+        let persisted_start = if has(LOG_START_FILE) {
+            read_log_start(dir).map_err(|e| LogError::io(dir, e))?
+        } else {
+            None
+        };
+        if let Some(start) = persisted_start {
             let start = start.clamp(first_base, end);
             let removed = inner.advance_start(dir, start)?;
             remove_segment_files(dir, removed);
