@@ -37,10 +37,7 @@ fn append_and_read(c: &mut Criterion) {
     let mut g = c.benchmark_group("log");
     g.throughput(Throughput::Bytes(b.len() as u64));
     g.bench_function("append_64k", |x| {
-        x.iter(|| {
-            let mut copy = b.clone();
-            log.append(&mut copy, &h, false).map(|a| a.base_offset)
-        })
+        x.iter(|| log.append(&b, &h, false).map(|a| a.base_offset))
     });
     // The same with an idempotent producer: the sequence check and producer-state update
     // are on this path (the batch gets the next sequence each time).
@@ -51,14 +48,12 @@ fn append_and_read(c: &mut Criterion) {
             set_producer(&mut idem, 1, 0, seq, false);
             let hi = BatchHeader::parse(&idem).expect("header");
             seq = seq.wrapping_add(hi.record_count);
-            let mut copy = idem.clone();
-            log.append(&mut copy, &hi, false).map(|a| a.base_offset)
+            log.append(&idem, &hi, false).map(|a| a.base_offset)
         })
     });
     // Make sure there is at least 1 MiB to read.
     for _ in 0..20 {
-        let mut copy = b.clone();
-        log.append(&mut copy, &h, false).expect("append");
+        log.append(&b, &h, false).expect("append");
     }
     let (_, end) = log.offsets();
     g.throughput(Throughput::Bytes(1 << 20));
@@ -132,7 +127,8 @@ fn frame(c: &mut Criterion) {
         x.iter(|| {
             rt.block_on(async {
                 let mut r: &[u8] = black_box(&wire);
-                rill::server::frame::read_frame(&mut r, 1 << 20)
+                rill::server::frame::FrameReader::new()
+                    .next(&mut r, 1 << 20)
                     .await
                     .map(|f| f.map(|b| b.len()))
             })

@@ -62,6 +62,11 @@ pub struct ServeArgs {
     /// Largest request frame accepted; bigger frames close the connection.
     #[arg(long, env = "RILL_MAX_REQUEST_BYTES", default_value_t = 100 * 1024 * 1024)]
     pub max_request_bytes: usize,
+    /// Fetch responses send stored record bytes from the segment files to the socket with
+    /// sendfile(2); `false` copies them through a per-connection buffer instead (the path
+    /// TLS listeners will take; for comparison).
+    #[arg(long, env = "RILL_ZERO_COPY", default_value_t = true, action = clap::ArgAction::Set)]
+    pub zero_copy: bool,
     /// Durability: `always` (ack after fsync, group commit), `interval:<ms>`, or `never`.
     #[arg(long, env = "RILL_FSYNC", default_value = "interval:1000")]
     pub fsync: FsyncPolicy,
@@ -370,6 +375,7 @@ async fn serve_async(args: ServeArgs) -> Result<(), CliError> {
         auto_create_topics: args.auto_create_topics,
         default_partitions: args.default_partitions,
         max_request_bytes: args.max_request_bytes,
+        zero_copy: args.zero_copy,
         fsync: args.fsync,
         group_initial_rebalance_delay_ms: args.group_initial_rebalance_delay_ms,
         group_consumer_heartbeat_interval_ms: args.group_consumer_heartbeat_interval_ms,

@@ -74,13 +74,13 @@ fn cleaner_run(a: &LifecycleArgs, dir: &std::path::Path) -> Result<serde_json::V
             })
             .collect();
         let plain = batch::keyed_batch(&recs, crate::log::now_ms() - 10_000);
-        let mut b = if a.codec == 0 {
+        let b = if a.codec == 0 {
             plain
         } else {
             batch::recompress(&plain, a.codec, None).map_err(io)?
         };
         let h = batch::validate_produce(&b, usize::MAX).map_err(io)?;
-        log.append(&mut b, &h, false).map_err(io)?;
+        log.append(&b, &h, false).map_err(io)?;
         written += b.len() as u64;
         records += 64;
     }
@@ -92,9 +92,9 @@ fn cleaner_run(a: &LifecycleArgs, dir: &std::path::Path) -> Result<serde_json::V
         ..cfg.clone()
     });
     std::thread::sleep(std::time::Duration::from_millis(5));
-    let mut last = batch::keyed_batch(&[(Some(b"end"), Some(b"end"))], crate::log::now_ms());
+    let last = batch::keyed_batch(&[(Some(b"end"), Some(b"end"))], crate::log::now_ms());
     let h = batch::validate_produce(&last, usize::MAX).map_err(io)?;
-    log.append(&mut last, &h, false).map_err(io)?;
+    log.append(&last, &h, false).map_err(io)?;
     log.set_config(cfg);
     let cc = CleanerConfig {
         min_dirty_ratio: 0.0,
@@ -167,9 +167,9 @@ fn retention_run(
         // One old batch per partition (one segment: a sealed segment more per partition
         // would double the open files). A deleting pass rolls it, then deletes it.
         for p in topic.partitions() {
-            let mut b = batch::simple_batch(8, 1_000, 100);
+            let b = batch::simple_batch(8, 1_000, 100);
             let h = batch::validate_produce(&b, usize::MAX).map_err(io)?;
-            p.append(&mut b, &h, false).map_err(io)?;
+            p.append(&b, &h, false).map_err(io)?;
         }
     }
     let setup_s = t0.elapsed().as_secs_f64();

@@ -39,6 +39,9 @@ pub struct BrokerConfig {
     pub auto_create_topics: bool,
     pub default_partitions: i32,
     pub max_request_bytes: usize,
+    /// Fetch responses send stored record bytes with `sendfile(2)`; off, they are copied
+    /// through each connection's buffer (the path TLS listeners will take).
+    pub zero_copy: bool,
     pub fsync: FsyncPolicy,
     /// `group.initial.rebalance.delay.ms`
     pub group_initial_rebalance_delay_ms: u64,
@@ -77,6 +80,7 @@ impl BrokerConfig {
             auto_create_topics: true,
             default_partitions: 1,
             max_request_bytes: 1 << 20,
+            zero_copy: true,
             fsync: FsyncPolicy::Never,
             group_initial_rebalance_delay_ms: 0,
             group_consumer_heartbeat_interval_ms: 5_000,

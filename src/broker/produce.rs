@@ -3,7 +3,6 @@
 
 use std::sync::Mutex;
 
-use bytes::BytesMut;
 use thiserror::Error;
 
 use super::{Broker, Topic};
@@ -122,15 +121,17 @@ impl Broker {
             &topic.name,
             partition,
         )?;
-        // The one copy on the produce path: the batch must be mutable to take its offsets.
-        // A topic whose compression.type is not `producer` stores batches re-encoded.
-        let (mut bytes, header) = match cfg.compression {
+        // Written from the request buffer as it arrived (the log writes the rewritten
+        // header beside it). A topic whose compression.type is not `producer` stores
+        // batches re-encoded.
+        let recompressed;
+        let (bytes, header) = match cfg.compression {
             Some((codec, level)) if codec != header.compression() => {
-                let b = batch::recompress(records, codec, level)?;
-                let h = batch::validate_batch(&b)?;
-                (BytesMut::from(&b[..]), h)
+                recompressed = batch::recompress(records, codec, level)?;
+                let h = batch::validate_batch(&recompressed)?;
+                (&recompressed[..], h)
             }
-            _ => (BytesMut::from(records), header),
+            _ => (records, header),
         };
         let appended = if header.is_transactional() && header.has_producer_id() {
             let (pid, epoch) = (header.producer_id, header.producer_epoch);
@@ -167,9 +168,9 @@ impl Broker {
             // write its markers) in between.
             let txns = self.txns.read().await;
             txns.verify(pid, epoch, &topic.name, partition)?;
-            log.append(&mut bytes, &header, true)?
+            log.append(bytes, &header, true)?
         } else {
-            log.append(&mut bytes, &header, false)?
+            log.append(bytes, &header, false)?
         };
         if !appended.duplicate {
             self.data_arrived.notify_waiters();

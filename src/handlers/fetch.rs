@@ -14,6 +14,7 @@ use crate::broker::fetch::{FetchError, FetchSpec, PartitionSpec, TopicRef};
 use crate::broker::Broker;
 use crate::log::Isolation;
 use crate::server::dispatch::RequestContext;
+use crate::server::reply::FetchRecords;
 
 const READ_COMMITTED: i8 = 1;
 
@@ -35,12 +36,13 @@ fn partition_error(index: i32, err: &FetchError) -> PartitionData {
 
 /// Fetch v4+ (sessionless: every response carries session id 0, so clients send full
 /// requests). Long-polls up to `max_wait_ms` until `min_bytes` are available, woken early
-/// by appends.
+/// by appends. The records stay in the segment files: they are returned beside the
+/// response, by reference, for the connection to send from there.
 pub async fn handle(
     broker: &Arc<Broker>,
     ctx: &RequestContext,
     req: FetchRequest,
-) -> FetchResponse {
+) -> (FetchResponse, FetchRecords) {
     let by_id = ctx.api_version >= 13;
     let spec = FetchSpec {
         topics: req
@@ -75,16 +77,19 @@ pub async fn handle(
         },
     };
     let results = broker.fetch(&spec).await;
+    let mut records = FetchRecords::new();
     let responses = req
         .topics
         .into_iter()
         .zip(results)
-        .map(|(t, results)| {
+        .enumerate()
+        .map(|(ti, (t, results))| {
             let parts = t
                 .partitions
                 .iter()
                 .zip(results)
-                .map(|(p, r)| match r {
+                .enumerate()
+                .map(|(pi, (p, r))| match r {
                     Ok(r) => {
                         let aborted = r.aborted.map(|list| {
                             list.into_iter()
@@ -95,13 +100,15 @@ pub async fn handle(
                                 })
                                 .collect()
                         });
+                        if !r.records.is_empty() {
+                            records.push(((ti, pi), r.records));
+                        }
                         PartitionData::default()
                             .with_partition_index(p.partition)
                             .with_high_watermark(r.high_watermark)
                             .with_last_stable_offset(r.last_stable_offset)
                             .with_log_start_offset(r.log_start_offset)
                             .with_aborted_transactions(aborted)
-                            .with_records(Some(r.records))
                     }
                     Err(e) => partition_error(p.partition, &e),
                 })
@@ -114,5 +121,5 @@ pub async fn handle(
             }
         })
         .collect();
-    FetchResponse::default().with_responses(responses)
+    (FetchResponse::default().with_responses(responses), records)
 }

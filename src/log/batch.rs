@@ -253,15 +253,30 @@ pub fn validate_produce(records: &[u8], max_bytes: usize) -> Result<BatchHeader,
 /// leader epoch (neither is covered by the CRC). For LogAppendTime topics it also sets the
 /// timestamp type and max timestamp and recomputes the CRC, as Kafka does.
 pub fn assign(batch: &mut [u8], base_offset: i64, log_append_time: Option<i64>) {
-    batch[OFF_BASE_OFFSET..OFF_BASE_OFFSET + 8].copy_from_slice(&base_offset.to_be_bytes());
-    batch[OFF_LEADER_EPOCH..OFF_LEADER_EPOCH + 4].copy_from_slice(&0i32.to_be_bytes());
+    let head = assigned_header(batch, base_offset, log_append_time);
+    batch[..HEADER_LEN].copy_from_slice(&head);
+}
+
+/// The header `assign` would give `batch`, computed without touching the batch: the
+/// produce path writes this header and the client's bytes after it as they arrived.
+/// Only a LogAppendTime batch needs its CRC recomputed, over the new header and the rest.
+pub fn assigned_header(
+    batch: &[u8],
+    base_offset: i64,
+    log_append_time: Option<i64>,
+) -> [u8; HEADER_LEN] {
+    let mut h = [0u8; HEADER_LEN];
+    h.copy_from_slice(&batch[..HEADER_LEN]);
+    h[OFF_BASE_OFFSET..OFF_BASE_OFFSET + 8].copy_from_slice(&base_offset.to_be_bytes());
+    h[OFF_LEADER_EPOCH..OFF_LEADER_EPOCH + 4].copy_from_slice(&0i32.to_be_bytes());
     if let Some(now) = log_append_time {
-        let attrs = be_i16(batch, OFF_ATTRIBUTES) | ATTR_TIMESTAMP_TYPE;
-        batch[OFF_ATTRIBUTES..OFF_ATTRIBUTES + 2].copy_from_slice(&attrs.to_be_bytes());
-        batch[OFF_MAX_TIMESTAMP..OFF_MAX_TIMESTAMP + 8].copy_from_slice(&now.to_be_bytes());
-        let crc = crc32c::crc32c(&batch[OFF_ATTRIBUTES..]);
-        batch[OFF_CRC..OFF_CRC + 4].copy_from_slice(&crc.to_be_bytes());
+        let attrs = be_i16(&h, OFF_ATTRIBUTES) | ATTR_TIMESTAMP_TYPE;
+        h[OFF_ATTRIBUTES..OFF_ATTRIBUTES + 2].copy_from_slice(&attrs.to_be_bytes());
+        h[OFF_MAX_TIMESTAMP..OFF_MAX_TIMESTAMP + 8].copy_from_slice(&now.to_be_bytes());
+        let crc = crc32c::crc32c_append(crc32c::crc32c(&h[OFF_ATTRIBUTES..]), &batch[HEADER_LEN..]);
+        h[OFF_CRC..OFF_CRC + 4].copy_from_slice(&crc.to_be_bytes());
     }
+    h
 }
 
 /// Control record type of a transaction marker (Kafka's `ControlRecordType`).

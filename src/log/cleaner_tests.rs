@@ -30,9 +30,9 @@ fn put(log: &PartitionLog, recs: &[(&str, Option<&str>)], ts: i64) {
         .iter()
         .map(|(k, v)| (Some(k.as_bytes()), v.map(str::as_bytes)))
         .collect();
-    let mut b = keyed_batch(&r, ts);
+    let b = keyed_batch(&r, ts);
     let h = validate_produce(&b, 1 << 20).unwrap();
-    log.append(&mut b, &h, false).unwrap();
+    log.append(&b, &h, false).unwrap();
 }
 
 /// Every stored batch from the log start to the end, as fetches return them.
@@ -44,13 +44,14 @@ fn stored_batches(log: &PartitionLog) -> Vec<Vec<u8>> {
         let r = log
             .read(off, 1 << 20, true, Isolation::ReadUncommitted)
             .unwrap();
-        if r.records.is_empty() {
+        let records = r.records.to_vec().unwrap();
+        if records.is_empty() {
             break;
         }
         let mut at = 0;
-        while at < r.records.len() {
-            let h = BatchHeader::parse(&r.records[at..]).unwrap();
-            let b = &r.records[at..at + h.total_len()];
+        while at < records.len() {
+            let h = BatchHeader::parse(&records[at..]).unwrap();
+            let b = &records[at..at + h.total_len()];
             batch::validate_batch(b).expect("stored batches stay valid");
             out.push(b.to_vec());
             off = h.last_offset() + 1;
@@ -213,9 +214,9 @@ fn compressed_batches_are_rebuilt_with_their_codec() {
             (Some(b"c"), Some(b"old-c")),
         ];
         let plain = keyed_batch(&r, 100);
-        let mut b = batch::recompress(&plain, codec, None).unwrap();
+        let b = batch::recompress(&plain, codec, None).unwrap();
         let h = validate_produce(&b, 1 << 20).unwrap();
-        log.append(&mut b, &h, false).unwrap();
+        log.append(&b, &h, false).unwrap();
         put(&log, &[("a", Some("new-a")), ("c", Some("new-c"))], 200);
         put(&log, &[("pad", Some(&"p".repeat(1900)))], 300);
     }
@@ -239,7 +240,7 @@ fn aborted_transactions_are_removed_and_markers_kept() {
     let mut b = keyed_batch(&r, 100);
     batch::set_producer(&mut b, 42, 0, 0, true);
     let h = validate_produce(&b, 1 << 20).unwrap();
-    log.append(&mut b, &h, true).unwrap();
+    log.append(&b, &h, true).unwrap();
     log.append_marker(42, 0, 0, false).unwrap();
     put(&log, &[("u", Some("plain"))], 100);
     put(&log, &[("pad", Some(&"p".repeat(1900)))], 100);
@@ -253,7 +254,7 @@ fn aborted_transactions_are_removed_and_markers_kept() {
     let r = log
         .read(1, 1 << 20, true, Isolation::ReadUncommitted)
         .unwrap();
-    let h = BatchHeader::parse(&r.records).unwrap();
+    let h = BatchHeader::parse(&r.records.to_vec().unwrap()).unwrap();
     assert!(h.is_control() && h.base_offset == 1);
 }
 
@@ -356,7 +357,7 @@ fn markers_go_with_their_transactions_data_after_delete_retention() {
         let mut b = keyed_batch(&r, 100);
         batch::set_producer(&mut b, pid, 0, seq, true);
         let h = validate_produce(&b, 1 << 20).unwrap();
-        log.append(&mut b, &h, true).unwrap();
+        log.append(&b, &h, true).unwrap();
     };
     // Producer 7: aborted. Producer 8: committed, its key kept. Producer 9: committed,
     // its key superseded later.

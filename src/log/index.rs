@@ -183,6 +183,26 @@ impl OffsetIndex {
         }
     }
 
+    /// The last indexed batch position at or before `position` (0 if none): a batch
+    /// boundary from which a walk to `position` reads few headers.
+    pub fn floor_position(&self, position: u64) -> u64 {
+        let n = self.inner.len();
+        let (mut lo, mut hi) = (0usize, n);
+        while lo < hi {
+            let mid = (lo + hi) / 2;
+            if self.entry(mid).1 as u64 <= position {
+                lo = mid + 1;
+            } else {
+                hi = mid;
+            }
+        }
+        if lo == 0 {
+            0
+        } else {
+            self.entry(lo - 1).1 as u64
+        }
+    }
+
     /// True if entries strictly increase in both fields and positions stay below `file_len`.
     pub fn is_sane(&self, file_len: u64) -> bool {
         let mut prev: Option<(u32, u32)> = None;

@@ -11,6 +11,7 @@ pub mod cleaner;
 pub mod compression;
 pub mod index;
 pub mod producer;
+pub mod slice;
 pub mod txn_index;
 mod writeback;
 
@@ -21,12 +22,12 @@ use std::os::unix::fs::FileExt;
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex, MutexGuard};
 
-use bytes::Bytes;
 use thiserror::Error;
 
 use batch::{BatchHeader, HEADER_LEN};
 use index::{MmapIndex, OffsetIndex, TimeIndex};
 use producer::{AbortedTxn, Check, ProducerEntry, ProducerError, ProducerState};
+pub use slice::FileSlice;
 
 #[derive(Debug, Error)]
 pub enum LogError {
@@ -405,7 +406,7 @@ impl Inner {
     fn write_batch(
         &mut self,
         dir: &Path,
-        batch: &mut [u8],
+        batch: &[u8],
         header: &BatchHeader,
         now: i64,
     ) -> Result<BatchHeader, LogError> {
@@ -432,7 +433,7 @@ impl Inner {
             self.roll(dir)?;
         }
         let log_append_time = cfg.log_append_time.then_some(now);
-        batch::assign(batch, next, log_append_time);
+        let head = batch::assigned_header(batch, next, log_append_time);
         let mut h = *header;
         h.base_offset = next;
         if let Some(t) = log_append_time {
@@ -440,9 +441,7 @@ impl Inner {
         }
         let active = self.active();
         let pos = active.size;
-        active
-            .file
-            .write_all_at(batch, pos)
+        write_all_vectored_at(&active.file, &head, &batch[HEADER_LEN..], pos)
             .map_err(|e| LogError::io(&active.path, e))?;
         active.note_batch(&h, pos, len, &cfg);
         if cfg.writeback_bytes > 0
@@ -534,7 +533,7 @@ pub struct Appended {
 /// Bytes read for a fetch, plus the partition's offsets at read time.
 #[derive(Debug, Clone)]
 pub struct ReadResult {
-    pub records: Bytes,
+    pub records: FileSlice,
     pub high_watermark: i64,
     pub last_stable_offset: i64,
     pub log_start_offset: i64,
@@ -558,6 +557,45 @@ pub struct PartitionLog {
 }
 
 const SCAN_CHUNK: usize = 16 * 1024;
+/// Bytes of a batch header that `batch::peek_span` needs.
+const SPAN_HEAD: usize = batch::OFF_LAST_OFFSET_DELTA + 4;
+
+/// The segment a read starts in (see `PartitionLog::locate`).
+struct Located {
+    base: i64,
+    file: Arc<File>,
+    /// Indexed batch position at or before the wanted offset.
+    hint: u64,
+    /// The segment's size and next offset when located: batches end there.
+    end: u64,
+    next_offset: i64,
+}
+
+/// The position of the batch containing `offset` (or the first after it), scanning from
+/// the batch boundary `from`.
+fn scan_to(file: &File, from: u64, end: u64, offset: i64) -> io::Result<Option<u64>> {
+    let mut chunk = [0u8; SCAN_CHUNK];
+    let mut pos = from;
+    while pos < end {
+        let n = ((end - pos) as usize).min(SCAN_CHUNK);
+        file.read_exact_at(&mut chunk[..n], pos)?;
+        let mut at = 0usize;
+        while let Some((_, len, last)) = batch::peek_span(&chunk[at..n]) {
+            if last >= offset {
+                return Ok(Some(pos + at as u64));
+            }
+            at += len;
+            if at >= n {
+                break;
+            }
+        }
+        if at == 0 {
+            break; // malformed span: stop rather than loop
+        }
+        pos += at as u64;
+    }
+    Ok(None)
+}
 
 impl PartitionLog {
     /// Opens (or creates) the partition in `dir`. After an unclean shutdown the active
@@ -689,13 +727,13 @@ impl PartitionLog {
             .collect()
     }
 
-    /// Appends one validated client batch (`batch` is rewritten in place with its
-    /// offsets). `in_txn`: the transaction coordinator confirmed the partition is in the
+    /// Appends one validated client batch, as the client sent it but for the header
+    /// fields Kafka rewrites (offsets, LogAppendTime); `batch` itself is not modified. `in_txn`: the transaction coordinator confirmed the partition is in the
     /// producer's open transaction (needed for transactional batches). A producer's retry
     /// of a batch already written is answered with the original offsets and not written.
     pub fn append(
         &self,
-        batch: &mut [u8],
+        batch: &[u8],
         header: &BatchHeader,
         in_txn: bool,
     ) -> Result<Appended, LogError> {
@@ -739,14 +777,14 @@ impl PartitionLog {
         g.producers
             .check_marker(producer_id, epoch, coordinator_epoch, g.next_offset())?;
         let now = now_ms();
-        let mut b = batch::control_batch(producer_id, epoch, commit, coordinator_epoch, now);
+        let b = batch::control_batch(producer_id, epoch, commit, coordinator_epoch, now);
         let header = batch::validate_batch(&b).map_err(|e| {
             LogError::io(
                 &self.dir,
                 io::Error::new(io::ErrorKind::InvalidData, e.to_string()),
             )
         })?;
-        let h = g.write_batch(&self.dir, &mut b, &header, now)?;
+        let h = g.write_batch(&self.dir, &b, &header, now)?;
         let aborted = g.producers.apply_marker(
             producer_id,
             epoch,
@@ -776,9 +814,10 @@ impl PartitionLog {
         !self.lock().unflushed.is_empty()
     }
 
-    /// Finds the file and position of the batch containing `offset` (or the first batch
-    /// after it), scanning from the sparse index entry. Returns (file, pos, segment end).
-    fn locate(&self, offset: i64) -> Result<Option<(Arc<File>, u64, u64)>, LogError> {
+    /// The segment holding `offset` (or the first after it with data; compaction can leave
+    /// segments empty or ending before the next one starts), with the indexed position
+    /// to scan from. `None` when there is nothing at or after `offset`.
+    fn locate(&self, offset: i64) -> Result<Option<Located>, LogError> {
         let g = self.lock();
         if g.deleted {
             return Err(LogError::Deleted);
@@ -794,53 +833,65 @@ impl PartitionLog {
         if offset == next {
             return Ok(None);
         }
-        // The segment holding `offset`, or the first after it with data (compaction can
-        // leave segments empty or ending before the next one starts).
         let from = g
             .segments
             .range(..=offset)
             .next_back()
             .map_or(i64::MIN, |(&b, _)| b);
-        let mut candidates = g.segments.range(from..);
-        let seg = loop {
-            match candidates.next() {
-                Some((_, s)) if s.next_offset > offset && s.size > 0 => break s,
-                Some(_) => continue,
-                None => return Ok(None),
-            }
+        let Some(seg) = g
+            .segments
+            .range(from..)
+            .map(|(_, s)| s)
+            .find(|s| s.next_offset > offset && s.size > 0)
+        else {
+            return Ok(None);
         };
         let rel = (offset - seg.base).clamp(0, u32::MAX as i64) as u32;
-        let start = seg.offset_index.lookup(rel) as u64;
-        let (file, end) = (seg.file.clone(), seg.size);
-        drop(g);
-        let mut chunk = vec![0u8; SCAN_CHUNK];
-        let mut pos = start;
-        while pos < end {
-            let n = ((end - pos) as usize).min(SCAN_CHUNK);
-            file.read_exact_at(&mut chunk[..n], pos)
-                .map_err(|e| LogError::io(&self.dir, e))?;
-            let mut at = 0usize;
-            while let Some((_, len, last)) = batch::peek_span(&chunk[at..n]) {
-                if last >= offset {
-                    return Ok(Some((file, pos + at as u64, end)));
-                }
-                at += len;
-                if at >= n {
-                    break;
-                }
-            }
-            if at == 0 {
-                break; // malformed span: stop rather than loop
-            }
-            pos += at as u64;
-        }
-        Ok(None)
+        Ok(Some(Located {
+            base: seg.base,
+            file: seg.file.clone(),
+            hint: seg.offset_index.lookup(rel) as u64,
+            end: seg.size,
+            next_offset: seg.next_offset,
+        }))
     }
 
-    /// Reads whole batches starting with the one containing `offset`, up to `max_bytes`.
-    /// When `min_one` is set the first batch is returned even if it exceeds `max_bytes`.
-    /// Under `ReadCommitted` only batches below the last stable offset are returned,
-    /// with the aborted transactions among them.
+    /// The file and position of the batch containing `offset` (or the first after it).
+    fn batch_position(&self, offset: i64) -> Result<Option<(Arc<File>, u64)>, LogError> {
+        let Some(seg) = self.locate(offset)? else {
+            return Ok(None);
+        };
+        let pos = scan_to(&seg.file, seg.hint, seg.end, offset)
+            .map_err(|e| LogError::io(&self.dir, e))?;
+        Ok(pos.map(|p| (seg.file, p)))
+    }
+
+    /// Where a read of the segment `at` should end: the indexed batch boundary at or
+    /// before `limit` (and before `upper`), so the walk to the exact cut reads only a
+    /// few headers. Falls back to `from` if the segment was replaced meanwhile.
+    fn cut_hint(&self, at: &Located, from: u64, limit: u64, upper: i64) -> u64 {
+        let g = self.lock();
+        let Some(seg) = g
+            .segments
+            .get(&at.base)
+            .filter(|s| Arc::ptr_eq(&s.file, &at.file))
+        else {
+            return from;
+        };
+        let mut limit = limit;
+        if upper < seg.next_offset {
+            let rel = (upper - seg.base).clamp(0, u32::MAX as i64) as u32;
+            limit = limit.min(seg.offset_index.lookup(rel) as u64);
+        }
+        seg.offset_index.floor_position(limit).max(from)
+    }
+
+    /// Reads whole batches starting with the one containing `offset`, up to `max_bytes`,
+    /// as a slice of the segment file: the bytes themselves are not read, only batch
+    /// headers to find where the slice starts and ends. When `min_one` is set the first
+    /// batch is returned even if it exceeds `max_bytes`. Under `ReadCommitted` only
+    /// batches below the last stable offset are returned, with the aborted transactions
+    /// among them.
     pub fn read(
         &self,
         offset: i64,
@@ -861,56 +912,63 @@ impl PartitionLog {
             high_watermark
         };
         let mut result = ReadResult {
-            records: Bytes::new(),
+            records: FileSlice::default(),
             high_watermark,
             last_stable_offset,
             log_start_offset,
             aborted: committed.then(Vec::new),
         };
-        let Some((file, pos, end)) = self.locate(offset)? else {
+        let Some(seg) = self.locate(offset)? else {
             return Ok(result);
         };
         if offset >= upper {
             return Ok(result);
         }
-        let mut head = [0u8; 12];
-        file.read_exact_at(&mut head, pos)
-            .map_err(|e| LogError::io(&self.dir, e))?;
-        let first_len =
-            12 + i32::from_be_bytes([head[8], head[9], head[10], head[11]]).max(0) as u64;
-        let avail = end - pos;
+        let io = |e| LogError::io(&self.dir, e);
+        let Some(pos) = scan_to(&seg.file, seg.hint, seg.end, offset).map_err(io)? else {
+            return Ok(result);
+        };
+        let mut head = [0u8; SPAN_HEAD];
+        let avail = seg.end - pos;
+        seg.file
+            .read_exact_at(&mut head[..(avail as usize).min(SPAN_HEAD)], pos)
+            .map_err(io)?;
+        let Some((first_base, first_len, _)) = batch::peek_span(&head) else {
+            return Ok(result);
+        };
+        if first_base >= upper {
+            return Ok(result);
+        }
         let mut want = (max_bytes as u64).min(avail);
-        if want < first_len {
+        if want < first_len as u64 {
             if !min_one {
                 return Ok(result);
             }
-            want = first_len.min(avail);
+            want = (first_len as u64).min(avail);
         }
-        // Not `vec![0; n]`: a zeroed allocation of this size makes jemalloc purge and
-        // re-fault every page on each fetch; plain allocation reuses resident pages.
-        #[allow(clippy::slow_vector_initialization)]
-        let mut buf = {
-            let mut b = Vec::with_capacity(want as usize);
-            b.resize(want as usize, 0u8);
-            b
-        };
-        file.read_exact_at(&mut buf, pos)
-            .map_err(|e| LogError::io(&self.dir, e))?;
-        // Cut at the last whole batch (and, read_committed, before the LSO).
-        let mut at = 0usize;
-        let mut next_offset = offset;
-        while let Some((base, len, last)) = batch::peek_span(&buf[at..]) {
-            if at + len > buf.len() || base >= upper {
+        let limit = pos + want;
+        // Walk batch headers from the indexed boundary nearest the limit to the exact cut:
+        // the last whole batch within it, below `upper`.
+        let mut at = self.cut_hint(&seg, pos, limit, upper);
+        let mut end_offset = seg.next_offset.min(upper);
+        while at < seg.end {
+            let n = ((seg.end - at) as usize).min(SPAN_HEAD);
+            seg.file.read_exact_at(&mut head[..n], at).map_err(io)?;
+            let Some((base, len, _)) = batch::peek_span(&head[..n]) else {
+                break;
+            };
+            if at + len as u64 > limit || base >= upper {
+                end_offset = base.min(end_offset);
                 break;
             }
-            at += len;
-            next_offset = last + 1;
+            at += len as u64;
         }
-        buf.truncate(at);
-        if committed && at > 0 {
-            result.aborted = Some(self.aborted_between(offset, next_offset));
+        if at > pos {
+            if committed {
+                result.aborted = Some(self.aborted_between(offset, end_offset));
+            }
+            result.records = FileSlice::new(seg.file, pos, (at - pos) as usize);
         }
-        result.records = Bytes::from(buf);
         Ok(result)
     }
 
@@ -927,7 +985,7 @@ impl PartitionLog {
         let (_, hw) = self.offsets();
         let mut offset = start_offset;
         while offset < hw {
-            let Some((file, pos, _)) = self.locate(offset)? else {
+            let Some((file, pos)) = self.batch_position(offset)? else {
                 return Ok(None);
             };
             let b = read_batch_at(&file, pos).map_err(|e| LogError::io(&self.dir, e))?;
@@ -957,7 +1015,7 @@ impl PartitionLog {
                 None => return Ok(None),
             }
         };
-        let Some((file, pos, _)) = self.locate(off)? else {
+        let Some((file, pos)) = self.batch_position(off)? else {
             return Ok(None);
         };
         let b = read_batch_at(&file, pos).map_err(|e| LogError::io(&self.dir, e))?;
@@ -1165,6 +1223,30 @@ fn remove_segment_files(dir: &Path, removed: Vec<Segment>) {
     if count > 0 {
         tracing::debug!(dir = %dir.display(), segments = count, "deleted segments");
     }
+}
+
+/// Writes `head` then `body` at `pos` with `pwritev(2)`: the batch goes from the request
+/// buffer to the page cache in one call, its rewritten header taken from the stack.
+fn write_all_vectored_at(file: &File, head: &[u8], body: &[u8], pos: u64) -> io::Result<()> {
+    let mut done = 0usize;
+    let total = head.len() + body.len();
+    while done < total {
+        let n = if done < head.len() {
+            let bufs = [io::IoSlice::new(&head[done..]), io::IoSlice::new(body)];
+            rustix::io::pwritev(file, &bufs, pos + done as u64)?
+        } else {
+            let rest = &body[done - head.len()..];
+            rustix::io::pwrite(file, rest, pos + done as u64)?
+        };
+        if n == 0 {
+            return Err(io::Error::new(
+                io::ErrorKind::WriteZero,
+                "failed to write the whole batch",
+            ));
+        }
+        done += n;
+    }
+    Ok(())
 }
 
 fn read_batch_at(file: &File, pos: u64) -> io::Result<Vec<u8>> {

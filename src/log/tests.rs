@@ -12,9 +12,9 @@ fn cfg() -> LogConfig {
 
 fn append_n(log: &PartitionLog, batches: i32, per_batch: i32, ts: i64) {
     for i in 0..batches {
-        let mut b = simple_batch(per_batch, ts + (i * per_batch) as i64, 20);
+        let b = simple_batch(per_batch, ts + (i * per_batch) as i64, 20);
         let h = validate_produce(&b, 1 << 20).unwrap();
-        log.append(&mut b, &h, false).unwrap();
+        log.append(&b, &h, false).unwrap();
     }
 }
 
@@ -26,10 +26,11 @@ fn read_all(log: &PartitionLog) -> Vec<(i64, i64)> {
         let r = log
             .read(off, 1 << 20, true, Isolation::ReadUncommitted)
             .unwrap();
+        let records = r.records.to_vec().unwrap();
         let mut at = 0;
-        while at < r.records.len() {
-            let h = BatchHeader::parse(&r.records[at..]).unwrap();
-            let b = &r.records[at..at + h.total_len()];
+        while at < records.len() {
+            let h = BatchHeader::parse(&records[at..]).unwrap();
+            let b = &records[at..at + h.total_len()];
             out.extend(batch::record_timestamps(b).unwrap());
             off = h.last_offset() + 1;
             at += h.total_len();
@@ -57,7 +58,12 @@ fn append_read_roll_and_reopen_clean() {
         .all(|(i, &(o, t))| o == i as i64 && t == 1000 + i as i64));
     // a read from the middle of a batch returns that whole batch
     let r = log.read(151, 1, true, Isolation::ReadUncommitted).unwrap();
-    assert_eq!(BatchHeader::parse(&r.records).unwrap().base_offset, 150);
+    assert_eq!(
+        BatchHeader::parse(&r.records.to_vec().unwrap())
+            .unwrap()
+            .base_offset,
+        150
+    );
     // not min_one and too small: nothing
     assert!(log
         .read(151, 1, false, Isolation::ReadUncommitted)
@@ -179,7 +185,12 @@ fn delete_records_moves_the_start_and_survives_reopen() {
     let r = log
         .read(target, 100, true, Isolation::ReadUncommitted)
         .unwrap();
-    assert!(BatchHeader::parse(&r.records).unwrap().base_offset <= target);
+    assert!(
+        BatchHeader::parse(&r.records.to_vec().unwrap())
+            .unwrap()
+            .base_offset
+            <= target
+    );
     assert_eq!(
         log.offset_for_timestamp(0)
             .unwrap()
@@ -257,4 +268,62 @@ fn retention_by_time_and_size_deletes_oldest_segments() {
     assert!(bases.len() > 3);
     append_n(&log, 1, 2, 7);
     assert_eq!(read_all(&log), vec![(300, 7), (301, 8)]);
+}
+
+/// Reads are cut from batch headers and the sparse index without reading the data: the
+/// result must be exactly the whole batches a full scan of the log would pick, for every
+/// start offset and size limit, and the bytes must be those stored.
+#[test]
+fn reads_end_at_the_last_whole_batch_within_the_limit() {
+    let dir = tempfile::tempdir().unwrap();
+    let config = LogConfig {
+        segment_bytes: 64 * 1024,
+        index_interval_bytes: 700,
+        ..LogConfig::default()
+    };
+    let log = PartitionLog::open(dir.path(), config, true).unwrap();
+    // Batches of varied sizes: (base offset, stored bytes) in order.
+    let mut batches: Vec<(i64, Vec<u8>)> = Vec::new();
+    for i in 0..120i64 {
+        let b = simple_batch(1 + (i % 4) as i32, 1000 + i, 10 + (i as usize * 37) % 900);
+        let h = validate_produce(&b, 1 << 20).unwrap();
+        let a = log.append(&b, &h, false).unwrap();
+        let mut stored = b.clone();
+        batch::assign(&mut stored, a.base_offset, None);
+        batches.push((a.base_offset, stored));
+    }
+    let (_, end) = log.offsets();
+    for offset in (0..end).step_by(7) {
+        for max in [0usize, 61, 500, 1500, 4000, 20_000, 1 << 20] {
+            for min_one in [false, true] {
+                let r = log
+                    .read(offset, max, min_one, Isolation::ReadUncommitted)
+                    .unwrap();
+                // The expected cut: from the batch holding `offset`, whole batches within
+                // `max`, and not past the segment it starts in.
+                let first = batches
+                    .iter()
+                    .rposition(|(base, _)| *base <= offset)
+                    .unwrap();
+                let mut want = Vec::new();
+                for (i, (_, b)) in batches[first..].iter().enumerate() {
+                    let fits = want.len() + b.len() <= max || (i == 0 && min_one);
+                    if !fits || (i > 0 && starts_segment(dir.path(), batches[first + i].0)) {
+                        break;
+                    }
+                    want.extend_from_slice(b);
+                }
+                assert!(
+                    r.records.to_vec().unwrap() == want,
+                    "offset {offset} max {max} min_one {min_one}: got {} bytes, want {}",
+                    r.records.len(),
+                    want.len()
+                );
+            }
+        }
+    }
+}
+
+fn starts_segment(dir: &Path, offset: i64) -> bool {
+    dir.join(format!("{offset:020}.log")).exists()
 }

@@ -9,6 +9,7 @@ use kafka_protocol::messages::*;
 use kafka_protocol::protocol::{Decodable, Encodable};
 use thiserror::Error;
 
+use super::reply::Reply;
 use crate::broker::Broker;
 use crate::handlers;
 
@@ -163,13 +164,14 @@ pub fn encode_response<R: Encodable>(
     Ok(buf)
 }
 
-/// Handles one request frame. `Ok(None)` means "send nothing" (acks=0 produce).
+/// Handles one request frame (the bytes after its size prefix). `Ok(None)` means "send
+/// nothing" (acks=0 produce).
 pub async fn dispatch(
     broker: &Arc<Broker>,
-    frame: BytesMut,
+    frame: Bytes,
     peer: std::net::SocketAddr,
-) -> Result<Option<BytesMut>, DispatchError> {
-    let mut body = frame.freeze();
+) -> Result<Option<Reply>, DispatchError> {
+    let mut body = frame;
     let key_raw = i16::from_be_bytes([body[0], body[1]]);
     let version = i16::from_be_bytes([body[2], body[3]]);
     let correlation_id = i32::from_be_bytes([body[4], body[5], body[6], body[7]]);
@@ -184,7 +186,8 @@ pub async fn dispatch(
             client_id: None,
             client_host: String::new(),
         };
-        return encode_response(&ctx, &handlers::api_versions::unsupported()).map(Some);
+        return encode_response(&ctx, &handlers::api_versions::unsupported())
+            .map(|b| Some(b.into()));
     }
     let min = if key == ApiKey::Produce {
         PRODUCE_MIN_ACCEPTED
@@ -213,7 +216,7 @@ pub async fn dispatch(
         ($req:ty, $handler:path) => {{
             let req: $req = decode(&mut body, key, version)?;
             let resp = $handler(broker, &ctx, req).await;
-            encode_response(&ctx, &resp).map(Some)
+            encode_response(&ctx, &resp).map(|b| Some(b.into()))
         }};
     }
     match key {
@@ -222,11 +225,15 @@ pub async fn dispatch(
         ApiKey::Produce => {
             let req: ProduceRequest = decode(&mut body, key, version)?;
             match handlers::produce::handle(broker, &ctx, req).await {
-                Some(resp) => encode_response(&ctx, &resp).map(Some),
+                Some(resp) => encode_response(&ctx, &resp).map(|b| Some(b.into())),
                 None => Ok(None),
             }
         }
-        ApiKey::Fetch => call!(FetchRequest, handlers::fetch::handle),
+        ApiKey::Fetch => {
+            let req: FetchRequest = decode(&mut body, key, version)?;
+            let (resp, records) = handlers::fetch::handle(broker, &ctx, req).await;
+            super::reply::encode_fetch(&ctx, resp, records).map(Some)
+        }
         ApiKey::ListOffsets => call!(ListOffsetsRequest, handlers::list_offsets::handle),
         ApiKey::CreateTopics => call!(CreateTopicsRequest, handlers::admin::create_topics),
         ApiKey::DeleteTopics => call!(DeleteTopicsRequest, handlers::admin::delete_topics),

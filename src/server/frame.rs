@@ -1,7 +1,7 @@
 //! Size-prefixed frames: a big-endian i32 length, then that many bytes. The length is
-//! checked before anything is allocated, and the body buffer grows only as bytes arrive.
+//! checked before anything is allocated, and the buffer grows only as bytes arrive.
 
-use bytes::BytesMut;
+use bytes::{Buf, Bytes, BytesMut};
 use thiserror::Error;
 use tokio::io::{AsyncRead, AsyncReadExt};
 
@@ -22,25 +22,77 @@ pub enum FrameError {
     Io(#[from] std::io::Error),
 }
 
-/// Reads one frame; `Ok(None)` on a clean end of stream between frames.
-pub async fn read_frame<R: AsyncRead + Unpin>(
-    r: &mut R,
-    max: usize,
-) -> Result<Option<BytesMut>, FrameError> {
-    let mut len = [0u8; 4];
-    let mut got = 0;
-    while got < 4 {
-        let n = r.read(&mut len[got..]).await?;
-        if n == 0 {
-            return if got == 0 {
-                Ok(None)
-            } else {
-                Err(FrameError::Truncated)
-            };
-        }
-        got += n;
+/// Reads within one connection's buffer: each frame is split off the buffer, which is
+/// reused once the frame is dropped, so reading requests allocates nothing in the steady
+/// state and a big frame's bytes are read once, straight to where they stay.
+pub struct FrameReader {
+    buf: BytesMut,
+}
+
+/// Bytes read at a time between frames (and the buffer's first size).
+const READ_CHUNK: usize = 64 * 1024;
+
+impl Default for FrameReader {
+    fn default() -> Self {
+        FrameReader::new()
     }
-    let size = i32::from_be_bytes(len);
+}
+
+impl FrameReader {
+    pub fn new() -> FrameReader {
+        FrameReader {
+            buf: BytesMut::with_capacity(READ_CHUNK),
+        }
+    }
+
+    /// True if another whole frame is already buffered (requests pipelined).
+    pub fn has_frame(&self) -> bool {
+        has_complete_frame(&self.buf)
+    }
+
+    /// The next frame's body (after the size prefix); `Ok(None)` on a clean end of stream
+    /// between frames. The size is checked before anything is allocated for it, and the
+    /// buffer grows only as the frame's bytes arrive.
+    pub async fn next<R: AsyncRead + Unpin>(
+        &mut self,
+        r: &mut R,
+        max: usize,
+    ) -> Result<Option<Bytes>, FrameError> {
+        loop {
+            let mut missing = 0usize;
+            if self.buf.len() >= 4 {
+                let size = check_size(&self.buf, max)?;
+                if self.buf.len() >= 4 + size {
+                    self.buf.advance(4);
+                    return Ok(Some(self.buf.split_to(size).freeze()));
+                }
+                missing = 4 + size - self.buf.len();
+            }
+            let n = if missing > READ_CHUNK {
+                // Read exactly to the frame's end, so the buffer is free again after it.
+                self.buf
+                    .reserve(missing.min(self.buf.len().max(READ_CHUNK)));
+                (&mut *r)
+                    .take(missing as u64)
+                    .read_buf(&mut self.buf)
+                    .await?
+            } else {
+                self.buf.reserve(READ_CHUNK);
+                r.read_buf(&mut self.buf).await?
+            };
+            if n == 0 {
+                return if self.buf.is_empty() {
+                    Ok(None)
+                } else {
+                    Err(FrameError::Truncated)
+                };
+            }
+        }
+    }
+}
+
+fn check_size(buf: &[u8], max: usize) -> Result<usize, FrameError> {
+    let size = i32::from_be_bytes([buf[0], buf[1], buf[2], buf[3]]);
     if size < 0 {
         return Err(FrameError::Negative(size));
     }
@@ -51,20 +103,7 @@ pub async fn read_frame<R: AsyncRead + Unpin>(
     if size < MIN_REQUEST {
         return Err(FrameError::TooSmall(size));
     }
-    let mut buf = BytesMut::with_capacity(size.min(64 * 1024));
-    while buf.len() < size {
-        if buf.capacity() == buf.len() {
-            buf.reserve((size - buf.len()).min(buf.len().max(64 * 1024)));
-        }
-        let n = (&mut *r)
-            .take((size - buf.len()) as u64)
-            .read_buf(&mut buf)
-            .await?;
-        if n == 0 {
-            return Err(FrameError::Truncated);
-        }
-    }
-    Ok(Some(buf))
+    Ok(size)
 }
 
 /// True if `buf` already holds at least one complete frame.
@@ -82,28 +121,51 @@ mod tests {
 
     #[tokio::test]
     async fn frames_are_bounded_before_allocation() {
-        let mut ok: &[u8] = &[0, 0, 0, 8, 0, 18, 0, 0, 0, 0, 0, 1];
-        assert_eq!(read_frame(&mut ok, 100).await.unwrap().unwrap().len(), 8);
-        assert!(read_frame(&mut ok, 100).await.unwrap().is_none());
-        let mut neg: &[u8] = &[0xff, 0xff, 0xff, 0xff];
+        let read = |mut bytes: &'static [u8]| async move {
+            let mut r = FrameReader::new();
+            let first = r.next(&mut bytes, 100).await;
+            (first, r.next(&mut bytes, 100).await)
+        };
+        let (one, two) = read(&[0, 0, 0, 8, 0, 18, 0, 0, 0, 0, 0, 1]).await;
+        assert_eq!(one.unwrap().unwrap().len(), 8);
+        assert!(two.unwrap().is_none());
         assert!(matches!(
-            read_frame(&mut neg, 100).await,
+            read(&[0xff, 0xff, 0xff, 0xff]).await.0,
             Err(FrameError::Negative(-1))
         ));
-        let mut huge: &[u8] = &[0x7f, 0xff, 0xff, 0xff];
         assert!(matches!(
-            read_frame(&mut huge, 100).await,
+            read(&[0x7f, 0xff, 0xff, 0xff]).await.0,
             Err(FrameError::TooLarge { .. })
         ));
-        let mut small: &[u8] = &[0, 0, 0, 2, 0, 0];
         assert!(matches!(
-            read_frame(&mut small, 100).await,
+            read(&[0, 0, 0, 2, 0, 0]).await.0,
             Err(FrameError::TooSmall(2))
         ));
-        let mut cut: &[u8] = &[0, 0, 0, 9, 1, 2];
         assert!(matches!(
-            read_frame(&mut cut, 100).await,
+            read(&[0, 0, 0, 9, 1, 2]).await.0,
             Err(FrameError::Truncated)
         ));
+    }
+
+    /// Pipelined frames of mixed sizes, some larger than a read, come out whole and in
+    /// order.
+    #[tokio::test]
+    async fn pipelined_frames_come_out_whole() {
+        let mut wire = Vec::new();
+        let sizes = [8usize, 300_000, 20, 300_000, 70_000, 9];
+        for (i, &n) in sizes.iter().enumerate() {
+            wire.extend_from_slice(&(n as i32).to_be_bytes());
+            wire.extend((0..n).map(|j| (i + j) as u8));
+        }
+        {
+            let mut r = FrameReader::new();
+            let mut src: &[u8] = &wire;
+            for (i, &n) in sizes.iter().enumerate() {
+                let f = r.next(&mut src, 1 << 20).await.unwrap().unwrap();
+                assert_eq!(f.len(), n);
+                assert!(f.iter().enumerate().all(|(j, &b)| b == (i + j) as u8));
+            }
+            assert!(r.next(&mut src, 1 << 20).await.unwrap().is_none());
+        }
     }
 }

@@ -2,12 +2,15 @@
 
 pub mod dispatch;
 pub mod frame;
+pub mod outbox;
+pub mod reply;
 
 use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
 
-use tokio::io::{AsyncWriteExt, BufReader, BufWriter};
+use bytes::Bytes;
+use kafka_protocol::messages::ApiKey;
 use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::watch;
 use tokio::task::JoinSet;
@@ -18,21 +21,20 @@ use crate::broker::{Broker, FsyncPolicy};
 /// (as Kafka does, one in flight per connection). Any protocol error closes only this
 /// connection.
 pub async fn serve_connection(
-    stream: TcpStream,
+    mut stream: TcpStream,
     peer: SocketAddr,
     broker: Arc<Broker>,
     mut shutdown: watch::Receiver<bool>,
 ) {
     let _ = stream.set_nodelay(true);
-    let (r, w) = stream.into_split();
-    let mut reader = BufReader::with_capacity(64 * 1024, r);
-    let mut writer = BufWriter::with_capacity(64 * 1024, w);
+    let mut reader = frame::FrameReader::new();
+    let mut outbox = outbox::Outbox::new(broker.config.zero_copy);
     let max = broker.config.max_request_bytes;
     loop {
         let frame = tokio::select! {
             biased;
             _ = shutdown.changed() => break,
-            f = frame::read_frame(&mut reader, max) => f,
+            f = reader.next(&mut stream, max) => f,
         };
         let frame = match frame {
             Ok(Some(f)) => f,
@@ -47,9 +49,17 @@ pub async fn serve_connection(
                 break;
             }
         };
+        // Only Produce requests keep their bytes in the connection's read buffer (their
+        // records are written from there); anything else is copied out, so that a slice a
+        // handler keeps (group metadata, say) does not pin the whole buffer.
+        let frame = if frame[..2] == (ApiKey::Produce as i16).to_be_bytes() {
+            frame
+        } else {
+            Bytes::copy_from_slice(&frame)
+        };
         match dispatch::dispatch(&broker, frame, peer).await {
-            Ok(Some(resp)) => {
-                if let Err(e) = writer.write_all(&resp).await {
+            Ok(Some(reply)) => {
+                if let Err(e) = outbox.send(&mut stream, &reply).await {
                     tracing::debug!(%peer, error = %e, "write failed");
                     break;
                 }
@@ -61,14 +71,14 @@ pub async fn serve_connection(
             }
         }
         // Flush unless another whole request is already buffered (pipelining).
-        if !frame::has_complete_frame(reader.buffer()) {
-            if let Err(e) = writer.flush().await {
+        if !reader.has_frame() {
+            if let Err(e) = outbox.flush(&mut stream).await {
                 tracing::debug!(%peer, error = %e, "flush failed");
                 break;
             }
         }
     }
-    let _ = writer.flush().await;
+    let _ = outbox.flush(&mut stream).await;
     tracing::debug!(%peer, "connection closed");
 }
 
