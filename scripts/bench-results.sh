@@ -278,7 +278,7 @@ RDKAFKA="not run (build it with scripts/rdkafka-perf.sh, or set RILL_BENCH_RDKAF
 if [ -x "$RDK_PERF" ] || [ "${RILL_BENCH_RDKAFKA:-0}" = 1 ]; then
     say "rdkafka_performance"
     fresh_cache
-    if scripts/rdkafka-perf.sh --count 2000000 --partitions 4 --fsync never >"$WORK/rdkafka.out"; then
+    if scripts/rdkafka-perf.sh --count 2000000 --partitions 4 --batch-size 65536 --fsync never >"$WORK/rdkafka.out"; then
         RDKAFKA="$(sed 's/^/    /' "$WORK/rdkafka.out")"
     else
         RDKAFKA="failed (see scripts/rdkafka-perf.sh output)"
@@ -372,7 +372,7 @@ request was written, i.e. the broker's own response time. The machine's own 64 K
 loopback round trip is p50 $RTT_P50 µs, p99 $RTT_P99 µs (limits above); the generator's
 sleep overshoot (VM wake-up latency) is part of the intended-time figures.
 
-## The same workload with librdkafka (\`scripts/rdkafka-perf.sh --count 2000000 --partitions 4 --fsync never\`)
+## The same workload with librdkafka (\`scripts/rdkafka-perf.sh --count 2000000 --partitions 4 --batch-size 65536 --fsync never\`)
 
 One run, 1 KiB records, acks=1, batch.size=65536, linger.ms=5 (librdkafka's MB are 10^6 bytes):
 

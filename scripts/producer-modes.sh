@@ -71,13 +71,13 @@ for i in $(seq 1 "$RUNS"); do
     RPLAIN+=("$(bench_once)")
     RIDEM+=("$(bench_once --idempotent)")
     say "run $i/$RUNS: rdkafka_performance, plain then idempotent"
-    PLAIN+=("$(scripts/rdkafka-perf.sh --acks -1 --count "$COUNT" --produce-only 2>/dev/null | mbps)")
-    IDEM+=("$(RDKAFKA_PERF_ARGS="-X enable.idempotence=true" scripts/rdkafka-perf.sh --acks -1 --count "$COUNT" --produce-only 2>/dev/null | mbps)")
+    PLAIN+=("$(scripts/rdkafka-perf.sh --acks -1 --batch-size 65536 --count "$COUNT" --produce-only 2>/dev/null | mbps)")
+    IDEM+=("$(RDKAFKA_PERF_ARGS="-X enable.idempotence=true" scripts/rdkafka-perf.sh --acks -1 --batch-size 65536 --count "$COUNT" --produce-only 2>/dev/null | mbps)")
 done
 
 # Produce round trip (librdkafka's own measure) in each mode: p50 in ms.
 rtt_p50() {
-    RDKAFKA_PERF_ARGS="$* -X debug=protocol" scripts/rdkafka-perf.sh --acks -1 --count 100000 --produce-only 2>&1 |
+    RDKAFKA_PERF_ARGS="$* -X debug=protocol" scripts/rdkafka-perf.sh --acks -1 --batch-size 65536 --count 100000 --produce-only 2>&1 |
         sed -nE 's/.*ProduceResponse.* rtt ([0-9.]+)ms.*/\1/p' | sort -n |
         awk '{ v[NR] = $1 } END { if (NR) print v[int((NR + 1) / 2)]; else print "?" }'
 }

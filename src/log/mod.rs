@@ -574,6 +574,14 @@ struct Located {
 /// The position of the batch containing `offset` (or the first after it), scanning from
 /// the batch boundary `from`.
 fn scan_to(file: &File, from: u64, end: u64, offset: i64) -> io::Result<Option<u64>> {
+    // A consumer reading on usually asks for the batch the index points at: one header.
+    if end - from.min(end) >= SPAN_HEAD as u64 {
+        let mut head = [0u8; SPAN_HEAD];
+        file.read_exact_at(&mut head, from)?;
+        if batch::peek_span(&head).is_some_and(|(_, _, last)| last >= offset) {
+            return Ok(Some(from));
+        }
+    }
     let mut chunk = [0u8; SCAN_CHUNK];
     let mut pos = from;
     while pos < end {
