@@ -73,8 +73,10 @@ impl Sink for Vec<u8> {
 
 /// A connection's outgoing side: buffered, and zero-copy for stored records.
 pub struct Outbox {
-    /// Always `OUT_BUF` long (zeroed once); `filled` bytes are pending.
-    buf: Box<[u8]>,
+    /// `OUT_BUF` of capacity; its first `filled` bytes are pending. Its length only
+    /// grows (to the most ever used), so each byte is zeroed once per connection and an
+    /// idle connection's buffer stays untouched beyond what it has sent.
+    buf: Vec<u8>,
     filled: usize,
     zero_copy: bool,
 }
@@ -82,7 +84,7 @@ pub struct Outbox {
 impl Outbox {
     pub fn new(zero_copy: bool) -> Outbox {
         Outbox {
-            buf: vec![0u8; OUT_BUF].into_boxed_slice(),
+            buf: Vec::with_capacity(OUT_BUF),
             filled: 0,
             zero_copy,
         }
@@ -108,14 +110,23 @@ impl Outbox {
         sink.flush().await
     }
 
+    /// The next `n` free bytes of the buffer (`n` ≤ what is free).
+    fn space(&mut self, n: usize) -> &mut [u8] {
+        let end = self.filled + n;
+        if self.buf.len() < end {
+            self.buf.resize(end, 0);
+        }
+        &mut self.buf[self.filled..end]
+    }
+
     async fn put_bytes<S: Sink>(&mut self, sink: &mut S, b: &[u8]) -> io::Result<()> {
-        if b.len() > self.buf.len() - self.filled {
+        if b.len() > OUT_BUF - self.filled {
             self.flush(sink).await?;
-            if b.len() >= self.buf.len() {
+            if b.len() >= OUT_BUF {
                 return sink.write_all(b).await;
             }
         }
-        self.buf[self.filled..self.filled + b.len()].copy_from_slice(b);
+        self.space(b.len()).copy_from_slice(b);
         self.filled += b.len();
         Ok(())
     }
@@ -130,11 +141,11 @@ impl Outbox {
         }
         let mut from = 0;
         while from < len {
-            if self.filled == self.buf.len() {
+            if self.filled == OUT_BUF {
                 self.flush(sink).await?;
             }
-            let n = (len - from).min(self.buf.len() - self.filled);
-            slice.read_into(from, &mut self.buf[self.filled..self.filled + n])?;
+            let n = (len - from).min(OUT_BUF - self.filled);
+            slice.read_into(from, self.space(n))?;
             self.filled += n;
             from += n;
         }
