@@ -2,7 +2,11 @@
 # Regenerates benches/RESULTS.md in one go: the machine, its own limits
 # (scripts/machine-limits.sh), and each target of issue 4 measured with `rill bench`
 # against a release build of `rill serve`: the exact command, the median of several
-# runs and the ratio to the machine's limit or to the target.
+# runs and the ratio to the machine's limit or to the target. Then the sections that
+# later issues' scripts print: scripts/producer-modes.sh, scripts/lifecycle-bench.sh and
+# scripts/data-path-bench.sh (issue 10: rdkafka_performance sweeps before/after its
+# baseline revision, and `rill bench consume` with --zero-copy true vs false). The
+# producer modes and the data path run only when rdkafka_performance is built (see below).
 #
 #   scripts/bench-results.sh [--runs N] [--out FILE]
 #
@@ -11,7 +15,12 @@
 # Environment: RILL_BENCH_DIR  parent of the brokers' data dirs (default: the filesystem
 #              `rill serve` uses by default, ~/.local/share; a scratch dir is made there)
 #              RILL_BENCH_SECS seconds per load run (default 5)
-# Needs python3 (JSON and medians). Takes about 5 minutes with the defaults.
+#              RILL_BENCH_BASELINE the data path's "before" (data-path-bench.sh
+#              --baseline: a revision or a binary; default 33d53db, built the first time
+#              into target/baseline-<rev>)
+# Needs python3 (JSON and medians). Takes about 5 minutes with the defaults without
+# rdkafka_performance; with it, about 15 more (mostly the data path's 2 x --runs sweeps)
+# and, the first time, the data path baseline's release build.
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 ROOT="$(pwd)"
@@ -305,6 +314,28 @@ if RILL_BIN="$BIN" scripts/lifecycle-bench.sh --runs "$RUNS" >"$WORK/lifecycle.o
 else
     LIFECYCLE="failed (see scripts/lifecycle-bench.sh output)"
 fi
+# ---------------------------------------------------------------- data path (issue 10)
+# rdkafka_performance sweeps with the baseline revision's broker and this one, alternating,
+# and `rill bench consume` with real clients' fetch shapes, --zero-copy true vs false.
+DATAPATH="## Data path (issue 10)
+
+not run (rdkafka_performance is not built; see above)"
+if [ -x "$RDK_PERF" ] || [ "${RILL_BENCH_RDKAFKA:-0}" = 1 ]; then
+    say "data path (issue 10)"
+    fresh_cache
+    if RILL_BIN="$BIN" scripts/data-path-bench.sh --runs "$RUNS" \
+        --baseline "${RILL_BENCH_BASELINE:-33d53db}" >"$WORK/datapath.out"; then
+        DATAPATH="$(cat "$WORK/datapath.out")"
+    elif [ -s "$WORK/datapath.out" ]; then
+        DATAPATH="$(cat "$WORK/datapath.out")
+
+(scripts/data-path-bench.sh exited non-zero: some runs failed, listed above.)"
+    else
+        DATAPATH="## Data path (issue 10)
+
+failed (see scripts/data-path-bench.sh output)"
+    fi
+fi
 LOAD_AFTER="$(cut -d' ' -f1-3 /proc/loadavg)"
 
 # ---------------------------------------------------------------- report
@@ -381,6 +412,8 @@ $RDKAFKA
 $MODES
 
 $LIFECYCLE
+
+$DATAPATH
 
 Raw JSON of every run is printed by the same commands with \`--json\`. Where the time
 goes, with profiles: [PROFILE.md](PROFILE.md).

@@ -14,7 +14,8 @@
 #                           [--partitions P] [--count N | --bytes B] [--size BYTES]
 #                           [--acks A] [--batch-size BYTES] [--fetch default|10m|50m]
 #                           [--fsync POLICY] [--produce-only] [--runs N] [--out FILE]
-#   scripts/rdkafka-perf.sh --sweep [--bytes B] [--runs N] [--out FILE] [...]
+#                           [--tsv FILE]
+#   scripts/rdkafka-perf.sh --sweep [--bytes B] [--runs N] [--out FILE] [--tsv FILE] [...]
 #
 #   --bootstrap  broker to test; default: start `rill serve` on a free port of 127.0.0.1
 #                with a temporary data dir (one broker for all runs), stop it afterwards
@@ -45,6 +46,12 @@
 #                the min–max of MB/s and the median CPU-s/GB
 #   --out FILE   also write the results as a Markdown table to FILE (the table goes to
 #                stdout whenever there is --out, --sweep or --runs > 1)
+#   --tsv FILE   also write every run as one tab-separated line to FILE, for other
+#                scripts (scripts/data-path-bench.sh): a header line, then mode
+#                (produce/consume), partitions, record_size, setting (acks 1/all or fetch
+#                default/10m/50m), run, mb_per_s, broker_cpu_s, bytes, note; mb_per_s is
+#                empty for a failed run, broker_cpu_s when the broker's pid is unknown.
+#                Written before the exit status reports failed runs
 #   --sweep      the matrix: partitions {1,4} x record size {1024,16384} x acks {1,all}
 #                for produce and, for each (partitions, size), consumes of the acks=all
 #                topic just produced with --fetch default, 10m and 50m. Loops are
@@ -87,6 +94,7 @@ FSYNC=""
 PRODUCE_ONLY=0
 RUNS=1
 OUT=""
+TSV=""
 SWEEP=0
 ARGS_SHOWN="$*"
 while [ $# -gt 0 ]; do
@@ -105,6 +113,7 @@ while [ $# -gt 0 ]; do
         --produce-only) PRODUCE_ONLY=1; shift ;;
         --runs) RUNS="$2"; shift 2 ;;
         --out) OUT="$2"; shift 2 ;;
+        --tsv) TSV="$2"; shift 2 ;;
         --sweep) SWEEP=1; shift ;;
         -h | --help) awk 'NR == 1 { next } /^#/ { sub(/^# ?/, ""); print; next } { exit }' "$0"; exit 0 ;;
         *) echo "unknown argument: $1" >&2; exit 2 ;;
@@ -314,6 +323,14 @@ else
         produce "$topic" "$PARTITIONS" "$SIZE" "$ACKS" "$COUNT" "$run"
         [ "$PRODUCE_ONLY" = 1 ] || consume "$topic" "$PARTITIONS" "$SIZE" "$FETCH" "$COUNT" "$run"
     done
+fi
+
+if [ -n "$TSV" ]; then
+    mkdir -p "$(dirname "$TSV")"
+    awk -F '\t' -v OFS='\t' -v hz="$CLK_TCK" '
+        BEGIN { print "mode", "partitions", "record_size", "setting", "run", "mb_per_s", "broker_cpu_s", "bytes", "note" }
+        { if ($7 != "") $7 = sprintf("%.2f", $7 / hz); print }' "$RESULTS" >"$TSV"
+    say "wrote $TSV"
 fi
 
 if [ "$SWEEP" = 0 ] && [ -z "$OUT" ] && [ "$RUNS" = 1 ]; then
