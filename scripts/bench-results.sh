@@ -24,6 +24,8 @@
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 ROOT="$(pwd)"
+# shellcheck source=scripts/bench-common.sh
+. scripts/bench-common.sh
 
 RUNS=3
 OUT="benches/RESULTS.md"
@@ -53,13 +55,6 @@ NOFILE="$(ulimit -n)"
 BROKER_PID=""
 HOLDER_PID=""
 ADDR=""
-stop_broker() {
-    if [ -n "$BROKER_PID" ]; then
-        kill -TERM "$BROKER_PID" 2>/dev/null || true
-        wait "$BROKER_PID" 2>/dev/null || true
-        BROKER_PID=""
-    fi
-}
 cleanup() {
     if [ -n "$HOLDER_PID" ]; then
         kill "$HOLDER_PID" 2>/dev/null || true
@@ -78,24 +73,8 @@ start_broker() {
     "$BIN" serve --listen 127.0.0.1:0 --data-dir "$dir/data" --fsync "$2" --log-level warn \
         --ready-file "$dir/ready" 2>>"$dir/rill.log" &
     BROKER_PID=$!
-    for _ in $(seq 1 1000); do
-        [ -s "$dir/ready" ] && break
-        sleep 0.01
-    done
-    ADDR="$(head -n1 "$dir/ready")"
+    ADDR="$(wait_ready "$dir/ready")"
     [ -n "$ADDR" ] || { cat "$dir/rill.log" >&2; exit 1; }
-}
-# Before each load run: write back and drop the page cache, when allowed (root). On VMs
-# whose memory the host backs lazily, page cache growing into never-touched guest memory
-# costs ~10x per page (profiled: copy_folio_from_iter_atomic at 70% of the broker), so
-# without this a run's speed depends on how much memory earlier runs touched.
-DROP_CACHES=0
-if [ -w /proc/sys/vm/drop_caches ] && [ "${RILL_BENCH_DROP_CACHES:-1}" = 1 ]; then
-    DROP_CACHES=1
-fi
-fresh_cache() {
-    sync
-    if [ "$DROP_CACHES" = 1 ]; then echo 1 >/proc/sys/vm/drop_caches; fi
 }
 NICE="${RILL_BENCH_NICE-nice}"
 rss_kb() { awk '/^VmRSS:/ { print $2 }' "/proc/$BROKER_PID/status"; }

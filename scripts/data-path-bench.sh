@@ -45,6 +45,8 @@ set -euo pipefail
 START_DIR="$(pwd)"
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 ROOT="$(pwd)"
+# shellcheck source=scripts/bench-common.sh
+. scripts/bench-common.sh
 
 RUNS=3
 BASELINE=33d53db
@@ -74,13 +76,6 @@ say() { printf '[data-path-bench] %s\n' "$*" >&2; }
 WORK="$(mktemp -d "${TMPDIR:-/tmp}/rill-data-path.XXXXXX")"
 WORKTREE=""
 BROKER_PID=""
-stop_broker() {
-    if [ -n "$BROKER_PID" ]; then
-        kill -TERM "$BROKER_PID" 2>/dev/null || true
-        wait "$BROKER_PID" 2>/dev/null || true
-        BROKER_PID=""
-    fi
-}
 # shellcheck disable=SC2317 # (run by the EXIT trap)
 cleanup() {
     stop_broker
@@ -130,14 +125,6 @@ if [ "$SKIP_BASELINE" = 0 ]; then
     fi
 fi
 
-DROP_CACHES=0
-if [ -w /proc/sys/vm/drop_caches ] && [ "${RILL_BENCH_DROP_CACHES:-1}" = 1 ]; then
-    DROP_CACHES=1
-fi
-fresh_cache() {
-    sync
-    if [ "$DROP_CACHES" = 1 ]; then echo 1 >/proc/sys/vm/drop_caches; fi
-}
 
 # ---------------------------------------------------------------- 1. the sweeps
 # One line per sweep: label run exit_status tsv_file
@@ -167,7 +154,7 @@ done
 
 # ---------------------------------------------------------------- 2. rill bench consume
 CLK_TCK="$(getconf CLK_TCK)"
-cpu_ticks() { sed 's/^.*) //' "/proc/$BROKER_PID/stat" | awk '{ print $12 + $13 }'; }
+cpu_ticks() { proc_cpu_ticks "$BROKER_PID"; }
 DATA="$WORK/data"
 # start_broker ARGS...: `rill serve` on a free port of 127.0.0.1 with the data dir $DATA.
 start_broker() {
@@ -175,11 +162,7 @@ start_broker() {
     "$BIN" serve --listen 127.0.0.1:0 --data-dir "$DATA" --ready-file "$WORK/ready" \
         --log-level warn "$@" 2>>"$WORK/rill.log" &
     BROKER_PID=$!
-    for _ in $(seq 1 1000); do
-        [ -s "$WORK/ready" ] && break
-        sleep 0.01
-    done
-    ADDR="$(head -n1 "$WORK/ready" 2>/dev/null || true)"
+    ADDR="$(wait_ready "$WORK/ready")"
     [ -n "$ADDR" ] || { cat "$WORK/rill.log" >&2; echo "rill serve did not start" >&2; exit 1; }
 }
 

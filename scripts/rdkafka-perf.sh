@@ -79,6 +79,8 @@
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 ROOT="$(pwd)"
+# shellcheck source=scripts/bench-common.sh
+. scripts/bench-common.sh
 
 BOOTSTRAP=""
 CPU_PID=""
@@ -170,32 +172,19 @@ if [ -z "$BOOTSTRAP" ]; then
         --log-level warn --ready-file "$WORK/ready" 2>"$WORK/rill.log" &
     BROKER_PID=$!
     CPU_PID=$BROKER_PID
-    for _ in $(seq 1 500); do
-        [ -s "$WORK/ready" ] && break
-        sleep 0.01
-    done
-    BOOTSTRAP="$(head -n1 "$WORK/ready" 2>/dev/null || true)"
+    BOOTSTRAP="$(wait_ready "$WORK/ready")"
     [ -n "$BOOTSTRAP" ] || { cat "$WORK/rill.log" >&2; echo "rill did not start" >&2; exit 1; }
     say "started rill on $BOOTSTRAP (--fsync: $FSYNC_SHOWN), pid $BROKER_PID"
 else
     FSYNC_SHOWN="external broker"
 fi
 CLK_TCK="$(getconf CLK_TCK)"
-# cpu_ticks: the broker's utime + stime (fields 14 and 15; the command name in field 2
-# may hold spaces, so count from the ')' that ends it), or nothing when unknown.
+# cpu_ticks: the broker's CPU time in clock ticks, or nothing when unknown.
 cpu_ticks() {
     [ -n "$CPU_PID" ] || return 0
-    sed 's/^.*) //' "/proc/$CPU_PID/stat" | awk '{ print $12 + $13 }'
+    proc_cpu_ticks "$CPU_PID"
 }
 
-DROP_CACHES=0
-if [ -w /proc/sys/vm/drop_caches ] && [ "${RILL_BENCH_DROP_CACHES:-1}" = 1 ]; then
-    DROP_CACHES=1
-fi
-fresh_cache() {
-    sync
-    if [ "$DROP_CACHES" = 1 ]; then echo 1 >/proc/sys/vm/drop_caches; fi
-}
 
 fetch_args() {
     case "$1" in
