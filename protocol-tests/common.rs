@@ -150,6 +150,14 @@ impl Client {
 
     /// Writes one request; returns its correlation id.
     pub fn write_request<R: Request>(&mut self, version: i16, req: &R) -> i32 {
+        let (c, frame) = self.encode_request(version, req);
+        self.stream.write_all(&frame).expect("write");
+        c
+    }
+
+    /// One request frame (size prefix included) with the next correlation id, not sent:
+    /// several can go out in one write (pipelining).
+    pub fn encode_request<R: Request>(&mut self, version: i16, req: &R) -> (i32, Vec<u8>) {
         self.correlation += 1;
         let key = ApiKey::try_from(R::KEY).expect("known key");
         let header = RequestHeader::default()
@@ -162,8 +170,14 @@ impl Client {
             .encode(&mut body, key.request_header_version(version))
             .expect("encode header");
         req.encode(&mut body, version).expect("encode request");
-        self.write_frame(&body);
-        self.correlation
+        let mut frame = (body.len() as i32).to_be_bytes().to_vec();
+        frame.extend_from_slice(&body);
+        (self.correlation, frame)
+    }
+
+    /// Writes bytes as they are (frames encoded with `encode_request`).
+    pub fn write_raw(&mut self, bytes: &[u8]) {
+        self.stream.write_all(bytes).expect("write");
     }
 
     pub fn write_frame(&mut self, body: &[u8]) {

@@ -275,3 +275,105 @@ fn idle_producers_expire() {
         (0, 1)
     );
 }
+
+/// Pipelined Produce requests (all in one write, so the broker handles them as a group
+/// and writes each partition's batches together) are answered exactly as if sent one by
+/// one: in order, with sequences checked batch by batch, a duplicate within the group,
+/// refusals in the middle, acks=0 without an answer, and contiguous offsets.
+#[test]
+fn pipelined_produce_requests_are_answered_in_order_as_one_by_one() {
+    let rill = Rill::start(&[]);
+    let mut c = rill.client();
+    let topic = name("pipelined");
+    let id = create_topic(&mut c, &topic, 2, &[]);
+    let (err, pid, epoch) = init_producer_id(&mut c, 4);
+    assert_eq!(err, 0);
+    let mut corrupt = BytesMut::from(&idem_batch(2, pid, epoch, 15, false)[..]);
+    let last = corrupt.len() - 1;
+    corrupt[last] ^= 0xff;
+    let requests: Vec<(i32, Bytes, i16, &str)> = vec![
+        (0, idem_batch(5, pid, epoch, 0, false), -1, "first"),
+        (
+            1,
+            crate::common::batch(3, 1_000, Compression::None),
+            1,
+            "other partition",
+        ),
+        (
+            0,
+            idem_batch(5, pid, epoch, 5, false),
+            1,
+            "next in sequence",
+        ),
+        (0, idem_batch(5, pid, epoch, 5, false), 1, "duplicate"),
+        (
+            0,
+            idem_batch(5, pid, epoch, 20, false),
+            1,
+            "out of sequence",
+        ),
+        (0, corrupt.freeze(), 1, "bad CRC"),
+        (
+            1,
+            crate::common::batch(2, 1_000, Compression::None),
+            0,
+            "acks=0",
+        ),
+        (
+            0,
+            idem_batch(5, pid, epoch, 10, false),
+            -1,
+            "in sequence again",
+        ),
+        (0, idem_batch(1, pid, epoch, 15, false), 1, "unknown topic"),
+    ];
+    let mut wire = Vec::new();
+    let mut sent = Vec::new();
+    for (partition, records, acks, what) in requests {
+        let t = if what == "unknown topic" {
+            "no-such-topic"
+        } else {
+            topic.as_str()
+        };
+        let req = crate::ops::produce_req(t, Uuid::nil(), partition, records, acks);
+        let (correlation, frame) = c.encode_request(9, &req);
+        wire.extend_from_slice(&frame);
+        if acks != 0 {
+            sent.push((correlation, what));
+        }
+    }
+    c.write_raw(&wire);
+    let mut got = Vec::new();
+    for (correlation, what) in sent {
+        let resp = c.read_response::<ProduceRequest>(9, correlation);
+        let p = &resp.responses[0].partition_responses[0];
+        got.push((what, p.error_code, p.base_offset));
+    }
+    assert_eq!(
+        got,
+        vec![
+            ("first", 0, 0),
+            ("other partition", 0, 0),
+            ("next in sequence", 0, 5),
+            ("duplicate", 0, 5),
+            ("out of sequence", 45, -1),
+            ("bad CRC", 2, -1),
+            ("in sequence again", 0, 10),
+            ("unknown topic", 3, -1),
+        ]
+    );
+    assert_eq!(hw(&mut c, &topic, id), 15);
+    let p1 = fetch(&mut c, 12, &topic, id, 1, 0);
+    assert_eq!(p1.high_watermark, 5, "the acks=0 batch was written too");
+    let records =
+        crate::common::decode_records(fetch(&mut c, 12, &topic, id, 0, 0).records.unwrap());
+    let offsets: Vec<i64> = records.iter().map(|r| r.offset).collect();
+    assert_eq!(offsets, (0..15).collect::<Vec<_>>());
+    // The requests arrived in one write, so (some of) them were handled as a group.
+    assert!(
+        rill.log()
+            .contains("pipelined produce requests appended together"),
+        "{}",
+        rill.log()
+    );
+}

@@ -1,12 +1,13 @@
 //! The produce path as one broker call (validate → append → wake fetches → make durable),
 //! and producer ids for idempotent producers.
 
+use std::borrow::Cow;
 use std::sync::Mutex;
 
 use thiserror::Error;
 
 use super::{Broker, Topic};
-use crate::log::batch::{self, BatchError};
+use crate::log::batch::{self, BatchError, BatchHeader};
 use crate::log::{Appended, LogConfig, LogError};
 use crate::meta::MetaError;
 use crate::txn::{TxnError, TxnFailure};
@@ -84,6 +85,34 @@ pub fn check_records(
     })
 }
 
+/// Validates a client's record set for the log with config `cfg`: one batch, the topic's
+/// record rules, and re-encoding when the topic's compression.type asks for it. The
+/// batch is borrowed as it arrived otherwise: the log writes it from there.
+fn prepare<'a>(
+    cfg: &LogConfig,
+    records: &'a [u8],
+    topic: &str,
+    partition: i32,
+) -> Result<(Cow<'a, [u8]>, BatchHeader), ProduceError> {
+    let header = batch::validate_produce(records, cfg.max_message_bytes)?;
+    check_records(
+        cfg,
+        records,
+        &header,
+        crate::log::now_ms(),
+        topic,
+        partition,
+    )?;
+    match cfg.compression {
+        Some((codec, level)) if codec != header.compression() => {
+            let b = batch::recompress(records, codec, level)?;
+            let h = batch::validate_batch(&b)?;
+            Ok((Cow::Owned(b), h))
+        }
+        _ => Ok((Cow::Borrowed(records), header)),
+    }
+}
+
 /// How many producer ids are reserved in the metadata store at a time.
 const PRODUCER_ID_BLOCK: i64 = 1000;
 
@@ -111,28 +140,8 @@ impl Broker {
             .partition(partition)
             .ok_or(ProduceError::UnknownTopicOrPartition)?;
         let records = records.ok_or(ProduceError::NoRecords)?;
-        let cfg = log.config();
-        let header = batch::validate_produce(records, cfg.max_message_bytes)?;
-        check_records(
-            &cfg,
-            records,
-            &header,
-            crate::log::now_ms(),
-            &topic.name,
-            partition,
-        )?;
-        // Written from the request buffer as it arrived (the log writes the rewritten
-        // header beside it). A topic whose compression.type is not `producer` stores
-        // batches re-encoded.
-        let recompressed;
-        let (bytes, header) = match cfg.compression {
-            Some((codec, level)) if codec != header.compression() => {
-                recompressed = batch::recompress(records, codec, level)?;
-                let h = batch::validate_batch(&recompressed)?;
-                (&recompressed[..], h)
-            }
-            _ => (records, header),
-        };
+        let (bytes, header) = prepare(&log.config(), records, &topic.name, partition)?;
+        let bytes = &bytes[..];
         let appended = if header.is_transactional() && header.has_producer_id() {
             let (pid, epoch) = (header.producer_id, header.producer_epoch);
             if let Some(txn_id) = implicit_txn {
@@ -182,6 +191,74 @@ impl Broker {
                 .map_err(ProduceError::Flush)?;
         }
         Ok(appended)
+    }
+
+    /// Appends the record sets of several pipelined requests to one partition, in order,
+    /// with one write: each gets the result `produce` would give it one after another.
+    /// Sets with transactional batches are appended one by one through `produce` (with
+    /// the coordinator's checks), in the same order.
+    pub async fn produce_many(
+        &self,
+        topic: &Topic,
+        partition: i32,
+        sets: &[(Option<&[u8]>, i16)],
+    ) -> Vec<Result<Appended, ProduceError>> {
+        let Some(log) = topic.partition(partition) else {
+            return sets
+                .iter()
+                .map(|_| Err(ProduceError::UnknownTopicOrPartition))
+                .collect();
+        };
+        let cfg = log.config();
+        let prepared: Vec<_> = sets
+            .iter()
+            .map(|(records, _)| {
+                let records = records.ok_or(ProduceError::NoRecords)?;
+                prepare(&cfg, records, &topic.name, partition)
+            })
+            .collect();
+        let transactional = prepared
+            .iter()
+            .flatten()
+            .any(|(_, h)| h.is_transactional() && h.has_producer_id());
+        if transactional {
+            let mut out = Vec::with_capacity(sets.len());
+            for (records, acks) in sets {
+                out.push(self.produce(topic, partition, *records, *acks, None).await);
+            }
+            return out;
+        }
+        let batches: Vec<(&[u8], BatchHeader)> = prepared
+            .iter()
+            .flatten()
+            .map(|(b, h)| (&b[..], *h))
+            .collect();
+        let mut appended = log.append_many(&batches).into_iter();
+        let mut out: Vec<Result<Appended, ProduceError>> = prepared
+            .into_iter()
+            .map(|p| {
+                let (_, _) = p?;
+                appended
+                    .next()
+                    .unwrap_or(Err(LogError::Deleted))
+                    .map_err(ProduceError::from)
+            })
+            .collect();
+        if out.iter().flatten().any(|a| !a.duplicate) {
+            self.data_arrived.notify_waiters();
+        }
+        let acked = sets
+            .iter()
+            .zip(&out)
+            .any(|((_, acks), r)| *acks != 0 && r.is_ok());
+        if acked {
+            if let Err(e) = self.flusher.durable(&log).await {
+                for r in out.iter_mut().filter(|r| r.is_ok()) {
+                    *r = Err(ProduceError::Flush(e.clone()));
+                }
+            }
+        }
+        out
     }
 
     /// A fresh producer id (InitProducerId without a transactional id), epoch 0.

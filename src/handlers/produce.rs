@@ -9,7 +9,7 @@ use kafka_protocol::messages::*;
 use super::errors::KafkaCode;
 use super::{code, str_bytes, topic_name};
 use crate::broker::{Broker, ProduceError, Topic};
-use crate::log::LogError;
+use crate::log::{Appended, LogError};
 use crate::server::dispatch::RequestContext;
 
 fn error(index: i32, err: i16, message: Option<String>) -> PartitionProduceResponse {
@@ -28,10 +28,19 @@ async fn produce_partition(
     implicit_txn: Option<&str>,
 ) -> PartitionProduceResponse {
     let index = data.index;
-    match broker
+    let result = broker
         .produce(topic, index, data.records.as_deref(), acks, implicit_txn)
-        .await
-    {
+        .await;
+    partition_response(topic, index, result)
+}
+
+/// One partition's answer from the broker's result.
+fn partition_response(
+    topic: &Topic,
+    index: i32,
+    result: Result<Appended, ProduceError>,
+) -> PartitionProduceResponse {
+    match result {
         Ok(appended) => PartitionProduceResponse::default()
             .with_index(index)
             .with_base_offset(appended.base_offset)
@@ -86,34 +95,164 @@ pub async fn handle(
         .map(|t| t.to_string());
     let mut responses = Vec::with_capacity(req.topic_data.len());
     for t in req.topic_data {
-        let topic = if by_id {
-            broker.topic_by_id(t.topic_id)
-        } else {
-            broker.topic(&t.name)
-        };
+        let topic = resolve(broker, by_id, &t);
         let mut parts = Vec::with_capacity(t.partition_data.len());
         for p in t.partition_data {
-            let resp = if !matches!(acks, -1..=1) {
-                error(p.index, code(ResponseError::InvalidRequiredAcks), None)
-            } else if let Some(topic) = &topic {
-                produce_partition(broker, topic, p, acks, implicit_txn.as_deref()).await
-            } else if by_id {
-                error(p.index, code(ResponseError::UnknownTopicId), None)
-            } else {
-                error(p.index, code(ResponseError::UnknownTopicOrPartition), None)
+            let resp = match admit(acks, topic.as_ref(), by_id) {
+                Ok(topic) => {
+                    produce_partition(broker, topic, p, acks, implicit_txn.as_deref()).await
+                }
+                Err(code) => error(p.index, code, None),
             };
             parts.push(resp);
         }
-        let mut tr = TopicProduceResponse::default().with_partition_responses(parts);
-        tr = if by_id {
-            tr.with_topic_id(t.topic_id)
-        } else {
-            tr.with_name(topic_name(&t.name))
-        };
-        responses.push(tr);
+        responses.push(topic_response(by_id, &t.name, t.topic_id, parts));
     }
     if acks == 0 {
         return None;
     }
     Some(ProduceResponse::default().with_responses(responses))
+}
+
+fn resolve(
+    broker: &Broker,
+    by_id: bool,
+    t: &produce_request::TopicProduceData,
+) -> Option<Arc<Topic>> {
+    if by_id {
+        broker.topic_by_id(t.topic_id)
+    } else {
+        broker.topic(&t.name)
+    }
+}
+
+/// The topic a partition's records go to, or the error code when it is refused before
+/// the broker is asked (bad acks, unknown topic).
+fn admit(acks: i16, topic: Option<&Arc<Topic>>, by_id: bool) -> Result<&Arc<Topic>, i16> {
+    if !matches!(acks, -1..=1) {
+        Err(code(ResponseError::InvalidRequiredAcks))
+    } else if let Some(topic) = topic {
+        Ok(topic)
+    } else if by_id {
+        Err(code(ResponseError::UnknownTopicId))
+    } else {
+        Err(code(ResponseError::UnknownTopicOrPartition))
+    }
+}
+
+/// Where an answer goes in a group of requests: (request, topic, partition) indexes.
+type Slot = (usize, usize, usize);
+
+/// The record sets of pipelined requests for one partition, in request order, each with
+/// its slot and acks.
+struct PartitionSets {
+    topic: Arc<Topic>,
+    index: i32,
+    sets: Vec<(Slot, Option<bytes::Bytes>, i16)>,
+}
+
+fn topic_response(
+    by_id: bool,
+    name: &TopicName,
+    id: uuid::Uuid,
+    parts: Vec<PartitionProduceResponse>,
+) -> TopicProduceResponse {
+    let tr = TopicProduceResponse::default().with_partition_responses(parts);
+    if by_id {
+        tr.with_topic_id(id)
+    } else {
+        tr.with_name(topic_name(name))
+    }
+}
+
+/// Several pipelined Produce requests of one connection, answered as `handle` would
+/// answer them one after another, but with each partition's batches appended together
+/// (`Broker::produce_many`: one write for all). Requests of transactional producers are
+/// handled one by one.
+pub async fn handle_many(
+    broker: &Arc<Broker>,
+    ctxs: &[RequestContext],
+    reqs: Vec<ProduceRequest>,
+) -> Vec<Option<ProduceResponse>> {
+    let transactional = reqs
+        .iter()
+        .any(|r| r.transactional_id.as_ref().is_some_and(|t| !t.is_empty()));
+    if transactional || reqs.len() < 2 {
+        let mut out = Vec::with_capacity(reqs.len());
+        for (ctx, req) in ctxs.iter().zip(reqs) {
+            out.push(handle(broker, ctx, req).await);
+        }
+        return out;
+    }
+    // Each request's answers, per topic and partition: refusals at once, the rest after.
+    let mut answers: Vec<Vec<Vec<Option<PartitionProduceResponse>>>> =
+        Vec::with_capacity(reqs.len());
+    let mut groups: Vec<PartitionSets> = Vec::new();
+    for (ri, (ctx, req)) in ctxs.iter().zip(&reqs).enumerate() {
+        let by_id = ctx.api_version >= 13;
+        let mut topics = Vec::with_capacity(req.topic_data.len());
+        for (ti, t) in req.topic_data.iter().enumerate() {
+            let topic = resolve(broker, by_id, t);
+            let mut parts = Vec::with_capacity(t.partition_data.len());
+            for (pi, p) in t.partition_data.iter().enumerate() {
+                match admit(req.acks, topic.as_ref(), by_id) {
+                    Ok(topic) => {
+                        let set = ((ri, ti, pi), p.records.clone(), req.acks);
+                        match groups
+                            .iter_mut()
+                            .find(|g| Arc::ptr_eq(&g.topic, topic) && g.index == p.index)
+                        {
+                            Some(g) => g.sets.push(set),
+                            None => groups.push(PartitionSets {
+                                topic: topic.clone(),
+                                index: p.index,
+                                sets: vec![set],
+                            }),
+                        }
+                        parts.push(None);
+                    }
+                    Err(code) => parts.push(Some(error(p.index, code, None))),
+                }
+            }
+            topics.push(parts);
+        }
+        answers.push(topics);
+    }
+    tracing::debug!(
+        requests = reqs.len(),
+        partitions = groups.len(),
+        "pipelined produce requests appended together"
+    );
+    for g in &groups {
+        let records: Vec<(Option<&[u8]>, i16)> = g
+            .sets
+            .iter()
+            .map(|(_, records, acks)| (records.as_deref(), *acks))
+            .collect();
+        let results = broker.produce_many(&g.topic, g.index, &records).await;
+        for (((ri, ti, pi), _, _), result) in g.sets.iter().zip(results) {
+            answers[*ri][*ti][*pi] = Some(partition_response(&g.topic, g.index, result));
+        }
+    }
+    ctxs.iter()
+        .zip(reqs)
+        .zip(answers)
+        .map(|((ctx, req), topics)| {
+            if req.acks == 0 {
+                return None;
+            }
+            let by_id = ctx.api_version >= 13;
+            let responses = req
+                .topic_data
+                .into_iter()
+                .zip(topics)
+                .map(|(t, parts)| {
+                    // Every admitted partition was answered by its group above.
+                    let parts = parts.into_iter().flatten().collect();
+                    topic_response(by_id, &t.name, t.topic_id, parts)
+                })
+                .collect();
+            Some(ProduceResponse::default().with_responses(responses))
+        })
+        .collect()
 }

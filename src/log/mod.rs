@@ -400,6 +400,39 @@ impl Inner {
         Ok(())
     }
 
+    /// True if a batch of `header` and `len` bytes at offset `next` must go to a new
+    /// segment, `staged` bytes of batches before it not yet written.
+    fn must_roll(
+        &mut self,
+        header: &BatchHeader,
+        staged: u64,
+        len: u64,
+        next: i64,
+        now: i64,
+    ) -> bool {
+        let (compact, segment_ms, lag, segment_bytes) = (
+            self.config.compact,
+            self.config.segment_ms,
+            self.config.max_compaction_lag_ms,
+            self.config.segment_bytes,
+        );
+        let active = self.active();
+        let max_age = if compact {
+            segment_ms.min(lag)
+        } else {
+            segment_ms
+        };
+        let too_old = now - active.created_ms > max_age;
+        let overflow = next + header.last_offset_delta as i64 - active.base >= u32::MAX as i64;
+        let size = active.size + staged;
+        size > 0
+            && (size + len > segment_bytes
+                || too_old
+                || active.offset_index.inner.is_full()
+                || active.time_index.inner.is_full()
+                || overflow)
+    }
+
     /// Writes a batch at the log end: rolls the segment first if needed, assigns the
     /// batch its offset (and LogAppendTime), writes and indexes it. Returns its header as
     /// stored.
@@ -410,40 +443,65 @@ impl Inner {
         header: &BatchHeader,
         now: i64,
     ) -> Result<BatchHeader, LogError> {
-        let len = batch.len() as u64;
-        let cfg = self.config.clone();
-        let next = self.next_offset();
-        let must_roll = {
-            let active = self.active();
-            let max_age = if cfg.compact {
-                cfg.segment_ms.min(cfg.max_compaction_lag_ms)
-            } else {
-                cfg.segment_ms
-            };
-            let too_old = now - active.created_ms > max_age;
-            let overflow = next + header.last_offset_delta as i64 - active.base >= u32::MAX as i64;
-            active.size > 0
-                && (active.size + len > cfg.segment_bytes
-                    || too_old
-                    || active.offset_index.inner.is_full()
-                    || active.time_index.inner.is_full()
-                    || overflow)
-        };
-        if must_roll {
+        let end = self.next_offset();
+        if self.must_roll(header, 0, batch.len() as u64, end, now) {
             self.roll(dir)?;
         }
-        let log_append_time = cfg.log_append_time.then_some(now);
-        let head = batch::assigned_header(batch, next, log_append_time);
-        let mut h = *header;
-        h.base_offset = next;
-        if let Some(t) = log_append_time {
-            h.max_timestamp = t;
+        let staged = Staged::new(
+            batch,
+            header,
+            self.next_offset(),
+            self.config.log_append_time.then_some(now),
+        );
+        let h = staged.header;
+        self.write_staged(std::slice::from_ref(&staged))?;
+        Ok(h)
+    }
+
+    /// Writes a group of `append_many` and starts a new one. If the write fails, the
+    /// group's batches get the error and their producers' state is restored.
+    fn write_group<'a>(&mut self, group: &mut Group<'a>, out: &mut [Result<Appended, LogError>]) {
+        let done = std::mem::take(group);
+        if let Err(e) = self.write_staged(&done.staged) {
+            for (pid, prev) in done.undo.into_iter().rev() {
+                self.producers.restore(pid, prev);
+            }
+            let (path, kind, msg) = match &e {
+                LogError::Io { path, source } => (path.clone(), source.kind(), source.to_string()),
+                other => (PathBuf::new(), io::ErrorKind::Other, other.to_string()),
+            };
+            for i in done.results {
+                out[i] = Err(LogError::io(&path, io::Error::new(kind, msg.clone())));
+            }
         }
+    }
+
+    /// Writes staged batches (offsets assigned, in order from the log end) to the active
+    /// segment with one `pwritev`, and indexes them.
+    fn write_staged(&mut self, staged: &[Staged<'_>]) -> Result<(), LogError> {
+        if staged.is_empty() {
+            return Ok(());
+        }
+        let cfg = self.config.clone();
         let active = self.active();
         let pos = active.size;
-        write_all_vectored_at(&active.file, &head, &batch[HEADER_LEN..], pos)
-            .map_err(|e| LogError::io(&active.path, e))?;
-        active.note_batch(&h, pos, len, &cfg);
+        let written = if let [one] = staged {
+            let mut slices = [io::IoSlice::new(&one.head), io::IoSlice::new(one.rest)];
+            write_all_vectored_at(&active.file, &mut slices, pos)
+        } else {
+            let mut slices: Vec<io::IoSlice<'_>> = staged
+                .iter()
+                .flat_map(|s| [io::IoSlice::new(&s.head), io::IoSlice::new(s.rest)])
+                .collect();
+            write_all_vectored_at(&active.file, &mut slices, pos)
+        };
+        written.map_err(|e| LogError::io(&active.path, e))?;
+        let mut at = pos;
+        for s in staged {
+            let len = s.len();
+            active.note_batch(&s.header, at, len, &cfg);
+            at += len;
+        }
         if cfg.writeback_bytes > 0
             && active.size.saturating_sub(active.written_back) >= cfg.writeback_bytes
         {
@@ -455,7 +513,7 @@ impl Inner {
         if !self.unflushed.iter().any(|f| Arc::ptr_eq(f, &file)) {
             self.unflushed.push(file);
         }
-        Ok(h)
+        Ok(())
     }
 
     /// Seals the active segment and starts a new one at the log end.
@@ -767,6 +825,76 @@ impl PartitionLog {
             log_start_offset: g.log_start,
             duplicate: false,
         })
+    }
+
+    /// Appends several client batches in order, as `append` would one after another,
+    /// with one `pwritev` per segment they land in: pipelined produce requests to one
+    /// partition cost one write. Not for transactional batches (they go through `append`,
+    /// with the coordinator's check). Each batch gets its own result; a failed write fails
+    /// only the batches it carried, and their producers' state is put back as it was, so
+    /// a retry is not mistaken for a duplicate.
+    pub fn append_many(&self, batches: &[(&[u8], BatchHeader)]) -> Vec<Result<Appended, LogError>> {
+        let mut g = self.lock();
+        if g.deleted {
+            return batches.iter().map(|_| Err(LogError::Deleted)).collect();
+        }
+        let now = now_ms();
+        let log_append_time = g.config.log_append_time.then_some(now);
+        let mut out: Vec<Result<Appended, LogError>> = Vec::with_capacity(batches.len());
+        let mut group = Group::default();
+        for (batch, header) in batches {
+            let next = group.next.unwrap_or_else(|| g.next_offset());
+            let log_start = g.log_start;
+            match g.producers.check(header, next, false) {
+                Err(e) => {
+                    out.push(Err(e.into()));
+                    continue;
+                }
+                Ok(Check::Duplicate(b)) => {
+                    out.push(Ok(Appended {
+                        base_offset: b.first_offset,
+                        log_append_time: log_append_time.map(|_| b.max_timestamp),
+                        log_start_offset: log_start,
+                        duplicate: true,
+                    }));
+                    continue;
+                }
+                Ok(Check::Append) => {}
+            }
+            let len = batch.len() as u64;
+            if group.staged.len() >= MAX_STAGED || g.must_roll(header, group.bytes, len, next, now)
+            {
+                g.write_group(&mut group, &mut out);
+                let end = g.next_offset();
+                if g.must_roll(header, 0, len, end, now) {
+                    if let Err(e) = g.roll(&self.dir) {
+                        out.push(Err(e));
+                        continue;
+                    }
+                }
+            }
+            let next = group.next.unwrap_or_else(|| g.next_offset());
+            let staged = Staged::new(batch, header, next, log_append_time);
+            let h = staged.header;
+            if h.has_producer_id() {
+                group
+                    .undo
+                    .push((h.producer_id, g.producers.get(h.producer_id).cloned()));
+            }
+            g.producers.update(&h, now);
+            group.next = Some(h.last_offset() + 1);
+            group.bytes += staged.len();
+            group.staged.push(staged);
+            group.results.push(out.len());
+            out.push(Ok(Appended {
+                base_offset: h.base_offset,
+                log_append_time: log_append_time.map(|_| h.max_timestamp),
+                log_start_offset: g.log_start,
+                duplicate: false,
+            }));
+        }
+        g.write_group(&mut group, &mut out);
+        out
     }
 
     /// Writes a transaction marker (commit or abort) for `producer_id` and ends its open
@@ -1233,26 +1361,77 @@ fn remove_segment_files(dir: &Path, removed: Vec<Segment>) {
     }
 }
 
-/// Writes `head` then `body` at `pos` with `pwritev(2)`: the batch goes from the request
-/// buffer to the page cache in one call, its rewritten header taken from the stack.
-fn write_all_vectored_at(file: &File, head: &[u8], body: &[u8], pos: u64) -> io::Result<()> {
-    let mut done = 0usize;
-    let total = head.len() + body.len();
-    while done < total {
-        let n = if done < head.len() {
-            let bufs = [io::IoSlice::new(&head[done..]), io::IoSlice::new(body)];
-            rustix::io::pwritev(file, &bufs, pos + done as u64)?
-        } else {
-            let rest = &body[done - head.len()..];
-            rustix::io::pwrite(file, rest, pos + done as u64)?
-        };
-        if n == 0 {
-            return Err(io::Error::new(
-                io::ErrorKind::WriteZero,
-                "failed to write the whole batch",
-            ));
+/// At most this many batches go into one `pwritev` (two slices each, under IOV_MAX).
+const MAX_STAGED: usize = 256;
+
+/// Batches of an `append_many` staged for one write, with what undoes them.
+#[derive(Default)]
+struct Group<'a> {
+    staged: Vec<Staged<'a>>,
+    bytes: u64,
+    /// The offset after the last staged batch (`None`: the log end).
+    next: Option<i64>,
+    /// Each staged batch's producer entry as it was before it (to restore on failure).
+    undo: Vec<(i64, Option<ProducerEntry>)>,
+    /// Where each staged batch's result is.
+    results: Vec<usize>,
+}
+
+/// A batch with its offsets assigned, waiting to be written: the stored header (built on
+/// the stack) and the rest of the batch as the client sent it.
+struct Staged<'a> {
+    head: [u8; HEADER_LEN],
+    rest: &'a [u8],
+    /// The header as stored (offsets and LogAppendTime assigned).
+    header: BatchHeader,
+}
+
+impl<'a> Staged<'a> {
+    fn new(
+        batch: &'a [u8],
+        header: &BatchHeader,
+        base_offset: i64,
+        log_append_time: Option<i64>,
+    ) -> Staged<'a> {
+        let mut h = *header;
+        h.base_offset = base_offset;
+        if let Some(t) = log_append_time {
+            h.max_timestamp = t;
         }
-        done += n;
+        Staged {
+            head: batch::assigned_header(batch, base_offset, log_append_time),
+            rest: &batch[HEADER_LEN..],
+            header: h,
+        }
+    }
+
+    fn len(&self) -> u64 {
+        (HEADER_LEN + self.rest.len()) as u64
+    }
+}
+
+/// Writes all of `slices` at `pos` with `pwritev(2)`: batches go from the request buffer
+/// to the page cache in one call, their rewritten headers taken from the stack.
+fn write_all_vectored_at(
+    file: &File,
+    mut slices: &mut [io::IoSlice<'_>],
+    mut pos: u64,
+) -> io::Result<()> {
+    while !slices.is_empty() {
+        match rustix::io::pwritev(file, slices, pos) {
+            Ok(0) => {
+                return Err(io::Error::new(
+                    io::ErrorKind::WriteZero,
+                    "failed to write the whole batch",
+                ))
+            }
+            Ok(n) => {
+                pos += n as u64;
+                io::IoSlice::advance_slices(&mut slices, n);
+            }
+            Err(rustix::io::Errno::INTR) => {}
+            Err(e) => return Err(e.into()),
+        }
     }
     Ok(())
 }

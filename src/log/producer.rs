@@ -173,6 +173,19 @@ impl ProducerState {
         self.producers.get(&producer_id)
     }
 
+    /// Puts a producer's entry back as it was (`None`: it was not known), undoing
+    /// `update`s of batches that were never written. Not for transactional batches.
+    pub(crate) fn restore(&mut self, producer_id: i64, previous: Option<ProducerEntry>) {
+        match previous {
+            Some(e) => {
+                self.producers.insert(producer_id, e);
+            }
+            None => {
+                self.producers.remove(&producer_id);
+            }
+        }
+    }
+
     /// Active producers, by id.
     pub fn entries(&self) -> Vec<(i64, ProducerEntry)> {
         let mut v: Vec<_> = self

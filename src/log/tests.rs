@@ -327,3 +327,93 @@ fn reads_end_at_the_last_whole_batch_within_the_limit() {
 fn starts_segment(dir: &Path, offset: i64) -> bool {
     dir.join(format!("{offset:020}.log")).exists()
 }
+
+/// `append_many` gives every batch the result `append` would, one after another, and
+/// leaves the same bytes on disk: idempotent producers in and out of sequence, a retry of
+/// a batch in the same group, plain batches, and groups that cross segment rolls.
+#[test]
+fn append_many_matches_appending_one_by_one() {
+    let config = LogConfig {
+        segment_bytes: 8 * 1024,
+        index_interval_bytes: 500,
+        ..LogConfig::default()
+    };
+    let (one_dir, many_dir) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
+    let one = PartitionLog::open(one_dir.path(), config.clone(), true).unwrap();
+    let many = PartitionLog::open(many_dir.path(), config, true).unwrap();
+    let mut batches = Vec::new();
+    let mut seq = [0i32; 3];
+    for i in 0..60usize {
+        let mut b = simple_batch(1 + (i % 5) as i32, 1000 + i as i64, 50 + (i * 53) % 700);
+        let pid = i % 4; // producer 3 is not idempotent
+        if pid < 3 {
+            let h = BatchHeader::parse(&b).unwrap();
+            let mut s = seq[pid];
+            if i == 17 {
+                s += 5; // out of sequence: refused, and the producer's next is unchanged
+            } else {
+                seq[pid] += h.record_count;
+            }
+            batch::set_producer(&mut b, 100 + pid as i64, 0, s, false);
+        }
+        batches.push(b);
+    }
+    // A retry of an earlier batch of the same group comes back as a duplicate.
+    batches.insert(30, batches[26].clone());
+    let parsed: Vec<(Vec<u8>, BatchHeader)> = batches
+        .iter()
+        .map(|b| (b.clone(), validate_produce(b, 1 << 20).unwrap()))
+        .collect();
+    let mut want = Vec::new();
+    for (b, h) in &parsed {
+        want.push(
+            one.append(b, h, false)
+                .map(|a| (a.base_offset, a.duplicate))
+                .map_err(|e| e.to_string()),
+        );
+    }
+    let mut got = Vec::new();
+    for chunk in parsed.chunks(7) {
+        let items: Vec<(&[u8], BatchHeader)> = chunk.iter().map(|(b, h)| (&b[..], *h)).collect();
+        got.extend(many.append_many(&items).into_iter().map(|r| {
+            r.map(|a| (a.base_offset, a.duplicate))
+                .map_err(|e| e.to_string())
+        }));
+    }
+    assert_eq!(got, want);
+    assert!(want.iter().any(|r| r.is_err()) && want.iter().any(|r| matches!(r, Ok((_, true)))));
+    assert_eq!(many.offsets(), one.offsets());
+    assert_eq!(
+        segment_bases(many_dir.path()),
+        segment_bases(one_dir.path())
+    );
+    assert!(segment_bases(many_dir.path()).len() > 2);
+    let (_, end) = one.offsets();
+    let mut off = 0;
+    while off < end {
+        let a = one
+            .read(off, 1 << 20, true, Isolation::ReadUncommitted)
+            .unwrap();
+        let b = many
+            .read(off, 1 << 20, true, Isolation::ReadUncommitted)
+            .unwrap();
+        let (a, b) = (a.records.to_vec().unwrap(), b.records.to_vec().unwrap());
+        assert!(a == b, "bytes differ from offset {off}");
+        let mut at = 0;
+        while at < a.len() {
+            let h = BatchHeader::parse(&a[at..]).unwrap();
+            off = h.last_offset() + 1;
+            at += h.total_len();
+        }
+    }
+    // Both reopen to the same state (producer state included: the next batch of producer
+    // 0 is in sequence on both).
+    drop((one, many));
+    for dir in [one_dir.path(), many_dir.path()] {
+        let log = PartitionLog::open(dir, LogConfig::default(), false).unwrap();
+        let mut b = simple_batch(1, 5000, 10);
+        batch::set_producer(&mut b, 100, 0, seq[0], false);
+        let h = validate_produce(&b, 1 << 20).unwrap();
+        assert!(log.append(&b, &h, false).is_ok());
+    }
+}

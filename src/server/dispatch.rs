@@ -164,31 +164,15 @@ pub fn encode_response<R: Encodable>(
     Ok(buf)
 }
 
-/// Handles one request frame (the bytes after its size prefix). `Ok(None)` means "send
-/// nothing" (acks=0 produce).
-pub async fn dispatch(
-    broker: &Arc<Broker>,
-    frame: Bytes,
+/// Checks the version and decodes the request header (`body` is left at the request).
+fn context(
+    spec: &ApiSpec,
+    version: i16,
+    correlation_id: i32,
+    body: &mut Bytes,
     peer: std::net::SocketAddr,
-) -> Result<Option<Reply>, DispatchError> {
-    let mut body = frame;
-    let key_raw = i16::from_be_bytes([body[0], body[1]]);
-    let version = i16::from_be_bytes([body[2], body[3]]);
-    let correlation_id = i32::from_be_bytes([body[4], body[5], body[6], body[7]]);
-    let spec = spec(key_raw).ok_or(DispatchError::UnknownApi(key_raw))?;
+) -> Result<RequestContext, DispatchError> {
     let key = spec.key;
-    if key == ApiKey::ApiVersions && version > spec.max {
-        // KIP-511: answer a too-new ApiVersions in v0 format so the client can retry.
-        let ctx = RequestContext {
-            api_key: key,
-            api_version: 0,
-            correlation_id,
-            client_id: None,
-            client_host: String::new(),
-        };
-        return encode_response(&ctx, &handlers::api_versions::unsupported())
-            .map(|b| Some(b.into()));
-    }
     let min = if key == ApiKey::Produce {
         PRODUCE_MIN_ACCEPTED
     } else {
@@ -203,15 +187,95 @@ pub async fn dispatch(
         });
     }
     let header: RequestHeader = guarded(key, version, || {
-        RequestHeader::decode(&mut body, key.request_header_version(version))
+        RequestHeader::decode(body, key.request_header_version(version))
     })?;
-    let ctx = RequestContext {
+    Ok(RequestContext {
         api_key: key,
         api_version: version,
         correlation_id,
         client_id: header.client_id.map(|c| c.to_string()),
         client_host: format!("/{}", peer.ip()),
-    };
+    })
+}
+
+/// The fixed start of every request: api key, version, correlation id.
+fn prefix(frame: &[u8]) -> (i16, i16, i32) {
+    (
+        i16::from_be_bytes([frame[0], frame[1]]),
+        i16::from_be_bytes([frame[2], frame[3]]),
+        i32::from_be_bytes([frame[4], frame[5], frame[6], frame[7]]),
+    )
+}
+
+/// Several pipelined Produce frames of one connection (see `handlers::produce::
+/// handle_many`). The replies are in request order; a frame that cannot be decoded ends
+/// the list with its error (which closes the connection after the replies before it).
+pub async fn dispatch_produce_group(
+    broker: &Arc<Broker>,
+    frames: Vec<Bytes>,
+    peer: std::net::SocketAddr,
+) -> Vec<Result<Option<Reply>, DispatchError>> {
+    let mut ctxs = Vec::with_capacity(frames.len());
+    let mut reqs = Vec::with_capacity(frames.len());
+    let mut failed = None;
+    for mut body in frames {
+        let (key, version, correlation_id) = prefix(&body);
+        let decoded = spec(key)
+            .filter(|s| s.key == ApiKey::Produce)
+            .ok_or(DispatchError::UnknownApi(key))
+            .and_then(|spec| context(spec, version, correlation_id, &mut body, peer))
+            .and_then(|ctx| {
+                let req: ProduceRequest = decode(&mut body, ctx.api_key, version)?;
+                Ok((ctx, req))
+            });
+        match decoded {
+            Ok((ctx, req)) => {
+                ctxs.push(ctx);
+                reqs.push(req);
+            }
+            Err(e) => {
+                failed = Some(e);
+                break;
+            }
+        }
+    }
+    let responses = handlers::produce::handle_many(broker, &ctxs, reqs).await;
+    let mut out: Vec<_> = ctxs
+        .iter()
+        .zip(responses)
+        .map(|(ctx, resp)| match resp {
+            Some(resp) => encode_response(ctx, &resp).map(|b| Some(b.into())),
+            None => Ok(None),
+        })
+        .collect();
+    out.extend(failed.map(Err));
+    out
+}
+
+/// Handles one request frame (the bytes after its size prefix). `Ok(None)` means "send
+/// nothing" (acks=0 produce).
+pub async fn dispatch(
+    broker: &Arc<Broker>,
+    frame: Bytes,
+    peer: std::net::SocketAddr,
+) -> Result<Option<Reply>, DispatchError> {
+    let mut body = frame;
+    let (key_raw, version, correlation_id) = prefix(&body);
+    let spec = spec(key_raw).ok_or(DispatchError::UnknownApi(key_raw))?;
+    let key = spec.key;
+    if key == ApiKey::ApiVersions && version > spec.max {
+        // KIP-511: answer a too-new ApiVersions in v0 format so the client can retry.
+        let ctx = RequestContext {
+            api_key: key,
+            api_version: 0,
+            correlation_id,
+            client_id: None,
+            client_host: String::new(),
+        };
+        return encode_response(&ctx, &handlers::api_versions::unsupported())
+            .map(|b| Some(b.into()));
+    }
+    let ctx = context(spec, version, correlation_id, &mut body, peer)?;
     macro_rules! call {
         ($req:ty, $handler:path) => {{
             let req: $req = decode(&mut body, key, version)?;

@@ -50,6 +50,11 @@ impl FrameReader {
         has_complete_frame(&self.buf)
     }
 
+    /// True if another whole frame is buffered and is a request with this API key.
+    pub fn has_frame_of(&self, api_key: i16) -> bool {
+        self.has_frame() && self.buf.len() >= 6 && self.buf[4..6] == api_key.to_be_bytes()
+    }
+
     /// The next frame's body (after the size prefix); `Ok(None)` on a clean end of stream
     /// between frames. The size is checked before anything is allocated for it, and the
     /// buffer grows only as the frame's bytes arrive.

@@ -17,6 +17,9 @@ use tokio::task::JoinSet;
 
 use crate::broker::{Broker, FsyncPolicy};
 
+/// At most this many pipelined Produce requests are handled as one group.
+const MAX_PRODUCE_GROUP: usize = 16;
+
 /// Serves one connection: requests are read, handled and answered strictly in order
 /// (as Kafka does, one in flight per connection). Any protocol error closes only this
 /// connection.
@@ -52,23 +55,43 @@ pub async fn serve_connection(
         // Only Produce requests keep their bytes in the connection's read buffer (their
         // records are written from there); anything else is copied out, so that a slice a
         // handler keeps (group metadata, say) does not pin the whole buffer.
-        let frame = if frame[..2] == (ApiKey::Produce as i16).to_be_bytes() {
-            frame
+        let produce = ApiKey::Produce as i16;
+        let replies = if frame[..2] != produce.to_be_bytes() {
+            vec![dispatch::dispatch(&broker, Bytes::copy_from_slice(&frame), peer).await]
+        } else if reader.has_frame_of(produce) {
+            // Pipelined produce requests are handled together: each partition's batches
+            // go to the log in one write.
+            let mut frames = vec![frame];
+            while frames.len() < MAX_PRODUCE_GROUP && reader.has_frame_of(produce) {
+                match reader.next(&mut stream, max).await {
+                    Ok(Some(f)) => frames.push(f),
+                    _ => break, // the frame is bad: the next read reports it
+                }
+            }
+            dispatch::dispatch_produce_group(&broker, frames, peer).await
         } else {
-            Bytes::copy_from_slice(&frame)
+            vec![dispatch::dispatch(&broker, frame, peer).await]
         };
-        match dispatch::dispatch(&broker, frame, peer).await {
-            Ok(Some(reply)) => {
-                if let Err(e) = outbox.send(&mut stream, &reply).await {
-                    tracing::debug!(%peer, error = %e, "write failed");
+        let mut open = true;
+        for reply in replies {
+            match reply {
+                Ok(Some(reply)) => {
+                    if let Err(e) = outbox.send(&mut stream, &reply).await {
+                        tracing::debug!(%peer, error = %e, "write failed");
+                        open = false;
+                        break;
+                    }
+                }
+                Ok(None) => {}
+                Err(e) => {
+                    tracing::warn!(%peer, error = %e, "closing connection");
+                    open = false;
                     break;
                 }
             }
-            Ok(None) => {}
-            Err(e) => {
-                tracing::warn!(%peer, error = %e, "closing connection");
-                break;
-            }
+        }
+        if !open {
+            break;
         }
         // Flush unless another whole request is already buffered (pipelining).
         if !reader.has_frame() {
