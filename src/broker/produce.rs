@@ -236,12 +236,13 @@ impl Broker {
         let mut appended = log.append_many(&batches).into_iter();
         let mut out: Vec<Result<Appended, ProduceError>> = prepared
             .into_iter()
-            .map(|p| {
-                let (_, _) = p?;
-                appended
+            .map(|p| match p {
+                Err(e) => Err(e),
+                // One result per batch given (append_many's contract).
+                Ok(_) => appended
                     .next()
                     .unwrap_or(Err(LogError::Deleted))
-                    .map_err(ProduceError::from)
+                    .map_err(ProduceError::from),
             })
             .collect();
         if out.iter().flatten().any(|a| !a.duplicate) {

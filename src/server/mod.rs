@@ -56,8 +56,11 @@ pub async fn serve_connection(
         // records are written from there); anything else is copied out, so that a slice a
         // handler keeps (group metadata, say) does not pin the whole buffer.
         let produce = ApiKey::Produce as i16;
-        let replies = if frame[..2] != produce.to_be_bytes() {
-            vec![dispatch::dispatch(&broker, Bytes::copy_from_slice(&frame), peer).await]
+        if frame[..2] != produce.to_be_bytes() {
+            let reply = dispatch::dispatch(&broker, Bytes::copy_from_slice(&frame), peer).await;
+            if !deliver(&mut outbox, &mut stream, peer, reply).await {
+                break;
+            }
         } else if reader.has_frame_of(produce) {
             // Pipelined produce requests are handled together: each partition's batches
             // go to the log in one write.
@@ -68,30 +71,21 @@ pub async fn serve_connection(
                     _ => break, // the frame is bad: the next read reports it
                 }
             }
-            dispatch::dispatch_produce_group(&broker, frames, peer).await
-        } else {
-            vec![dispatch::dispatch(&broker, frame, peer).await]
-        };
-        let mut open = true;
-        for reply in replies {
-            match reply {
-                Ok(Some(reply)) => {
-                    if let Err(e) = outbox.send(&mut stream, &reply).await {
-                        tracing::debug!(%peer, error = %e, "write failed");
-                        open = false;
-                        break;
-                    }
-                }
-                Ok(None) => {}
-                Err(e) => {
-                    tracing::warn!(%peer, error = %e, "closing connection");
+            let mut open = true;
+            for reply in dispatch::dispatch_produce_group(&broker, frames, peer).await {
+                if !deliver(&mut outbox, &mut stream, peer, reply).await {
                     open = false;
                     break;
                 }
             }
-        }
-        if !open {
-            break;
+            if !open {
+                break;
+            }
+        } else {
+            let reply = dispatch::dispatch(&broker, frame, peer).await;
+            if !deliver(&mut outbox, &mut stream, peer, reply).await {
+                break;
+            }
         }
         // Flush unless another whole request is already buffered (pipelining).
         if !reader.has_frame() {
@@ -103,6 +97,30 @@ pub async fn serve_connection(
     }
     let _ = outbox.flush(&mut stream).await;
     tracing::debug!(%peer, "connection closed");
+}
+
+/// Queues a request's reply (nothing for acks=0). False if the connection must close: the
+/// request could not be handled, or the peer is gone.
+async fn deliver(
+    outbox: &mut outbox::Outbox,
+    stream: &mut TcpStream,
+    peer: SocketAddr,
+    reply: Result<Option<reply::Reply>, dispatch::DispatchError>,
+) -> bool {
+    match reply {
+        Ok(Some(reply)) => match outbox.send(stream, &reply).await {
+            Ok(()) => true,
+            Err(e) => {
+                tracing::debug!(%peer, error = %e, "write failed");
+                false
+            }
+        },
+        Ok(None) => true,
+        Err(e) => {
+            tracing::warn!(%peer, error = %e, "closing connection");
+            false
+        }
+    }
 }
 
 /// Accepts connections on every listener until shutdown, then waits (bounded) for
