@@ -143,12 +143,13 @@ fn admit(acks: i16, topic: Option<&Arc<Topic>>, by_id: bool) -> Result<&Arc<Topi
 /// Where an answer goes in a group of requests: (request, topic, partition) indexes.
 type Slot = (usize, usize, usize);
 
-/// The record sets of pipelined requests for one partition, in request order, each with
-/// its slot and acks.
-struct PartitionSets {
+/// The record sets (and acks) of pipelined requests for one partition, in request order,
+/// and where each answer goes.
+struct PartitionSets<'a> {
     topic: Arc<Topic>,
     index: i32,
-    sets: Vec<(Slot, Option<bytes::Bytes>, i16)>,
+    sets: Vec<(Option<&'a [u8]>, i16)>,
+    slots: Vec<Slot>,
 }
 
 fn topic_response(
@@ -197,18 +198,23 @@ pub async fn handle_many(
             for (pi, p) in t.partition_data.iter().enumerate() {
                 match admit(req.acks, topic.as_ref(), by_id) {
                     Ok(topic) => {
-                        let set = ((ri, ti, pi), p.records.clone(), req.acks);
-                        match groups
-                            .iter_mut()
-                            .find(|g| Arc::ptr_eq(&g.topic, topic) && g.index == p.index)
+                        let at = match groups
+                            .iter()
+                            .position(|g| Arc::ptr_eq(&g.topic, topic) && g.index == p.index)
                         {
-                            Some(g) => g.sets.push(set),
-                            None => groups.push(PartitionSets {
-                                topic: topic.clone(),
-                                index: p.index,
-                                sets: vec![set],
-                            }),
-                        }
+                            Some(at) => at,
+                            None => {
+                                groups.push(PartitionSets {
+                                    topic: topic.clone(),
+                                    index: p.index,
+                                    sets: Vec::new(),
+                                    slots: Vec::new(),
+                                });
+                                groups.len() - 1
+                            }
+                        };
+                        groups[at].sets.push((p.records.as_deref(), req.acks));
+                        groups[at].slots.push((ri, ti, pi));
                         parts.push(None);
                     }
                     Err(code) => parts.push(Some(error(p.index, code, None))),
@@ -224,14 +230,9 @@ pub async fn handle_many(
         "pipelined produce requests appended together"
     );
     for g in &groups {
-        let records: Vec<(Option<&[u8]>, i16)> = g
-            .sets
-            .iter()
-            .map(|(_, records, acks)| (records.as_deref(), *acks))
-            .collect();
-        let results = broker.produce_many(&g.topic, g.index, &records).await;
-        for (((ri, ti, pi), _, _), result) in g.sets.iter().zip(results) {
-            answers[*ri][*ti][*pi] = Some(partition_response(&g.topic, g.index, result));
+        let results = broker.produce_many(&g.topic, g.index, &g.sets).await;
+        for (&(ri, ti, pi), result) in g.slots.iter().zip(results) {
+            answers[ri][ti][pi] = Some(partition_response(&g.topic, g.index, result));
         }
     }
     ctxs.iter()

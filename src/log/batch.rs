@@ -252,6 +252,7 @@ pub fn validate_produce(records: &[u8], max_bytes: usize) -> Result<BatchHeader,
 /// Rewrites what the broker owns in a stored batch: the base offset and the partition
 /// leader epoch (neither is covered by the CRC). For LogAppendTime topics it also sets the
 /// timestamp type and max timestamp and recomputes the CRC, as Kafka does.
+#[cfg(test)]
 pub fn assign(batch: &mut [u8], base_offset: i64, log_append_time: Option<i64>) {
     let head = assigned_header(batch, base_offset, log_append_time);
     batch[..HEADER_LEN].copy_from_slice(&head);

@@ -588,6 +588,32 @@ pub struct Appended {
     pub duplicate: bool,
 }
 
+impl Appended {
+    /// A batch written now, as stored (`h`: offsets and timestamps assigned).
+    fn written(h: &BatchHeader, log_append_time: bool, log_start_offset: i64) -> Appended {
+        Appended {
+            base_offset: h.base_offset,
+            log_append_time: log_append_time.then_some(h.max_timestamp),
+            log_start_offset,
+            duplicate: false,
+        }
+    }
+
+    /// A producer's retry of batch `b`, written before.
+    fn duplicate_of(
+        b: &producer::BatchMeta,
+        log_append_time: bool,
+        log_start_offset: i64,
+    ) -> Appended {
+        Appended {
+            base_offset: b.first_offset,
+            log_append_time: log_append_time.then_some(b.max_timestamp),
+            log_start_offset,
+            duplicate: true,
+        }
+    }
+}
+
 /// Bytes read for a fetch, plus the partition's offsets at read time.
 #[derive(Debug, Clone)]
 pub struct ReadResult {
@@ -794,7 +820,8 @@ impl PartitionLog {
     }
 
     /// Appends one validated client batch, as the client sent it but for the header
-    /// fields Kafka rewrites (offsets, LogAppendTime); `batch` itself is not modified. `in_txn`: the transaction coordinator confirmed the partition is in the
+    /// fields Kafka rewrites (offsets, LogAppendTime); `batch` itself is not modified.
+    /// `in_txn`: the transaction coordinator confirmed the partition is in the
     /// producer's open transaction (needed for transactional batches). A producer's retry
     /// of a batch already written is answered with the original offsets and not written.
     pub fn append(
@@ -809,22 +836,12 @@ impl PartitionLog {
         }
         let log_append_time = g.config.log_append_time;
         if let Check::Duplicate(b) = g.producers.check(header, g.next_offset(), in_txn)? {
-            return Ok(Appended {
-                base_offset: b.first_offset,
-                log_append_time: log_append_time.then_some(b.max_timestamp),
-                log_start_offset: g.log_start,
-                duplicate: true,
-            });
+            return Ok(Appended::duplicate_of(&b, log_append_time, g.log_start));
         }
         let now = now_ms();
         let h = g.write_batch(&self.dir, batch, header, now)?;
         g.producers.update(&h, now);
-        Ok(Appended {
-            base_offset: h.base_offset,
-            log_append_time: log_append_time.then_some(h.max_timestamp),
-            log_start_offset: g.log_start,
-            duplicate: false,
-        })
+        Ok(Appended::written(&h, log_append_time, g.log_start))
     }
 
     /// Appends several client batches in order, as `append` would one after another,
@@ -839,7 +856,8 @@ impl PartitionLog {
             return batches.iter().map(|_| Err(LogError::Deleted)).collect();
         }
         let now = now_ms();
-        let log_append_time = g.config.log_append_time.then_some(now);
+        let lat = g.config.log_append_time;
+        let log_append_time = lat.then_some(now);
         let mut out: Vec<Result<Appended, LogError>> = Vec::with_capacity(batches.len());
         let mut group = Group::default();
         for (batch, header) in batches {
@@ -851,12 +869,7 @@ impl PartitionLog {
                     continue;
                 }
                 Ok(Check::Duplicate(b)) => {
-                    out.push(Ok(Appended {
-                        base_offset: b.first_offset,
-                        log_append_time: log_append_time.map(|_| b.max_timestamp),
-                        log_start_offset: log_start,
-                        duplicate: true,
-                    }));
+                    out.push(Ok(Appended::duplicate_of(&b, lat, log_start)));
                     continue;
                 }
                 Ok(Check::Append) => {}
@@ -886,12 +899,7 @@ impl PartitionLog {
             group.bytes += staged.len();
             group.staged.push(staged);
             group.results.push(out.len());
-            out.push(Ok(Appended {
-                base_offset: h.base_offset,
-                log_append_time: log_append_time.map(|_| h.max_timestamp),
-                log_start_offset: g.log_start,
-                duplicate: false,
-            }));
+            out.push(Ok(Appended::written(&h, lat, g.log_start)));
         }
         g.write_group(&mut group, &mut out);
         out

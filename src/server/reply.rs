@@ -36,6 +36,7 @@ impl Reply {
     }
 
     /// The whole response in memory (tests).
+    #[cfg(test)]
     pub fn to_vec(&self) -> std::io::Result<Vec<u8>> {
         let mut out = Vec::with_capacity(self.len());
         let mut last = 0;
