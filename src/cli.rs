@@ -26,6 +26,20 @@ pub enum Command {
     Serve(ServeArgs),
     /// Load generator and machine-limit probes (see benches/README.md).
     Bench(crate::bench::BenchArgs),
+    /// Exit 0 if a broker answers ApiVersions (a container HEALTHCHECK needing no shell).
+    Health(HealthArgs),
+}
+
+#[derive(Args, Debug, Clone)]
+pub struct HealthArgs {
+    /// host:port to ask. Default: the address `rill serve` wrote to `RILL_READY_FILE`, then
+    /// the first listen address from `RILL_LISTEN` (or `KAFKA_LISTENERS`), with
+    /// 0.0.0.0/::/localhost asked on 127.0.0.1.
+    #[arg(long)]
+    pub bootstrap: Option<String>,
+    /// How long to wait for the answer.
+    #[arg(long, default_value_t = 2000)]
+    pub timeout_ms: u64,
 }
 
 #[derive(Args, Debug, Clone)]
@@ -161,6 +175,13 @@ pub struct ServeArgs {
         value_parser = clap::value_parser!(u64).range(1024..)
     )]
     pub log_cleaner_dedupe_buffer_size: u64,
+    /// A Kafka broker config, as in server.properties (repeatable): broker defaults of
+    /// topic configs (`log.retention.hours=2`, `log.segment.bytes=…`,
+    /// `log.cleanup.policy=compact`, …) and other dynamic broker configs. Settings with
+    /// their own flag are refused here.
+    #[arg(long = "broker-config", value_name = "KEY=VALUE",
+          value_parser = crate::kafka_env::parse_broker_config)]
+    pub broker_configs: Vec<(String, String)>,
     /// Log filter (error, warn, info, debug, trace, or a tracing filter directive).
     #[arg(long, env = "RILL_LOG_LEVEL", default_value = "info")]
     pub log_level: String,
@@ -197,6 +218,8 @@ pub enum CliError {
     Io(#[from] std::io::Error),
     #[error(transparent)]
     Bench(#[from] crate::bench::BenchError),
+    #[error("no broker answering at {addr}: {why}")]
+    Unhealthy { addr: String, why: String },
 }
 
 /// Splits "host:port" / "[v6]:port".
@@ -314,6 +337,7 @@ pub fn run(cli: Cli) -> Result<(), CliError> {
     match cli.command {
         Command::Serve(args) => serve(args),
         Command::Bench(args) => Ok(crate::bench::run(args)?),
+        Command::Health(args) => health(args),
     }
 }
 
@@ -325,6 +349,7 @@ fn serve(args: ServeArgs) -> Result<(), CliError> {
         .with_writer(std::io::stderr)
         .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
         .init();
+    crate::kafka_env::log_applied();
     raise_open_files_limit();
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
@@ -387,6 +412,7 @@ async fn serve_async(args: ServeArgs) -> Result<(), CliError> {
         log_retention_check_interval_ms: args.log_retention_check_interval_ms,
         log_cleaner_backoff_ms: args.log_cleaner_backoff_ms,
         log_cleaner_dedupe_buffer_size: args.log_cleaner_dedupe_buffer_size as usize,
+        broker_configs: broker_configs(&args),
     };
     let broker = tokio::task::block_in_place(|| Broker::open(config))?;
     let (tx, rx) = tokio::sync::watch::channel(false);
@@ -414,6 +440,13 @@ async fn serve_async(args: ServeArgs) -> Result<(), CliError> {
         startup_ms = started.elapsed().as_secs_f64() * 1000.0,
         "rill is ready"
     );
+    // The ready line on stdout, for scripts and container wait strategies.
+    {
+        use std::io::Write;
+        let mut out = std::io::stdout().lock();
+        let _ = writeln!(out, "rill is ready on {ready}");
+        let _ = out.flush();
+    }
     if let Err(e) = server.await {
         tracing::error!(error = %e, "server task failed");
     }
@@ -422,6 +455,94 @@ async fn serve_async(args: ServeArgs) -> Result<(), CliError> {
     drop(ephemeral);
     tracing::info!("stopped cleanly");
     Ok(())
+}
+
+/// `--broker-config` settings over those from `KAFKA_*` variables.
+fn broker_configs(args: &ServeArgs) -> std::collections::BTreeMap<String, String> {
+    let from_env = crate::kafka_env::applied()
+        .map(|m| m.broker_configs.clone())
+        .unwrap_or_default();
+    from_env
+        .into_iter()
+        .chain(args.broker_configs.iter().cloned())
+        .collect()
+}
+
+/// The addresses `rill health` asks by default, in order: the one `rill serve` wrote to
+/// `RILL_READY_FILE` (set in the image, so `--listen …:0` works too), then the first listen
+/// address from `RILL_LISTEN`, on loopback where it names every interface.
+fn health_addresses() -> Vec<String> {
+    let mut out = Vec::new();
+    if let Some(path) = std::env::var_os("RILL_READY_FILE") {
+        if let Ok(text) = std::fs::read_to_string(path) {
+            if let Some(line) = text.lines().next().filter(|l| !l.trim().is_empty()) {
+                out.push(line.trim().to_string());
+            }
+        }
+    }
+    let listen = std::env::var("RILL_LISTEN").unwrap_or_else(|_| "localhost:9092".into());
+    let first = listen.split(',').next().unwrap_or("").trim().to_string();
+    match split_host_port(&first) {
+        Some((_, Some(0))) => {}
+        Some((host, Some(port))) => {
+            let host = match host.as_str() {
+                "" | "localhost" | "0.0.0.0" | "::" => "127.0.0.1".to_string(),
+                h if h.contains(':') => format!("[{h}]"),
+                h => h.to_string(),
+            };
+            out.push(format!("{host}:{port}"));
+        }
+        _ => out.push(first),
+    }
+    out.dedup();
+    out
+}
+
+fn health(args: HealthArgs) -> Result<(), CliError> {
+    let timeout = std::time::Duration::from_millis(args.timeout_ms.max(1));
+    let candidates = match args.bootstrap {
+        Some(addr) => vec![addr],
+        None => health_addresses(),
+    };
+    let mut last = None;
+    for addr in candidates {
+        match ask_api_versions(&addr, timeout) {
+            Ok(()) => return Ok(()),
+            Err(why) => last = Some(CliError::Unhealthy { addr, why }),
+        }
+    }
+    Err(last.unwrap_or(CliError::Unhealthy {
+        addr: String::new(),
+        why: "no address to ask".into(),
+    }))
+}
+
+/// One ApiVersions v0 round trip; the error says what went wrong.
+fn ask_api_versions(addr: &str, timeout: std::time::Duration) -> Result<(), String> {
+    use std::io::{Read, Write};
+    use std::net::ToSocketAddrs;
+    let target = addr
+        .to_socket_addrs()
+        .map_err(|e| e.to_string())?
+        .next()
+        .ok_or("no address")?;
+    let mut s =
+        std::net::TcpStream::connect_timeout(&target, timeout).map_err(|e| e.to_string())?;
+    s.set_read_timeout(Some(timeout))
+        .and_then(|()| s.set_write_timeout(Some(timeout)))
+        .map_err(|e| e.to_string())?;
+    // ApiVersions v0: size 10, api key 18, version 0, correlation id 1, null client id.
+    s.write_all(&[0, 0, 0, 10, 0, 18, 0, 0, 0, 0, 0, 1, 0xff, 0xff])
+        .map_err(|e| e.to_string())?;
+    let mut head = [0u8; 10];
+    s.read_exact(&mut head).map_err(|e| e.to_string())?;
+    if head[4..8] != [0, 0, 0, 1] {
+        return Err("answer with a wrong correlation id".into());
+    }
+    match i16::from_be_bytes([head[8], head[9]]) {
+        0 => Ok(()),
+        code => Err(format!("ApiVersions error code {code}")),
+    }
 }
 
 async fn wait_for_signal() {
@@ -493,7 +614,7 @@ mod tests {
             argv.extend_from_slice(extra);
             match Cli::parse_from(argv).command {
                 Command::Serve(a) => a,
-                Command::Bench(_) => unreachable!("parsed `rill serve`"),
+                _ => unreachable!("parsed `rill serve`"),
             }
         }
     }

@@ -6,10 +6,14 @@ pub mod bench;
 pub mod broker;
 pub mod cli;
 pub mod config;
+#[cfg(feature = "testcontainers")]
+pub mod containers;
 pub mod group;
 pub mod handlers;
+pub mod kafka_env;
 pub mod log;
 pub mod meta;
 pub mod server;
+pub mod testing;
 pub mod txn;
 mod walls;

@@ -9,6 +9,18 @@ use clap::Parser;
 static GLOBAL: tikv_jemallocator::Jemalloc = tikv_jemallocator::Jemalloc;
 
 fn main() -> ExitCode {
+    // `KAFKA_*` variables of a docker-compose file written for the apache/kafka image
+    // stand for `rill serve` flags (see src/kafka_env.rs).
+    let sub = std::env::args_os().nth(1);
+    if matches!(
+        sub.as_ref().and_then(|s| s.to_str()),
+        Some("serve" | "health")
+    ) {
+        if let Err(e) = rill::kafka_env::apply_to_process() {
+            eprintln!("rill: {e}");
+            return ExitCode::FAILURE;
+        }
+    }
     let cli = rill::cli::Cli::parse();
     match rill::cli::run(cli) {
         Ok(()) => ExitCode::SUCCESS,

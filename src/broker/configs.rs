@@ -102,6 +102,11 @@ pub fn static_configs(c: &BrokerConfig) -> BTreeMap<String, String> {
         ("transaction.state.log.replication.factor", "1".into()),
     ];
     all.extend(flush);
+    all.extend(
+        c.broker_configs
+            .iter()
+            .map(|(k, v)| (k.as_str(), v.clone())),
+    );
     all.into_iter()
         .filter(|(k, v)| {
             config::defs::find(config::defs::BROKER, k).and_then(|d| d.default) != Some(v.as_str())

@@ -65,6 +65,9 @@ pub struct BrokerConfig {
     pub log_cleaner_backoff_ms: u64,
     /// `log.cleaner.dedupe.buffer.size`: bytes for the cleaner's key-hash → offset map.
     pub log_cleaner_dedupe_buffer_size: usize,
+    /// Kafka broker configs given at startup (`--broker-config`, `KAFKA_*` variables):
+    /// static broker settings, e.g. broker defaults of topic configs.
+    pub broker_configs: BTreeMap<String, String>,
 }
 
 impl BrokerConfig {
@@ -92,6 +95,7 @@ impl BrokerConfig {
             log_retention_check_interval_ms: 300_000,
             log_cleaner_backoff_ms: 15_000,
             log_cleaner_dedupe_buffer_size: 1 << 20,
+            broker_configs: BTreeMap::new(),
         }
     }
 }

@@ -1252,3 +1252,11 @@ pub fn split_list(value: &str) -> Vec<&str> {
         .filter(|s| !s.is_empty())
         .collect()
 }
+
+/// Whether a broker config supplies some topic config's default (`log.retention.hours`
+/// for `retention.ms`, …).
+pub fn is_topic_default(broker_config: &str) -> bool {
+    SYNONYMS
+        .iter()
+        .any(|(_, syns)| syns.iter().any(|s| s.name == broker_config))
+}
