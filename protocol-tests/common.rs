@@ -8,11 +8,11 @@ use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
 use bytes::{Bytes, BytesMut};
-use kafka_protocol::messages::{ApiKey, RequestHeader, ResponseHeader};
-use kafka_protocol::protocol::{Decodable, Encodable, Request, StrBytes};
+use kafka_protocol::protocol::{Request, StrBytes};
 use kafka_protocol::records::{
     Compression, Record, RecordBatchDecoder, RecordBatchEncoder, RecordEncodeOptions, TimestampType,
 };
+use rill::client::frame;
 
 pub struct Rill {
     child: Option<Child>,
@@ -159,19 +159,8 @@ impl Client {
     /// several can go out in one write (pipelining).
     pub fn encode_request<R: Request>(&mut self, version: i16, req: &R) -> (i32, Vec<u8>) {
         self.correlation += 1;
-        let key = ApiKey::try_from(R::KEY).expect("known key");
-        let header = RequestHeader::default()
-            .with_request_api_key(R::KEY)
-            .with_request_api_version(version)
-            .with_correlation_id(self.correlation)
-            .with_client_id(Some(StrBytes::from_static_str("protocol-tests")));
-        let mut body = BytesMut::new();
-        header
-            .encode(&mut body, key.request_header_version(version))
-            .expect("encode header");
-        req.encode(&mut body, version).expect("encode request");
-        let mut frame = (body.len() as i32).to_be_bytes().to_vec();
-        frame.extend_from_slice(&body);
+        let frame = frame::encode_frame(version, self.correlation, "protocol-tests", req)
+            .expect("encode request");
         (self.correlation, frame)
     }
 
@@ -188,25 +177,14 @@ impl Client {
 
     /// Reads one response frame; `None` if the broker closed the connection.
     pub fn read_frame(&mut self) -> Option<Bytes> {
-        let mut len = [0u8; 4];
-        self.stream.read_exact(&mut len).ok()?;
-        let mut buf = vec![0u8; i32::from_be_bytes(len) as usize];
-        self.stream.read_exact(&mut buf).ok()?;
-        Some(Bytes::from(buf))
+        frame::read_frame(&mut self.stream).ok()
     }
 
     pub fn read_response<R: Request>(&mut self, version: i16, correlation: i32) -> R::Response {
-        let key = ApiKey::try_from(R::KEY).expect("known key");
-        let mut buf = self.read_frame().expect("broker closed the connection");
-        let header = ResponseHeader::decode(&mut buf, key.response_header_version(version))
-            .expect("response header");
-        assert_eq!(header.correlation_id, correlation, "correlation id");
-        let resp = R::Response::decode(&mut buf, version).expect("decode response");
-        assert!(
-            buf.is_empty(),
-            "{} trailing bytes after response",
-            buf.len()
-        );
+        let buf = self.read_frame().expect("broker closed the connection");
+        let (resp, rest) = frame::decode_response_with_rest::<R>(version, correlation, buf)
+            .expect("decode response");
+        assert_eq!(rest, 0, "{rest} trailing bytes after response");
         resp
     }
 

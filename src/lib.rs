@@ -5,6 +5,7 @@
 pub mod bench;
 pub mod broker;
 pub mod cli;
+pub mod client;
 pub mod config;
 pub mod group;
 pub mod handlers;
