@@ -26,6 +26,16 @@ pub enum Command {
     Serve(ServeArgs),
     /// Load generator and machine-limit probes (see benches/README.md).
     Bench(crate::bench::BenchArgs),
+    /// Create, list, describe, delete topics and change their configs.
+    Topic(crate::admin::topic::TopicArgs),
+    /// Send lines from stdin or a file as records.
+    Produce(crate::admin::produce::ProduceArgs),
+    /// Print a topic's records.
+    Consume(crate::admin::consume::ConsumeArgs),
+    /// List, describe and delete consumer groups; reset their offsets.
+    Group(crate::admin::group::GroupArgs),
+    /// The cluster's id, controller, brokers and API versions.
+    Cluster(crate::admin::cluster::ClusterArgs),
 }
 
 #[derive(Args, Debug, Clone)]
@@ -197,6 +207,8 @@ pub enum CliError {
     Io(#[from] std::io::Error),
     #[error(transparent)]
     Bench(#[from] crate::bench::BenchError),
+    #[error(transparent)]
+    Admin(#[from] crate::admin::AdminError),
 }
 
 /// Splits "host:port" / "[v6]:port".
@@ -314,6 +326,11 @@ pub fn run(cli: Cli) -> Result<(), CliError> {
     match cli.command {
         Command::Serve(args) => serve(args),
         Command::Bench(args) => Ok(crate::bench::run(args)?),
+        Command::Topic(args) => Ok(crate::admin::topic::run(args)?),
+        Command::Produce(args) => Ok(crate::admin::produce::run(args)?),
+        Command::Consume(args) => Ok(crate::admin::consume::run(args)?),
+        Command::Group(args) => Ok(crate::admin::group::run(args)?),
+        Command::Cluster(args) => Ok(crate::admin::cluster::run(args)?),
     }
 }
 
@@ -493,7 +510,7 @@ mod tests {
             argv.extend_from_slice(extra);
             match Cli::parse_from(argv).command {
                 Command::Serve(a) => a,
-                Command::Bench(_) => unreachable!("parsed `rill serve`"),
+                _ => unreachable!("parsed `rill serve`"),
             }
         }
     }

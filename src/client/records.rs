@@ -62,10 +62,12 @@ pub fn encode_batch(records: &[Outgoing], compression: Compression) -> Result<By
 }
 
 /// Decodes the whole batches of a fetched record set. A fetch may end with part of a
-/// batch (cut at the byte limit); that part is left out. Control batches (transaction
-/// markers) are skipped.
-pub fn decode_fetched(mut bytes: Bytes) -> Result<Vec<Record>, ClientError> {
+/// batch (cut at the byte limit); that part is left out. Control records (transaction
+/// markers) are skipped. Also returns the offset after the last whole batch, so a reader
+/// moves past batches that held only control records.
+pub fn decode_fetched(mut bytes: Bytes) -> Result<(Vec<Record>, Option<i64>), ClientError> {
     let mut out = Vec::new();
+    let mut next = None;
     // base offset (8) + batch length (4) + leader epoch (4) + magic (1)
     while bytes.len() >= 17 {
         let len = i32::from_be_bytes([bytes[8], bytes[9], bytes[10], bytes[11]]);
@@ -80,6 +82,11 @@ pub fn decode_fetched(mut bytes: Bytes) -> Result<Vec<Record>, ClientError> {
             break;
         }
         let mut batch = bytes.split_to(total);
+        let base = i64::from_be_bytes(batch[..8].try_into().unwrap_or([0; 8]));
+        if batch.len() >= 27 {
+            let delta = i32::from_be_bytes([batch[23], batch[24], batch[25], batch[26]]);
+            next = Some(base + delta as i64 + 1);
+        }
         if batch[16] != 2 {
             // Old message-set formats: not produced by current clients; skipped.
             continue;
@@ -91,7 +98,7 @@ pub fn decode_fetched(mut bytes: Bytes) -> Result<Vec<Record>, ClientError> {
         out.extend(set.records.into_iter().filter(|r| !r.control));
     }
     bytes.advance(bytes.len());
-    Ok(out)
+    Ok((out, next))
 }
 
 #[cfg(test)]
@@ -114,13 +121,14 @@ mod tests {
         let mut all = BytesMut::new();
         all.extend_from_slice(&a);
         all.extend_from_slice(&b);
-        let full = decode_fetched(all.clone().freeze()).unwrap();
+        let (full, next) = decode_fetched(all.clone().freeze()).unwrap();
+        assert_eq!(next, Some(1)); // both batches start at relative offset 0
         assert_eq!(full.len(), 3);
         assert_eq!(full[2].key.as_deref(), Some(&b"k\x03"[..]));
         let (hk, hv) = full[0].headers.first().unwrap();
         assert_eq!((&hk[..], hv.as_deref()), ("h", Some(&b"x"[..])));
         // Cut inside the second batch: only the first one's records.
         let cut = all.freeze().slice(..a.len() + 20);
-        assert_eq!(decode_fetched(cut).unwrap().len(), 2);
+        assert_eq!(decode_fetched(cut).unwrap().0.len(), 2);
     }
 }
