@@ -7,12 +7,10 @@ use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
-use bytes::{Bytes, BytesMut};
+use bytes::Bytes;
 use kafka_protocol::protocol::{Request, StrBytes};
-use kafka_protocol::records::{
-    Compression, Record, RecordBatchDecoder, RecordBatchEncoder, RecordEncodeOptions, TimestampType,
-};
-use rill::client::frame;
+use kafka_protocol::records::{Compression, Record, RecordBatchDecoder};
+use rill::client::{frame, records};
 
 pub struct Rill {
     child: Option<Child>,
@@ -209,38 +207,19 @@ pub fn record(i: i64, ts: i64) -> Record {
         StrBytes::from_string(format!("h{i}")),
         Some(Bytes::from(format!("hv{i}"))),
     );
-    Record {
-        transactional: false,
-        control: false,
-        delete_horizon: false,
-        partition_leader_epoch: -1,
-        producer_id: -1,
-        producer_epoch: -1,
-        timestamp_type: TimestampType::Creation,
-        offset: i,
-        // The encoder splits batches unless offset - sequence is constant; base sequence -1.
-        sequence: i as i32 - 1,
-        timestamp: ts,
-        key: Some(Bytes::from(format!("key-{i}"))),
-        value: Some(Bytes::from(format!("value-{i}"))),
-        headers,
-    }
+    let key = Some(Bytes::from(format!("key-{i}")));
+    records::new_record(i, ts, key, Some(Bytes::from(format!("value-{i}"))), headers)
+}
+
+/// Encodes records as v2 batches.
+pub fn encode(records: &[Record], compression: Compression) -> Bytes {
+    records::encode_records(records, compression).expect("encode batch")
 }
 
 /// One encoded v2 batch of `n` records stamped `ts0 + i`.
 pub fn batch(n: i64, ts0: i64, compression: Compression) -> Bytes {
     let records: Vec<Record> = (0..n).map(|i| record(i, ts0 + i)).collect();
-    let mut buf = BytesMut::new();
-    RecordBatchEncoder::encode(
-        &mut buf,
-        records.iter(),
-        &RecordEncodeOptions {
-            version: 2,
-            compression,
-        },
-    )
-    .expect("encode batch");
-    buf.freeze()
+    encode(&records, compression)
 }
 
 /// Decodes every record in a fetched record set.

@@ -19,7 +19,7 @@ mod workload;
 
 use std::time::Duration;
 
-use clap::{Args, Subcommand, ValueEnum};
+use clap::{Args, Subcommand};
 use thiserror::Error;
 
 pub use report::Report;
@@ -52,14 +52,7 @@ pub enum BenchCommand {
     Limits(limits::LimitsCommand),
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
-pub enum Codec {
-    None,
-    Gzip,
-    Snappy,
-    Lz4,
-    Zstd,
-}
+pub use crate::client::records::Codec;
 
 #[derive(Args, Debug, Clone)]
 pub struct LoadArgs {

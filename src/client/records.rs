@@ -19,32 +19,56 @@ pub struct Outgoing {
     pub timestamp: i64,
 }
 
-/// Encodes records as one v2 batch (offsets and sequences relative, no producer id).
-pub fn encode_batch(records: &[Outgoing], compression: Compression) -> Result<Bytes, ClientError> {
-    let records: Vec<Record> = records
-        .iter()
-        .enumerate()
-        .map(|(i, r)| Record {
-            transactional: false,
-            control: false,
-            delete_horizon: false,
-            partition_leader_epoch: -1,
-            producer_id: -1,
-            producer_epoch: -1,
-            timestamp_type: TimestampType::Creation,
-            offset: i as i64,
-            // The encoder splits batches unless offset - sequence is constant.
-            sequence: i as i32 - 1,
-            timestamp: r.timestamp,
-            key: r.key.clone(),
-            value: r.value.clone(),
-            headers: r
-                .headers
-                .iter()
-                .map(|(k, v)| (StrBytes::from_string(k.clone()), v.clone()))
-                .collect::<IndexMap<_, _>>(),
-        })
-        .collect();
+/// Batch compression, as a command-line choice.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum Codec {
+    None,
+    Gzip,
+    Snappy,
+    Lz4,
+    Zstd,
+}
+
+impl Codec {
+    pub fn compression(self) -> Compression {
+        match self {
+            Codec::None => Compression::None,
+            Codec::Gzip => Compression::Gzip,
+            Codec::Snappy => Compression::Snappy,
+            Codec::Lz4 => Compression::Lz4,
+            Codec::Zstd => Compression::Zstd,
+        }
+    }
+}
+
+/// Record `i` of a batch, without producer id: offset `i`, sequence `i - 1` (the
+/// encoder keeps one batch only while offset - sequence is constant).
+pub fn new_record(
+    i: i64,
+    timestamp: i64,
+    key: Option<Bytes>,
+    value: Option<Bytes>,
+    headers: IndexMap<StrBytes, Option<Bytes>>,
+) -> Record {
+    Record {
+        transactional: false,
+        control: false,
+        delete_horizon: false,
+        partition_leader_epoch: -1,
+        producer_id: -1,
+        producer_epoch: -1,
+        timestamp_type: TimestampType::Creation,
+        offset: i,
+        sequence: i as i32 - 1,
+        timestamp,
+        key,
+        value,
+        headers,
+    }
+}
+
+/// Encodes records as v2 batches with RecordBatchEncoder.
+pub fn encode_records(records: &[Record], compression: Compression) -> Result<Bytes, ClientError> {
     let mut buf = BytesMut::new();
     RecordBatchEncoder::encode(
         &mut buf,
@@ -59,6 +83,29 @@ pub fn encode_batch(records: &[Outgoing], compression: Compression) -> Result<By
         msg: e.to_string(),
     })?;
     Ok(buf.freeze())
+}
+
+/// Encodes records to produce as one v2 batch (no producer id).
+pub fn encode_batch(records: &[Outgoing], compression: Compression) -> Result<Bytes, ClientError> {
+    let records: Vec<Record> = records
+        .iter()
+        .enumerate()
+        .map(|(i, r)| {
+            let headers = r
+                .headers
+                .iter()
+                .map(|(k, v)| (StrBytes::from_string(k.clone()), v.clone()))
+                .collect();
+            new_record(
+                i as i64,
+                r.timestamp,
+                r.key.clone(),
+                r.value.clone(),
+                headers,
+            )
+        })
+        .collect();
+    encode_records(&records, compression)
 }
 
 /// Decodes the whole batches of a fetched record set. A fetch may end with part of a
