@@ -7,12 +7,10 @@ use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
-use bytes::{Bytes, BytesMut};
-use kafka_protocol::messages::{ApiKey, RequestHeader, ResponseHeader};
-use kafka_protocol::protocol::{Decodable, Encodable, Request, StrBytes};
-use kafka_protocol::records::{
-    Compression, Record, RecordBatchDecoder, RecordBatchEncoder, RecordEncodeOptions, TimestampType,
-};
+use bytes::Bytes;
+use kafka_protocol::protocol::{Request, StrBytes};
+use kafka_protocol::records::{Compression, Record, RecordBatchDecoder};
+use rill::client::{frame, records};
 
 pub struct Rill {
     child: Option<Child>,
@@ -159,19 +157,8 @@ impl Client {
     /// several can go out in one write (pipelining).
     pub fn encode_request<R: Request>(&mut self, version: i16, req: &R) -> (i32, Vec<u8>) {
         self.correlation += 1;
-        let key = ApiKey::try_from(R::KEY).expect("known key");
-        let header = RequestHeader::default()
-            .with_request_api_key(R::KEY)
-            .with_request_api_version(version)
-            .with_correlation_id(self.correlation)
-            .with_client_id(Some(StrBytes::from_static_str("protocol-tests")));
-        let mut body = BytesMut::new();
-        header
-            .encode(&mut body, key.request_header_version(version))
-            .expect("encode header");
-        req.encode(&mut body, version).expect("encode request");
-        let mut frame = (body.len() as i32).to_be_bytes().to_vec();
-        frame.extend_from_slice(&body);
+        let frame = frame::encode_frame(version, self.correlation, "protocol-tests", req)
+            .expect("encode request");
         (self.correlation, frame)
     }
 
@@ -188,25 +175,14 @@ impl Client {
 
     /// Reads one response frame; `None` if the broker closed the connection.
     pub fn read_frame(&mut self) -> Option<Bytes> {
-        let mut len = [0u8; 4];
-        self.stream.read_exact(&mut len).ok()?;
-        let mut buf = vec![0u8; i32::from_be_bytes(len) as usize];
-        self.stream.read_exact(&mut buf).ok()?;
-        Some(Bytes::from(buf))
+        frame::read_frame(&mut self.stream).ok()
     }
 
     pub fn read_response<R: Request>(&mut self, version: i16, correlation: i32) -> R::Response {
-        let key = ApiKey::try_from(R::KEY).expect("known key");
-        let mut buf = self.read_frame().expect("broker closed the connection");
-        let header = ResponseHeader::decode(&mut buf, key.response_header_version(version))
-            .expect("response header");
-        assert_eq!(header.correlation_id, correlation, "correlation id");
-        let resp = R::Response::decode(&mut buf, version).expect("decode response");
-        assert!(
-            buf.is_empty(),
-            "{} trailing bytes after response",
-            buf.len()
-        );
+        let buf = self.read_frame().expect("broker closed the connection");
+        let (resp, rest) = frame::decode_response_with_rest::<R>(version, correlation, buf)
+            .expect("decode response");
+        assert_eq!(rest, 0, "{rest} trailing bytes after response");
         resp
     }
 
@@ -231,38 +207,19 @@ pub fn record(i: i64, ts: i64) -> Record {
         StrBytes::from_string(format!("h{i}")),
         Some(Bytes::from(format!("hv{i}"))),
     );
-    Record {
-        transactional: false,
-        control: false,
-        delete_horizon: false,
-        partition_leader_epoch: -1,
-        producer_id: -1,
-        producer_epoch: -1,
-        timestamp_type: TimestampType::Creation,
-        offset: i,
-        // The encoder splits batches unless offset - sequence is constant; base sequence -1.
-        sequence: i as i32 - 1,
-        timestamp: ts,
-        key: Some(Bytes::from(format!("key-{i}"))),
-        value: Some(Bytes::from(format!("value-{i}"))),
-        headers,
-    }
+    let key = Some(Bytes::from(format!("key-{i}")));
+    records::new_record(i, ts, key, Some(Bytes::from(format!("value-{i}"))), headers)
+}
+
+/// Encodes records as v2 batches.
+pub fn encode(records: &[Record], compression: Compression) -> Bytes {
+    records::encode_records(records, compression).expect("encode batch")
 }
 
 /// One encoded v2 batch of `n` records stamped `ts0 + i`.
 pub fn batch(n: i64, ts0: i64, compression: Compression) -> Bytes {
     let records: Vec<Record> = (0..n).map(|i| record(i, ts0 + i)).collect();
-    let mut buf = BytesMut::new();
-    RecordBatchEncoder::encode(
-        &mut buf,
-        records.iter(),
-        &RecordEncodeOptions {
-            version: 2,
-            compression,
-        },
-    )
-    .expect("encode batch");
-    buf.freeze()
+    encode(&records, compression)
 }
 
 /// Decodes every record in a fetched record set.

@@ -12,7 +12,7 @@ use kafka_protocol::messages::incremental_alter_configs_request as inc;
 use kafka_protocol::messages::*;
 use kafka_protocol::protocol::StrBytes;
 
-use crate::common::{batch, Client, Rill};
+use crate::common::{batch, encode, Client, Rill};
 use crate::ops::{create_topic, fetch_req, name, produce};
 
 const TOPIC: i8 = 2;
@@ -487,17 +487,7 @@ fn keyless_batch(
             r
         })
         .collect();
-    let mut buf = bytes::BytesMut::new();
-    RecordBatchEncoder::encode(
-        &mut buf,
-        records.iter(),
-        &RecordEncodeOptions {
-            version: 2,
-            compression,
-        },
-    )
-    .expect("encode");
-    buf.freeze()
+    encode(&records, compression)
 }
 
 #[test]

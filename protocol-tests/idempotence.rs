@@ -7,10 +7,10 @@ use bytes::{Bytes, BytesMut};
 use kafka_protocol::messages::describe_producers_request::TopicRequest;
 use kafka_protocol::messages::describe_producers_response::ProducerState;
 use kafka_protocol::messages::*;
-use kafka_protocol::records::{Compression, RecordBatchEncoder, RecordEncodeOptions};
+use kafka_protocol::records::Compression;
 use uuid::Uuid;
 
-use crate::common::{record, Client, Rill};
+use crate::common::{encode, record, Client, Rill};
 use crate::ops::{create_topic, fetch, name, produce};
 
 /// One v2 batch of `n` records from producer `pid`/`epoch` starting at `base_seq`.
@@ -25,17 +25,7 @@ fn idem_batch(n: i64, pid: i64, epoch: i16, base_seq: i32, transactional: bool) 
             r
         })
         .collect();
-    let mut buf = BytesMut::new();
-    RecordBatchEncoder::encode(
-        &mut buf,
-        records.iter(),
-        &RecordEncodeOptions {
-            version: 2,
-            compression: Compression::Lz4,
-        },
-    )
-    .expect("encode batch");
-    buf.freeze()
+    encode(&records, Compression::Lz4)
 }
 
 fn init_producer_id(c: &mut Client, version: i16) -> (i16, i64, i16) {

@@ -5,7 +5,7 @@
 
 use std::time::{Duration, Instant};
 
-use bytes::{Bytes, BytesMut};
+use bytes::Bytes;
 use kafka_protocol::messages::add_partitions_to_txn_request::AddPartitionsToTxnTopic;
 use kafka_protocol::messages::fetch_response::PartitionData;
 use kafka_protocol::messages::join_group_request::JoinGroupRequestProtocol;
@@ -19,12 +19,10 @@ use kafka_protocol::messages::write_txn_markers_request::{
 };
 use kafka_protocol::messages::*;
 use kafka_protocol::protocol::StrBytes;
-use kafka_protocol::records::{
-    Compression, RecordBatchDecoder, RecordBatchEncoder, RecordEncodeOptions,
-};
+use kafka_protocol::records::{Compression, RecordBatchDecoder};
 use uuid::Uuid;
 
-use crate::common::{record, Client, Rill};
+use crate::common::{encode, record, Client, Rill};
 use crate::ops::{create_topic, fetch_req, name, produce};
 
 fn s(v: &str) -> StrBytes {
@@ -97,17 +95,7 @@ fn txn_batch(n: i64, pid: i64, epoch: i16, seq: i32, tag: &str) -> Bytes {
             r
         })
         .collect();
-    let mut buf = BytesMut::new();
-    RecordBatchEncoder::encode(
-        &mut buf,
-        records.iter(),
-        &RecordEncodeOptions {
-            version: 2,
-            compression: Compression::None,
-        },
-    )
-    .expect("encode");
-    buf.freeze()
+    encode(&records, Compression::None)
 }
 
 fn fetch_iso(c: &mut Client, topic: &str, offset: i64, isolation: i8) -> PartitionData {

@@ -28,6 +28,16 @@ pub enum Command {
     Bench(crate::bench::BenchArgs),
     /// Exit 0 if a broker answers ApiVersions (a container HEALTHCHECK needing no shell).
     Health(HealthArgs),
+    /// Create, list, describe, delete topics and change their configs.
+    Topic(crate::admin::topic::TopicArgs),
+    /// Send lines from stdin or a file as records.
+    Produce(crate::admin::produce::ProduceArgs),
+    /// Print a topic's records.
+    Consume(crate::admin::consume::ConsumeArgs),
+    /// List, describe and delete consumer groups; reset their offsets.
+    Group(crate::admin::group::GroupArgs),
+    /// The cluster's id, controller, brokers and API versions.
+    Cluster(crate::admin::cluster::ClusterArgs),
 }
 
 #[derive(Args, Debug, Clone)]
@@ -220,6 +230,8 @@ pub enum CliError {
     Bench(#[from] crate::bench::BenchError),
     #[error("no broker answering at {addr}: {why}")]
     Unhealthy { addr: String, why: String },
+    #[error(transparent)]
+    Admin(#[from] crate::admin::AdminError),
 }
 
 /// Splits "host:port" / "[v6]:port".
@@ -338,6 +350,11 @@ pub fn run(cli: Cli) -> Result<(), CliError> {
         Command::Serve(args) => serve(args),
         Command::Bench(args) => Ok(crate::bench::run(args)?),
         Command::Health(args) => health(args),
+        Command::Topic(args) => Ok(crate::admin::topic::run(args)?),
+        Command::Produce(args) => Ok(crate::admin::produce::run(args)?),
+        Command::Consume(args) => Ok(crate::admin::consume::run(args)?),
+        Command::Group(args) => Ok(crate::admin::group::run(args)?),
+        Command::Cluster(args) => Ok(crate::admin::cluster::run(args)?),
     }
 }
 

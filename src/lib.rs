@@ -2,9 +2,11 @@
 //! See ARCHITECTURE.md for the map of the code.
 #![deny(unsafe_code)]
 
+pub mod admin;
 pub mod bench;
 pub mod broker;
 pub mod cli;
+pub mod client;
 pub mod config;
 #[cfg(feature = "testcontainers")]
 pub mod containers;

@@ -17,9 +17,10 @@ use kafka_protocol::protocol::StrBytes;
 
 use super::produce::Counts;
 use super::report::{histogram, Report};
-use super::wire::{self, Conn};
 use super::workload::embedded_ns;
 use super::{BenchError, LoadArgs, Mode};
+use crate::client::frame::{decode_response, encode_frame, read_frame};
+use crate::client::{Conn, CLIENT_ID};
 use crate::log::batch::peek_span;
 
 const FETCH_VERSION: i16 = 12;
@@ -95,7 +96,7 @@ fn consume_connection(
     mut parts: Vec<Part>,
 ) -> Result<ConnRead, BenchError> {
     let timeout = Duration::from_millis(args.timeout_ms);
-    let stream = wire::connect(&args.bootstrap, timeout)?;
+    let stream = crate::client::connect(&args.bootstrap, timeout)?;
     let mut writer: TcpStream = stream.try_clone()?;
     let mut reader = BufReader::with_capacity(256 * 1024, stream);
     let topic = TopicName(StrBytes::from_string(args.topic.clone()));
@@ -129,12 +130,12 @@ fn consume_connection(
         };
         correlation = correlation.wrapping_add(1);
         let req = fetch_request(args, &topic, &parts, max_wait);
-        let frame = wire::encode_frame(FETCH_VERSION, correlation, &req)?;
+        let frame = encode_frame(FETCH_VERSION, correlation, CLIENT_ID, &req)?;
         writer.write_all(&frame)?;
-        let resp = wire::read_frame(&mut reader)?;
+        let resp = read_frame(&mut reader)?;
         let now = Instant::now();
         let now_ns = now.duration_since(shared.epoch).as_nanos() as u64;
-        let resp = wire::decode_response::<FetchRequest>(FETCH_VERSION, correlation, resp)?;
+        let resp = decode_response::<FetchRequest>(FETCH_VERSION, correlation, resp)?;
         counts.requests += 1;
         if resp.error_code != 0 {
             return Err(BenchError::Kafka {
@@ -208,7 +209,7 @@ fn spawn_all(
 ) -> Vec<Worker> {
     (0..args.connections)
         .map(|c| {
-            let parts: Vec<Part> = wire::partitions_of(c, args.connections, partitions)
+            let parts: Vec<Part> = super::partitions_of(c, args.connections, partitions)
                 .into_iter()
                 .map(|p| Part {
                     index: p,

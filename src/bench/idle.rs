@@ -11,8 +11,8 @@ use clap::Args;
 use kafka_protocol::messages::{ApiVersionsRequest, MetadataRequest};
 use kafka_protocol::protocol::StrBytes;
 
-use super::wire::{self, Conn};
 use super::{parse_duration, BenchError};
+use crate::client::{Conn, CLIENT_ID};
 
 #[derive(Args, Debug)]
 pub struct StartupArgs {
@@ -84,8 +84,8 @@ fn one_start(bin: &PathBuf) -> Result<Duration, BenchError> {
     let result = (|| {
         let deadline = start + Duration::from_secs(10);
         loop {
-            if let Ok(mut c) = Conn::connect(&addr, Duration::from_secs(5)) {
-                c.call(12, &MetadataRequest::default())?;
+            if let Ok(mut c) = Conn::connect_plain(&addr, Duration::from_secs(5)) {
+                c.call_at(12, &MetadataRequest::default())?;
                 return Ok(start.elapsed());
             }
             if Instant::now() > deadline {
@@ -140,11 +140,11 @@ pub fn idle(a: IdleArgs) -> Result<(), BenchError> {
     if a.connections > 0 {
         let mut conns = Vec::with_capacity(a.connections);
         for _ in 0..a.connections {
-            let mut c = Conn::connect(&a.bootstrap, timeout)?;
+            let mut c = Conn::connect_plain(&a.bootstrap, timeout)?;
             let req = ApiVersionsRequest::default()
-                .with_client_software_name(StrBytes::from_static_str(wire::CLIENT_ID))
+                .with_client_software_name(StrBytes::from_static_str(CLIENT_ID))
                 .with_client_software_version(StrBytes::from_static_str("0"));
-            let resp = c.call(3, &req)?;
+            let resp = c.call_at(3, &req)?;
             if resp.error_code != 0 {
                 return Err(BenchError::Kafka {
                     api: "ApiVersions",

@@ -15,12 +15,11 @@ mod limits;
 mod produce;
 mod report;
 mod txn;
-mod wire;
 mod workload;
 
 use std::time::Duration;
 
-use clap::{Args, Subcommand, ValueEnum};
+use clap::{Args, Subcommand};
 use thiserror::Error;
 
 pub use report::Report;
@@ -53,14 +52,7 @@ pub enum BenchCommand {
     Limits(limits::LimitsCommand),
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
-pub enum Codec {
-    None,
-    Gzip,
-    Snappy,
-    Lz4,
-    Zstd,
-}
+pub use crate::client::records::Codec;
 
 #[derive(Args, Debug, Clone)]
 pub struct LoadArgs {
@@ -185,26 +177,12 @@ impl Mode {
 
 #[derive(Debug, Error)]
 pub enum BenchError {
-    #[error("cannot connect to {addr}: {source}")]
-    Connect {
-        addr: String,
-        #[source]
-        source: std::io::Error,
-    },
+    #[error(transparent)]
+    Client(#[from] crate::client::ClientError),
     #[error("i/o error: {0}")]
     Io(#[from] std::io::Error),
     #[error("cannot encode {api} request: {msg}")]
     Encode { api: &'static str, msg: String },
-    #[error("malformed {api} response: {msg}")]
-    Decode { api: &'static str, msg: String },
-    #[error("response has correlation id {got}, expected {expected}")]
-    Correlation { got: i32, expected: i32 },
-    #[error("response frame size {0} is out of range")]
-    FrameSize(i64),
-    #[error("the broker closed the connection")]
-    Closed,
-    #[error("topic {topic}: {msg}")]
-    Topic { topic: String, msg: String },
     #[error("{api} failed with Kafka error code {code} (partition {partition})")]
     Kafka {
         api: &'static str,
@@ -277,9 +255,27 @@ fn load(mode: Mode, args: LoadArgs) -> Result<(), BenchError> {
     Ok(())
 }
 
+/// Which partitions connection `c` of `n` works on: round robin, and every connection
+/// gets at least one (connections beyond the partition count share partitions).
+pub fn partitions_of(c: usize, n: usize, partitions: i32) -> Vec<i32> {
+    let p = partitions as usize;
+    if n >= p {
+        vec![(c % p) as i32]
+    } else {
+        (0..p).filter(|x| x % n == c).map(|x| x as i32).collect()
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn partitions_are_spread_over_connections() {
+        assert_eq!(partitions_of(0, 2, 5), vec![0, 2, 4]);
+        assert_eq!(partitions_of(1, 2, 5), vec![1, 3]);
+        assert_eq!(partitions_of(3, 4, 2), vec![1]);
+    }
 
     #[test]
     fn durations_parse() {

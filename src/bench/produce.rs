@@ -19,9 +19,10 @@ use kafka_protocol::messages::{
 use kafka_protocol::protocol::StrBytes;
 
 use super::report::{histogram, Report};
-use super::wire::{self, Conn, CORRELATION_AT};
 use super::workload::BatchTemplate;
 use super::{consume, BenchError, LoadArgs, Mode};
+use crate::client::frame::{decode_response, encode_frame, read_frame, CORRELATION_AT};
+use crate::client::{Conn, CLIENT_ID};
 use crate::log::batch::set_producer;
 
 const PRODUCE_VERSION: i16 = 9;
@@ -44,7 +45,7 @@ impl ProduceFrame {
                 .with_partition_data(vec![PartitionProduceData::default()
                     .with_index(partition)
                     .with_records(Some(batch.clone()))])]);
-        let bytes = wire::encode_frame(PRODUCE_VERSION, 0, &req)?;
+        let bytes = encode_frame(PRODUCE_VERSION, 0, CLIENT_ID, &req)?;
         // The records are the last field but for a few tagged-field bytes.
         let n = batch.len();
         let batch_at = (0..16)
@@ -149,7 +150,7 @@ pub fn run(args: &LoadArgs, e2e: bool) -> Result<Report, BenchError> {
     });
     let mut workers = Vec::with_capacity(args.connections);
     for c in 0..args.connections {
-        let parts = wire::partitions_of(c, args.connections, partitions);
+        let parts = super::partitions_of(c, args.connections, partitions);
         let plan = plan.clone();
         workers.push(thread::spawn(move || connection(&plan, c, &parts)));
     }
@@ -215,7 +216,7 @@ pub fn run(args: &LoadArgs, e2e: bool) -> Result<Report, BenchError> {
 
 /// A fresh producer id (InitProducerId without a transactional id), epoch 0.
 fn init_producer_id(bootstrap: &str, timeout: Duration) -> Result<i64, BenchError> {
-    let r = Conn::connect(bootstrap, timeout)?.call(
+    let r = Conn::connect_plain(bootstrap, timeout)?.call_at(
         4,
         &InitProducerIdRequest::default()
             .with_transactional_id(None)
@@ -236,7 +237,7 @@ fn init_producer_id(bootstrap: &str, timeout: Duration) -> Result<i64, BenchErro
 fn connection(plan: &Plan, index: usize, parts: &[i32]) -> Result<(Counts, Acks), BenchError> {
     let args = &plan.args;
     let timeout = Duration::from_millis(args.timeout_ms);
-    let mut stream = wire::connect(&args.bootstrap, timeout)?;
+    let mut stream = crate::client::connect(&args.bootstrap, timeout)?;
     let mut frames = parts
         .iter()
         .map(|&p| ProduceFrame::new(&args.topic, p, args.acks, &plan.template.batch))
@@ -367,10 +368,10 @@ fn connection(plan: &Plan, index: usize, parts: &[i32]) -> Result<(Counts, Acks)
             // connection (served in order) tells when it has handled every produce.
             correlation = correlation.wrapping_add(1);
             let req = MetadataRequest::default().with_topics(Some(vec![]));
-            let frame = wire::encode_frame(METADATA_VERSION, correlation, &req)?;
+            let frame = encode_frame(METADATA_VERSION, correlation, CLIENT_ID, &req)?;
             stream.write_all(&frame)?;
-            let resp = wire::read_frame(&mut stream)?;
-            wire::decode_response::<MetadataRequest>(METADATA_VERSION, correlation, resp)?;
+            let resp = read_frame(&mut stream)?;
+            decode_response::<MetadataRequest>(METADATA_VERSION, correlation, resp)?;
             Ok((
                 sent,
                 Acks {
@@ -400,10 +401,9 @@ fn read_acks(
         service: histogram(),
     };
     for inflight in rx {
-        let frame = wire::read_frame(&mut r)?;
+        let frame = read_frame(&mut r)?;
         let done = Instant::now();
-        let resp =
-            wire::decode_response::<ProduceRequest>(PRODUCE_VERSION, inflight.correlation, frame)?;
+        let resp = decode_response::<ProduceRequest>(PRODUCE_VERSION, inflight.correlation, frame)?;
         counts.requests += 1;
         let mut failed = false;
         for t in &resp.responses {

@@ -20,8 +20,8 @@ use kafka_protocol::messages::{
 use kafka_protocol::protocol::StrBytes;
 
 use super::report::histogram;
-use super::wire::Conn;
 use super::{parse_duration, BenchError};
+use crate::client::Conn;
 use crate::log::batch::{set_producer, simple_batch};
 
 #[derive(Args, Debug, Clone)]
@@ -79,7 +79,7 @@ fn producer(
 ) -> Result<(u64, hdrhistogram::Histogram<u64>), BenchError> {
     let mut conn = Conn::connect(&a.bootstrap, Duration::from_secs(30))?;
     let txn_id = format!("rill-bench-txn-{}-{id}", std::process::id());
-    let init = conn.call(
+    let init = conn.call_at(
         4,
         &InitProducerIdRequest::default()
             .with_transactional_id(Some(TransactionalId(s(&txn_id))))
@@ -97,7 +97,7 @@ fn producer(
     while !stop.load(Ordering::Relaxed) {
         let started = Instant::now();
         if !a.v2 {
-            let r = conn.call(
+            let r = conn.call_at(
                 3,
                 &AddPartitionsToTxnRequest::default()
                     .with_v3_and_below_transactional_id(TransactionalId(s(&txn_id)))
@@ -126,13 +126,13 @@ fn producer(
                 .with_partition_data(vec![PartitionProduceData::default()
                     .with_index(partition)
                     .with_records(Some(Bytes::from(batch)))])]);
-        let r = conn.call(if a.v2 { 12 } else { 9 }, &req)?;
+        let r = conn.call_at(if a.v2 { 12 } else { 9 }, &req)?;
         for t in &r.responses {
             for p in &t.partition_responses {
                 check("Produce", p.error_code, partition)?;
             }
         }
-        let end = conn.call(
+        let end = conn.call_at(
             if a.v2 { 5 } else { 4 },
             &EndTxnRequest::default()
                 .with_transactional_id(TransactionalId(s(&txn_id)))

@@ -3,24 +3,11 @@
 //! (intended) send time, in nanoseconds since the run's epoch, as 8 big-endian bytes.
 
 use bytes::{Bytes, BytesMut};
-use kafka_protocol::records::{
-    Compression, Record, RecordBatchEncoder, RecordEncodeOptions, TimestampType,
-};
+use kafka_protocol::records::{Compression, Record};
 
 use super::{BenchError, Codec};
+use crate::client::records::{encode_records, new_record};
 use crate::log::batch::{self, read_varint, BatchHeader, HEADER_LEN, OFF_ATTRIBUTES, OFF_CRC};
-
-impl Codec {
-    pub fn compression(self) -> Compression {
-        match self {
-            Codec::None => Compression::None,
-            Codec::Gzip => Compression::Gzip,
-            Codec::Snappy => Compression::Snappy,
-            Codec::Lz4 => Compression::Lz4,
-            Codec::Zstd => Compression::Zstd,
-        }
-    }
-}
 
 /// A value of `size` bytes: letters from a small alphabet, so codecs find some (not
 /// unlimited) redundancy, as with typical text payloads.
@@ -48,36 +35,11 @@ pub struct BatchTemplate {
 }
 
 fn record(i: usize, ts: i64, value: Bytes, key: Option<Bytes>) -> Record {
-    Record {
-        transactional: false,
-        control: false,
-        delete_horizon: false,
-        partition_leader_epoch: -1,
-        producer_id: -1,
-        producer_epoch: -1,
-        timestamp_type: TimestampType::Creation,
-        offset: i as i64,
-        // The encoder keeps one batch only while offset - sequence is constant.
-        sequence: i as i32 - 1,
-        timestamp: ts,
-        key,
-        value: Some(value),
-        headers: Default::default(),
-    }
+    new_record(i as i64, ts, key, Some(value), Default::default())
 }
 
 fn encode(records: &[Record], compression: Compression) -> Result<Bytes, BenchError> {
-    let mut buf = BytesMut::new();
-    RecordBatchEncoder::encode(
-        &mut buf,
-        records.iter(),
-        &RecordEncodeOptions {
-            version: 2,
-            compression,
-        },
-    )
-    .map_err(|e| BenchError::Batch(format!("cannot encode record batch: {e}")))?;
-    Ok(buf.freeze())
+    Ok(encode_records(records, compression)?)
 }
 
 impl BatchTemplate {
