@@ -2,7 +2,10 @@
 # The whole Rill test suite, runnable on a fresh Debian machine:
 #   1. installs what it needs (kcat, a Python venv with the pinned clients, KafkaJS),
 #   2. Rust checks: fmt, clippy, build, unit + protocol tests, bench smoke run,
-#   3. the compat suite: off-the-shelf Kafka clients against a real `rill serve`.
+#   3. container tests: starts dockerd if none answers (installs docker.io if missing),
+#      builds the rill:dev image offline and runs compat/containers.rs, then stops the
+#      dockerd it started,
+#   4. the compat suite: off-the-shelf Kafka clients against a real `rill serve`.
 # Idempotent: installs are skipped when already done. Run from any directory.
 #
 #   scripts/test.sh                      everything (what CI runs)
@@ -103,14 +106,18 @@ rust_checks() {
     step "cargo fmt --check"
     cargo fmt --all -- --check
 
-    step "cargo clippy --all-targets -- -D warnings"
+    step "cargo clippy --all-targets [--features testcontainers] -- -D warnings"
     cargo clippy --all-targets -- -D warnings
+    cargo clippy --all-targets --features testcontainers -- -D warnings
 
     step "cargo build"
     cargo build
 
     step "cargo test (unit tests and protocol-tests)"
     cargo test
+
+    step "a crate outside the repo using rill::testing::TestBroker (scripts/external-crate.sh)"
+    scripts/external-crate.sh
 
     if compgen -G "benches/*.rs" >/dev/null; then
         step "cargo bench -- --test (each benchmark run once, as a smoke test)"
@@ -120,11 +127,59 @@ rust_checks() {
     fi
 }
 
+# ------------------------------------------------------------------ containers
+# A Docker engine for the container tests: the one already running, or one started here
+# (host network only: no bridge, no iptables) and stopped again afterwards.
+DOCKERD_PID=""
+stop_dockerd() {
+    if [ -n "$DOCKERD_PID" ]; then
+        "${SUDO[@]}" kill "$DOCKERD_PID" 2>/dev/null || true
+        for _ in $(seq 1 50); do
+            "${SUDO[@]}" kill -0 "$DOCKERD_PID" 2>/dev/null || break
+            sleep 0.2
+        done
+        echo "stopped the dockerd this script started"
+        DOCKERD_PID=""
+    fi
+}
+start_dockerd() {
+    if docker info >/dev/null 2>&1; then
+        echo "a Docker engine already answers"
+        return
+    fi
+    command -v dockerd >/dev/null 2>&1 || apt_install docker.io
+    local log="$ROOT/target/dockerd.log"
+    mkdir -p "$ROOT/target"
+    "${SUDO[@]}" dockerd --bridge=none --iptables=false --ip-forward=false >"$log" 2>&1 &
+    DOCKERD_PID=$!
+    for _ in $(seq 1 150); do
+        if docker info >/dev/null 2>&1; then
+            echo "started dockerd (pid $DOCKERD_PID, log $log)"
+            return
+        fi
+        sleep 0.2
+    done
+    echo "dockerd did not answer within 30 s; its log:" >&2
+    tail -20 "$log" >&2
+    stop_dockerd
+    exit 1
+}
+container_tests() {
+    step "container tests: dockerd, scripts/image.sh, cargo test --release --features testcontainers --test containers"
+    trap stop_dockerd EXIT
+    start_dockerd
+    scripts/image.sh
+    cargo test --release --features testcontainers --test containers
+    stop_dockerd
+    trap - EXIT
+}
+
 if [ "$COMPAT_ONLY" -eq 1 ]; then
-    step "cargo build (--compat-only: fmt, clippy, cargo test and benches skipped)"
+    step "cargo build (--compat-only: fmt, clippy, cargo test, benches and containers skipped)"
     cargo build
 else
     rust_checks
+    container_tests
 fi
 
 # ---------------------------------------------------------------------- compat

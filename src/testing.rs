@@ -277,6 +277,11 @@ impl TestBroker {
         self.addr
     }
 
+    /// The temporary data directory (deleted when the broker is dropped).
+    pub fn data_dir(&self) -> &std::path::Path {
+        &self.broker.config.data_dir
+    }
+
     /// Creates a topic with `partitions` partitions and the broker's default configs.
     pub async fn create_topic(&self, name: &str, partitions: i32) -> Result<(), TestBrokerError> {
         let broker = self.broker.clone();
