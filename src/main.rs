@@ -1,5 +1,6 @@
 use std::process::ExitCode;
 
+use clap::error::{ContextKind, ContextValue};
 use clap::Parser;
 
 // jemalloc maps very large requests lazily (MAP_NORESERVE under Linux's default
@@ -21,7 +22,19 @@ fn main() -> ExitCode {
             return ExitCode::FAILURE;
         }
     }
-    let cli = rill::cli::Cli::parse();
+    let cli = match rill::cli::Cli::try_parse() {
+        Ok(cli) => cli,
+        Err(e) => {
+            // A bad value that came from a KAFKA_* variable names that variable.
+            if let Some(from) = kafka_source(&e) {
+                let msg = e.to_string();
+                let first = msg.lines().next().unwrap_or_default();
+                eprintln!("rill: {from}: {}", first.trim_start_matches("error: "));
+                return ExitCode::FAILURE;
+            }
+            e.exit()
+        }
+    };
     match rill::cli::run(cli) {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
@@ -29,4 +42,17 @@ fn main() -> ExitCode {
             ExitCode::FAILURE
         }
     }
+}
+
+/// The `KAFKA_*` variable (as `NAME="value"`) behind a value clap refused, if one is.
+fn kafka_source(e: &clap::Error) -> Option<String> {
+    let Some(ContextValue::String(value)) = e.get(ContextKind::InvalidValue) else {
+        return None;
+    };
+    let mapped = rill::kafka_env::applied()?;
+    mapped
+        .rill_env
+        .iter()
+        .find(|(_, v, _)| v == value)
+        .map(|(_, v, from)| format!("{from}={v:?}"))
 }
