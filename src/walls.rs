@@ -69,4 +69,22 @@ mod tests {
         assert_none("src/group", &["service.rs"], &forbidden);
         assert_none("src/txn", &["service.rs"], &forbidden);
     }
+
+    #[test]
+    fn the_broker_does_not_use_the_client_side() {
+        // client/, admin/ and bench/ share the binary, not the broker's code paths.
+        let forbidden = ["crate::client", "crate::admin", "crate::bench"];
+        for dir in [
+            "src/server",
+            "src/handlers",
+            "src/broker",
+            "src/log",
+            "src/meta",
+            "src/group",
+            "src/txn",
+            "src/config",
+        ] {
+            assert_none(dir, &[], &forbidden);
+        }
+    }
 }
