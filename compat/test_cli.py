@@ -406,3 +406,19 @@ def test_errors_are_one_line_and_a_non_zero_exit(broker, topic):
     assert p.returncode == 2 and "name=value" in p.stderr
     p = rill(broker, "group", "reset-offsets", "g", "--topic", topic, check=False)
     assert p.returncode == 2
+
+
+@pytest.mark.parametrize(
+    "words,want",
+    [(["rill", "to"], {"topic"}), (["rill", "topic", "c"], {"create"}), (["rill", "group", "re"], {"reset-offsets"})],
+)
+def test_bash_completion_completes_commands(words, want):
+    script = rill(None, "completions", "bash").stdout
+    line = " ".join(words)
+    probe = (
+        f"{script}\nCOMP_WORDS=({line}); COMP_CWORD={len(words) - 1}; COMP_LINE='{line}'; "
+        f"COMP_POINT={len(line)}; _rill rill '{words[-1]}' '{words[-2]}'; printf '%s\\n' \"${{COMPREPLY[@]}}\""
+    )
+    out = subprocess.run(["bash", "-c", probe], capture_output=True, text=True, timeout=10)
+    assert out.returncode == 0, out.stderr
+    assert set(out.stdout.split()) == want, out.stdout

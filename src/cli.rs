@@ -28,6 +28,8 @@ pub enum Command {
     Bench(crate::bench::BenchArgs),
     /// Exit 0 if a broker answers ApiVersions (a container HEALTHCHECK needing no shell).
     Health(HealthArgs),
+    /// Print a shell completion script (bash, zsh, fish, elvish, powershell) to stdout.
+    Completions { shell: clap_complete::Shell },
     /// Create, list, describe, delete topics and change their configs.
     Topic(crate::admin::topic::TopicArgs),
     /// Send lines from stdin or a file as records.
@@ -350,6 +352,16 @@ pub fn run(cli: Cli) -> Result<(), CliError> {
         Command::Serve(args) => serve(args),
         Command::Bench(args) => Ok(crate::bench::run(args)?),
         Command::Health(args) => health(args),
+        Command::Completions { shell } => {
+            use clap::CommandFactory;
+            use std::io::Write;
+            let mut script = Vec::new();
+            clap_complete::generate(shell, &mut Cli::command(), "rill", &mut script);
+            match std::io::stdout().lock().write_all(&script) {
+                Err(e) if e.kind() != std::io::ErrorKind::BrokenPipe => Err(e.into()),
+                _ => Ok(()),
+            }
+        }
         Command::Topic(args) => Ok(crate::admin::topic::run(args)?),
         Command::Produce(args) => Ok(crate::admin::produce::run(args)?),
         Command::Consume(args) => Ok(crate::admin::consume::run(args)?),
