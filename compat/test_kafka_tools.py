@@ -594,3 +594,36 @@ def test_errors_and_command_config(broker, topic, kafka_home, tmp_path):
     secure.write_text("security.protocol=SASL_SSL\nsasl.mechanism=PLAIN\n")
     p = tool(kafka_home, "kafka-topics", "--bootstrap-server", broker, "--command-config", str(secure), "--list", check=False)
     assert p.returncode == 1 and "SASL_SSL" in p.stderr
+
+
+def test_consumer_groups_describe_a_kip848_group(broker, topic, kafka_home):
+    group = topic + "-848"
+    ck.create_topic(broker, topic, partitions=2)
+    ck.produce_records(ck.producer(broker), topic, [ck.Rec(p, None, b"x") for p in (0, 1) for _ in range(3)])
+    c = ck.consumer(
+        broker,
+        **{
+            "group.id": group,
+            "group.protocol": "consumer",
+            "client.id": "compat-848",
+            "auto.offset.reset": "earliest",
+            "enable.partition.eof": False,
+        },
+    )
+    try:
+        c.subscribe([topic])
+        assert len(consume_n(c, 6)) == 6
+        c.commit(offsets=[TopicPartition(topic, 0, 2), TopicPartition(topic, 1, 3)], asynchronous=False)
+        b = ["--bootstrap-server", broker, "--describe", "--group", group]
+        rows = table(tool(kafka_home, "kafka-consumer-groups", *b).stdout, "GROUP")
+        assert {(r["PARTITION"], r["CURRENT-OFFSET"], r["LAG"], r["CLIENT-ID"]) for r in rows} == {
+            ("0", "2", "1", "compat-848"),
+            ("1", "3", "0", "compat-848"),
+        }
+        assert {r["CONSUMER-ID"] for r in rows} == {c.memberid()}
+        state = tool(kafka_home, "kafka-consumer-groups", *b, "--state").stdout
+        assert "Stable" in state.split() and "1" == state.split()[-1]
+        listed = tool(kafka_home, "kafka-consumer-groups", "--bootstrap-server", broker, "--list", "--type", "consumer").stdout
+        assert {r["GROUP"]: r["TYPE"] for r in table(listed, "GROUP")}.get(group) == "Consumer"
+    finally:
+        c.close()

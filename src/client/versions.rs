@@ -38,6 +38,7 @@ pub const CLIENT_VERSIONS: &[(ApiKey, i16, i16)] = &[
     (ApiKey::DescribeAcls, 1, 3),
     (ApiKey::CreateAcls, 1, 3),
     (ApiKey::DeleteAcls, 1, 3),
+    (ApiKey::ConsumerGroupDescribe, 0, 1),
 ];
 
 /// The versions range this client speaks for `key`, within the codec's `codec` range.

@@ -11,8 +11,8 @@ use kafka_protocol::messages::offset_delete_request::{
     OffsetDeleteRequestPartition, OffsetDeleteRequestTopic,
 };
 use kafka_protocol::messages::{
-    DeleteGroupsRequest, DescribeGroupsRequest, GroupId, ListGroupsRequest, OffsetDeleteRequest,
-    TopicName,
+    ConsumerGroupDescribeRequest, DeleteGroupsRequest, DescribeGroupsRequest, GroupId,
+    ListGroupsRequest, OffsetDeleteRequest, TopicName,
 };
 use kafka_protocol::protocol::StrBytes;
 
@@ -21,7 +21,7 @@ use super::{props, Connect, ToolError};
 use crate::admin::group::{parse_datetime, reset_target, Reset};
 use crate::admin::member::{commit_offsets, decode_assignment, fetch_offsets, Tp};
 use crate::admin::offsets_at;
-use crate::client::{check, error_name, Cluster};
+use crate::client::{check, error_name, ClientError, Cluster};
 
 const SPECS: &[Opt] = &[
     value("bootstrap-server"),
@@ -292,9 +292,10 @@ fn describe_group(cluster: &mut Cluster, group: &str) -> Result<Option<Described
             "group {group} is missing from the DescribeGroups answer"
         )));
     };
-    // 69: GROUP_ID_NOT_FOUND
+    // 69: GROUP_ID_NOT_FOUND. A KIP-848 consumer group is not a classic group: ask
+    // ConsumerGroupDescribe, as Kafka's admin client does.
     if g.error_code == 69 || g.group_state.as_str() == "Dead" {
-        return Ok(None);
+        return describe_consumer_group(cluster, group, format!("{addr}  ({node})"));
     }
     check(
         || format!("group {group}"),
@@ -323,6 +324,58 @@ fn describe_group(cluster: &mut Cluster, group: &str) -> Result<Option<Described
                 } else {
                     Vec::new()
                 },
+            })
+            .collect(),
+    }))
+}
+
+/// ConsumerGroupDescribe of a KIP-848 group; `None` if the broker does not know it (or
+/// does not speak the API).
+fn describe_consumer_group(
+    cluster: &mut Cluster,
+    group: &str,
+    coordinator: String,
+) -> Result<Option<Described>, ToolError> {
+    let req = ConsumerGroupDescribeRequest::default().with_group_ids(vec![GroupId(s(group))]);
+    let resp = match cluster.coordinator(group)?.call(&req) {
+        Ok(r) => r,
+        Err(ClientError::Unsupported { .. }) => return Ok(None),
+        Err(e) => return Err(e.into()),
+    };
+    let Some(g) = resp.groups.into_iter().next() else {
+        return Ok(None);
+    };
+    // 69: GROUP_ID_NOT_FOUND
+    if g.error_code == 69 || g.group_state.as_str() == "Dead" {
+        return Ok(None);
+    }
+    check(
+        || format!("group {group}"),
+        g.error_code,
+        g.error_message.as_deref(),
+    )?;
+    Ok(Some(Described {
+        state: g.group_state.to_string(),
+        strategy: g.assignor_name.to_string(),
+        coordinator,
+        members: g
+            .members
+            .iter()
+            .map(|m| Member {
+                id: m.member_id.to_string(),
+                instance_id: m
+                    .instance_id
+                    .as_ref()
+                    .map(|i| i.to_string())
+                    .unwrap_or_default(),
+                client_id: m.client_id.to_string(),
+                host: m.client_host.to_string(),
+                assignment: m
+                    .assignment
+                    .topic_partitions
+                    .iter()
+                    .flat_map(|t| t.partitions.iter().map(|p| (t.topic_name.to_string(), *p)))
+                    .collect(),
             })
             .collect(),
     }))
