@@ -40,6 +40,25 @@ pub enum Command {
     Group(crate::admin::group::GroupArgs),
     /// The cluster's id, controller, brokers and API versions.
     Cluster(crate::admin::cluster::ClusterArgs),
+    /// Kafka's shell tools (kafka-topics.sh, …) without a JVM: `install DIR` writes them.
+    KafkaTools(KafkaToolsArgs),
+}
+
+#[derive(Args, Debug, Clone)]
+pub struct KafkaToolsArgs {
+    #[command(subcommand)]
+    pub command: KafkaToolsCommand,
+}
+
+#[derive(Subcommand, Debug, Clone)]
+pub enum KafkaToolsCommand {
+    /// Write DIR/bin/kafka-topics.sh, kafka-configs.sh, kafka-consumer-groups.sh,
+    /// kafka-acls.sh, kafka-console-producer.sh and kafka-console-consumer.sh: scripts
+    /// that run this rill binary with Kafka's flags (use DIR as KAFKA_HOME / KAFKA_PATH).
+    Install {
+        /// Where to put bin/ (created if missing).
+        dir: PathBuf,
+    },
 }
 
 #[derive(Args, Debug, Clone)]
@@ -234,6 +253,8 @@ pub enum CliError {
     Unhealthy { addr: String, why: String },
     #[error(transparent)]
     Admin(#[from] crate::admin::AdminError),
+    #[error(transparent)]
+    KafkaTools(#[from] crate::kafka_tools::ToolError),
 }
 
 /// Splits "host:port" / "[v6]:port".
@@ -367,6 +388,27 @@ pub fn run(cli: Cli) -> Result<(), CliError> {
         Command::Consume(args) => Ok(crate::admin::consume::run(args)?),
         Command::Group(args) => Ok(crate::admin::group::run(args)?),
         Command::Cluster(args) => Ok(crate::admin::cluster::run(args)?),
+        Command::KafkaTools(args) => kafka_tools(args),
+    }
+}
+
+fn kafka_tools(args: KafkaToolsArgs) -> Result<(), CliError> {
+    match args.command {
+        KafkaToolsCommand::Install { dir } => {
+            let exe = std::env::current_exe()?;
+            let exe = exe.canonicalize().unwrap_or(exe);
+            let written = crate::kafka_tools::install(&dir, &exe)?;
+            for path in &written {
+                println!("{}", path.display());
+            }
+            eprintln!(
+                "Installed {} Kafka tools in {} (they run {}).",
+                written.len(),
+                dir.join("bin").display(),
+                exe.display()
+            );
+            Ok(())
+        }
     }
 }
 

@@ -13,6 +13,7 @@ pub mod containers;
 pub mod group;
 pub mod handlers;
 pub mod kafka_env;
+pub mod kafka_tools;
 pub mod log;
 pub mod meta;
 pub mod server;

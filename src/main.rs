@@ -12,6 +12,18 @@ static GLOBAL: tikv_jemallocator::Jemalloc = tikv_jemallocator::Jemalloc;
 fn main() -> ExitCode {
     // `KAFKA_*` variables of a docker-compose file written for the apache/kafka image
     // stand for `rill serve` flags (see src/kafka_env.rs).
+    // `rill kafka-tool TOOL ARGS...`: the scripts `rill kafka-tools install` writes. Kafka's
+    // flags are parsed by the tool itself, not by clap.
+    let argv: Vec<String> = std::env::args_os()
+        .map(|a| a.to_string_lossy().into_owned())
+        .collect();
+    if argv.get(1).map(String::as_str) == Some("kafka-tool") {
+        let Some(tool) = argv.get(2) else {
+            eprintln!("rill kafka-tool: which tool? (see `rill kafka-tools install --help`)");
+            return ExitCode::FAILURE;
+        };
+        return rill::kafka_tools::run(tool, &argv[3..]);
+    }
     let sub = std::env::args_os().nth(1);
     if matches!(
         sub.as_ref().and_then(|s| s.to_str()),

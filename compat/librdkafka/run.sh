@@ -29,6 +29,9 @@
 #                                   Kafka's default, which the suite's timings assume)
 #   RILL_LIBRDKAFKA_DEBUG           librdkafka `debug=` contexts for the clients (e.g. protocol,broker)
 #   RILL_LOG_LEVEL                  broker log level (default info)
+#
+# KAFKA_PATH (and BROKERS) are set for the suite: $RILL_BIN's `kafka-tools install` writes
+# Kafka's bin/kafka-topics.sh, kafka-acls.sh, ... into the run's temp dir.
 set -euo pipefail
 
 # rdkafka-sys 4.10.0+2.12.1 bundles librdkafka 2.12.1.
@@ -210,6 +213,16 @@ else
 fi
 
 WORK="$(mktemp -d "${TMPDIR:-/tmp}/rill-librdkafka.XXXXXX")"
+# Kafka's shell tools as rill answers them (`rill kafka-tools install`), for the tests that
+# run bin/kafka-topics.sh or bin/kafka-acls.sh under KAFKA_PATH (test.c's
+# test_kafka_topics / test_kafka_cmd: 0052, 0077, 0109, ...). With TEST_KAFKA_VERSION >= 3
+# test.c passes --bootstrap-server "$BROKERS", never --zookeeper.
+KAFKA_TOOLS=""
+if "$RILL_BIN" kafka-tools install "$WORK/kafka" >/dev/null 2>&1; then
+    KAFKA_TOOLS="$WORK/kafka"
+else
+    say "warning: $RILL_BIN has no 'kafka-tools'; tests that need KAFKA_PATH will fail"
+fi
 BROKER_PID=""
 RUNNER_PID=""
 BOOTSTRAP=""
@@ -389,6 +402,7 @@ run_one() {
         export RDKAFKA_TEST_CONF="$WORK/test.conf" TESTS="$id" TEST_KAFKA_VERSION="$KAFKA_VERSION" \
             TEST_SCENARIO="$scenario"
         [ -z "$sub" ] || export SUBTESTS="$sub"
+        [ -z "$KAFKA_TOOLS" ] || export KAFKA_PATH="$KAFKA_TOOLS" BROKERS="$BOOTSTRAP"
         exec timeout -k 10 "$TEST_TIMEOUT" ./test-runner -p1 -L "${RUNNER_ARGS[@]+"${RUNNER_ARGS[@]}"}"
     ) >"$log" 2>&1 &
     RUNNER_PID=$!

@@ -14,7 +14,7 @@ use kafka_protocol::records::Record;
 
 use super::member::{Beat, Member, Tp};
 use super::{interrupted_flag, offsets_at, AdminError, Connection};
-use crate::client::records::decode_fetched;
+use crate::client::records::decode_fetched_all;
 use crate::client::{check, Cluster, TopicInfo};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -115,16 +115,60 @@ pub fn format_record(format: Format, topic: &str, partition: i32, r: &Record) ->
     }
 }
 
-struct Reader {
-    topic: TopicInfo,
+/// Reads some partitions of one topic from positions it keeps, without a group.
+pub struct Reader {
+    pub topic: TopicInfo,
     /// Next offset to read, per partition.
-    positions: BTreeMap<i32, i64>,
-    reset_to_earliest: bool,
+    pub positions: BTreeMap<i32, i64>,
+    /// Where a partition whose position is out of range starts again.
+    pub reset_to_earliest: bool,
+    /// 0 read_uncommitted, 1 read_committed (only up to the last stable offset, and
+    /// records of aborted transactions left out).
+    pub isolation_level: i8,
+}
+
+/// Leaves out the records of aborted transactions (read_committed), given the aborted
+/// transactions a Fetch answer listed for the partition, and the control records.
+pub fn drop_aborted(records: Vec<Record>, aborted: &[(i64, i64)]) -> Vec<Record> {
+    // (first offset, producer id), in offset order.
+    let mut pending: Vec<(i64, i64)> = aborted.to_vec();
+    pending.sort();
+    let mut next = pending.into_iter().peekable();
+    let mut open: std::collections::HashSet<i64> = std::collections::HashSet::new();
+    let mut out = Vec::with_capacity(records.len());
+    for r in records {
+        while let Some(&(first, pid)) = next.peek() {
+            if first > r.offset {
+                break;
+            }
+            open.insert(pid);
+            next.next();
+        }
+        if r.control {
+            // The marker ends the producer's transaction, aborted or committed.
+            open.remove(&r.producer_id);
+            continue;
+        }
+        if r.transactional && open.contains(&r.producer_id) {
+            continue;
+        }
+        out.push(r);
+    }
+    out
 }
 
 impl Reader {
+    pub fn new(topic: TopicInfo, reset_to_earliest: bool) -> Reader {
+        Reader {
+            topic,
+            positions: BTreeMap::new(),
+            reset_to_earliest,
+            isolation_level: 0,
+        }
+    }
+
     /// One Fetch per partition leader; returns the records read (and advances).
-    fn poll(&mut self, cluster: &mut Cluster) -> Result<Vec<(i32, Record)>, AdminError> {
+    pub fn poll(&mut self, cluster: &mut Cluster) -> Result<Vec<(i32, Record)>, AdminError> {
         let mut by_leader: BTreeMap<i32, Vec<i32>> = BTreeMap::new();
         for p in self.positions.keys() {
             let leader = self
@@ -145,7 +189,7 @@ impl Reader {
                 .with_max_wait_ms(500)
                 .with_min_bytes(1)
                 .with_max_bytes(16 << 20)
-                .with_isolation_level(0)
+                .with_isolation_level(self.isolation_level)
                 .with_topics(vec![FetchTopic::default()
                     .with_topic(TopicName(StrBytes::from_string(self.topic.name.clone())))
                     .with_partitions(
@@ -177,7 +221,18 @@ impl Reader {
                         None,
                     )?;
                     let Some(bytes) = p.records else { continue };
-                    let (records, next) = decode_fetched(bytes)?;
+                    let (records, next) = decode_fetched_all(bytes)?;
+                    let records = if self.isolation_level == 1 {
+                        let aborted: Vec<(i64, i64)> = p
+                            .aborted_transactions
+                            .iter()
+                            .flatten()
+                            .map(|a| (a.first_offset, a.producer_id.0))
+                            .collect();
+                        drop_aborted(records, &aborted)
+                    } else {
+                        records.into_iter().filter(|r| !r.control).collect()
+                    };
                     let Some(pos) = self.positions.get_mut(&p.partition_index) else {
                         continue;
                     };
@@ -207,11 +262,7 @@ pub fn run(a: ConsumeArgs) -> Result<(), AdminError> {
     let topic = cluster.topic(&a.topic)?;
     let all: Vec<i32> = topic.partitions.iter().map(|p| p.index).collect();
     let reset_to_earliest = a.from_beginning || a.offset == Some(Start::Earliest);
-    let mut reader = Reader {
-        topic,
-        positions: BTreeMap::new(),
-        reset_to_earliest,
-    };
+    let mut reader = Reader::new(topic, reset_to_earliest);
     let mut member = a
         .group
         .as_ref()
@@ -355,6 +406,45 @@ mod tests {
         assert_eq!(parse_start("42"), Ok(Start::At(42)));
         assert!(parse_start("-3").is_err());
         assert!(parse_start("x").is_err());
+    }
+
+    fn rec(offset: i64, pid: i64, transactional: bool, control: bool) -> Record {
+        Record {
+            transactional,
+            control,
+            delete_horizon: false,
+            partition_leader_epoch: 0,
+            producer_id: pid,
+            producer_epoch: 0,
+            timestamp_type: kafka_protocol::records::TimestampType::Creation,
+            offset,
+            sequence: 0,
+            timestamp: 0,
+            key: None,
+            value: None,
+            headers: IndexMap::new(),
+        }
+    }
+
+    #[test]
+    fn read_committed_drops_aborted_transactions() {
+        // Producer 7 aborts at 0..=2 (marker at 2), producer 8 commits 3..=4 (marker 5),
+        // producer 7 writes again at 6 in a transaction that is still open (not aborted).
+        let records = vec![
+            rec(0, 7, true, false),
+            rec(1, 7, true, false),
+            rec(2, 7, true, true),
+            rec(3, 8, true, false),
+            rec(4, 8, true, false),
+            rec(5, 8, true, true),
+            rec(6, 7, true, false),
+            rec(7, -1, false, false),
+        ];
+        let kept: Vec<i64> = drop_aborted(records, &[(0, 7)])
+            .iter()
+            .map(|r| r.offset)
+            .collect();
+        assert_eq!(kept, vec![3, 4, 6, 7]);
     }
 
     #[test]

@@ -8,7 +8,7 @@
 pub mod cluster;
 pub mod consume;
 pub mod group;
-mod member;
+pub(crate) mod member;
 pub mod produce;
 pub mod topic;
 

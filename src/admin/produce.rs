@@ -197,33 +197,42 @@ impl Producer {
     }
 }
 
-pub fn run(a: ProduceArgs) -> Result<(), AdminError> {
-    let mut cluster = a.conn.cluster()?;
-    let topic = cluster.topic(&a.topic)?;
+/// How lines are sent: acks, compression, the partition, batching.
+#[derive(Debug, Clone)]
+pub struct SendOptions {
+    pub acks: i16,
+    pub compression: Compression,
+    /// Every record to this partition (default: by key, keyless ones sticky).
+    pub partition: Option<i32>,
+    /// Most records in one Produce request.
+    pub batch_records: u64,
+    /// Most line bytes in one Produce request.
+    pub batch_bytes: usize,
+    /// How long a line waits for more before its batch is sent.
+    pub linger: Duration,
+    /// Input size, for a progress line on stderr (when it is a terminal).
+    pub progress_total: Option<u64>,
+}
+
+/// Reads lines from `input` (without their line ends) and produces the record
+/// `to_record(line, line_number)` makes of each to `topic`; returns how many were sent.
+/// Lines are read on their own thread so a quiet stdin still sends what it gave.
+pub fn produce_lines(
+    cluster: Cluster,
+    topic: TopicInfo,
+    input: Box<dyn Read + Send>,
+    opts: &SendOptions,
+    mut to_record: impl FnMut(&[u8], u64) -> Result<Outgoing, AdminError>,
+) -> Result<u64, AdminError> {
     let n = topic.partitions.len() as i32;
-    if let Some(p) = a.partition {
+    if let Some(p) = opts.partition {
         if !(0..n).contains(&p) {
             return Err(AdminError::Failed(format!(
                 "topic {} has no partition {p} (it has {n})",
-                a.topic
+                topic.name
             )));
         }
     }
-    let headers: Vec<(String, Option<Bytes>)> = a
-        .headers
-        .iter()
-        .map(|(k, v)| (k.clone(), Some(Bytes::from(v.clone()))))
-        .collect();
-    let (input, total): (Box<dyn Read + Send>, Option<u64>) = match &a.file {
-        Some(f) => {
-            let file = std::fs::File::open(f)
-                .map_err(|e| AdminError::Failed(format!("cannot open {}: {e}", f.display())))?;
-            let len = file.metadata().ok().map(|m| m.len());
-            (Box::new(file), len)
-        }
-        None => (Box::new(std::io::stdin()), None),
-    };
-    // Lines are read on their own thread so a quiet stdin still sends what it gave.
     let read_bytes = Arc::new(AtomicU64::new(0));
     let (tx, rx) = sync_channel::<std::io::Result<Vec<u8>>>(4096);
     let counter = read_bytes.clone();
@@ -254,12 +263,14 @@ pub fn run(a: ProduceArgs) -> Result<(), AdminError> {
                 }
             }
         })?;
-    let progress = total.filter(|t| *t >= 1 << 20 && std::io::stderr().is_terminal());
+    let progress = opts
+        .progress_total
+        .filter(|t| *t >= 1 << 20 && std::io::stderr().is_terminal());
     let mut producer = Producer {
         cluster,
         topic,
-        acks: a.acks,
-        compression: a.compression.compression(),
+        acks: opts.acks,
+        compression: opts.compression,
         sticky: 0,
     };
     let mut pending: BTreeMap<i32, Vec<Outgoing>> = BTreeMap::new();
@@ -267,23 +278,25 @@ pub fn run(a: ProduceArgs) -> Result<(), AdminError> {
     let mut in_batch = 0u64;
     let mut batch_bytes = 0usize;
     let mut last_progress = Instant::now();
-    let linger = Duration::from_millis(a.linger_ms);
     loop {
-        let line = match rx.recv_timeout(linger) {
+        let line = match rx.recv_timeout(opts.linger) {
             Ok(line) => Some(line?),
             Err(RecvTimeoutError::Timeout) => None,
             Err(RecvTimeoutError::Disconnected) => break,
         };
         if let Some(line) = line {
             count += 1;
-            let rec = line_to_record(
-                &line,
-                a.key_separator.as_deref(),
-                &headers,
-                count,
-                crate::log::now_ms(),
-            )?;
-            let p = match (a.partition, &rec.key) {
+            let rec = match to_record(&line, count) {
+                Ok(r) => r,
+                Err(e) => {
+                    // The lines before the bad one are still sent, then the error ends it.
+                    if in_batch > 0 {
+                        producer.send(&mut pending)?;
+                    }
+                    return Err(e);
+                }
+            };
+            let p = match (opts.partition, &rec.key) {
                 (Some(p), _) => p,
                 (None, Some(k)) => partition_for_key(k, n),
                 (None, None) => producer.sticky,
@@ -291,7 +304,7 @@ pub fn run(a: ProduceArgs) -> Result<(), AdminError> {
             batch_bytes += line.len();
             pending.entry(p).or_default().push(rec);
             in_batch += 1;
-            if in_batch < a.batch_records && batch_bytes < 1 << 20 {
+            if in_batch < opts.batch_records && batch_bytes < opts.batch_bytes {
                 continue;
             }
         }
@@ -313,6 +326,39 @@ pub fn run(a: ProduceArgs) -> Result<(), AdminError> {
     if let Some(total) = progress {
         show_progress(count, read_bytes.load(Ordering::Relaxed), total, true);
     }
+    Ok(count)
+}
+
+pub fn run(a: ProduceArgs) -> Result<(), AdminError> {
+    let mut cluster = a.conn.cluster()?;
+    let topic = cluster.topic(&a.topic)?;
+    let headers: Vec<(String, Option<Bytes>)> = a
+        .headers
+        .iter()
+        .map(|(k, v)| (k.clone(), Some(Bytes::from(v.clone()))))
+        .collect();
+    let (input, total): (Box<dyn Read + Send>, Option<u64>) = match &a.file {
+        Some(f) => {
+            let file = std::fs::File::open(f)
+                .map_err(|e| AdminError::Failed(format!("cannot open {}: {e}", f.display())))?;
+            let len = file.metadata().ok().map(|m| m.len());
+            (Box::new(file), len)
+        }
+        None => (Box::new(std::io::stdin()), None),
+    };
+    let opts = SendOptions {
+        acks: a.acks,
+        compression: a.compression.compression(),
+        partition: a.partition,
+        batch_records: a.batch_records,
+        batch_bytes: 1 << 20,
+        linger: Duration::from_millis(a.linger_ms),
+        progress_total: total,
+    };
+    let sep = a.key_separator.clone();
+    produce_lines(cluster, topic, input, &opts, |line, no| {
+        line_to_record(line, sep.as_deref(), &headers, no, crate::log::now_ms())
+    })?;
     Ok(())
 }
 

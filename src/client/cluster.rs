@@ -151,6 +151,13 @@ impl Cluster {
         self.broker(id)
     }
 
+    /// The coordinator of `group`: its node id and "host:port".
+    pub fn coordinator_node(&mut self, group: &str) -> Result<(i32, String), ClientError> {
+        let addr = self.coordinator(group)?.addr.clone();
+        let id = self.coordinators.get(group).copied().unwrap_or(-1);
+        Ok((id, addr))
+    }
+
     pub fn forget_coordinator(&mut self, group: &str) {
         if let Some(id) = self.coordinators.remove(group) {
             self.conns.remove(&id);

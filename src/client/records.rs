@@ -112,7 +112,14 @@ pub fn encode_batch(records: &[Outgoing], compression: Compression) -> Result<By
 /// batch (cut at the byte limit); that part is left out. Control records (transaction
 /// markers) are skipped. Also returns the offset after the last whole batch, so a reader
 /// moves past batches that held only control records.
-pub fn decode_fetched(mut bytes: Bytes) -> Result<(Vec<Record>, Option<i64>), ClientError> {
+pub fn decode_fetched(bytes: Bytes) -> Result<(Vec<Record>, Option<i64>), ClientError> {
+    let (mut records, next) = decode_fetched_all(bytes)?;
+    records.retain(|r| !r.control);
+    Ok((records, next))
+}
+
+/// `decode_fetched`, control records (transaction markers) included.
+pub fn decode_fetched_all(mut bytes: Bytes) -> Result<(Vec<Record>, Option<i64>), ClientError> {
     let mut out = Vec::new();
     let mut next = None;
     // base offset (8) + batch length (4) + leader epoch (4) + magic (1)
@@ -142,7 +149,7 @@ pub fn decode_fetched(mut bytes: Bytes) -> Result<(Vec<Record>, Option<i64>), Cl
             api: "Fetch",
             msg: format!("record batch: {e}"),
         })?;
-        out.extend(set.records.into_iter().filter(|r| !r.control));
+        out.extend(set.records);
     }
     bytes.advance(bytes.len());
     Ok((out, next))
