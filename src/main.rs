@@ -10,8 +10,6 @@ use clap::Parser;
 static GLOBAL: tikv_jemallocator::Jemalloc = tikv_jemallocator::Jemalloc;
 
 fn main() -> ExitCode {
-    // `KAFKA_*` variables of a docker-compose file written for the apache/kafka image
-    // stand for `rill serve` flags (see src/kafka_env.rs).
     // `rill kafka-tool TOOL ARGS...`: the scripts `rill kafka-tools install` writes. Kafka's
     // flags are parsed by the tool itself, not by clap.
     let argv: Vec<String> = std::env::args_os()
@@ -24,6 +22,8 @@ fn main() -> ExitCode {
         };
         return rill::kafka_tools::run(tool, &argv[3..]);
     }
+    // `KAFKA_*` variables of a docker-compose file written for the apache/kafka image
+    // stand for `rill serve` flags (see src/kafka_env.rs).
     let sub = std::env::args_os().nth(1);
     if matches!(
         sub.as_ref().and_then(|s| s.to_str()),
