@@ -158,6 +158,32 @@ pub fn drop_aborted(records: Vec<Record>, aborted: &[(i64, i64)]) -> Vec<Record>
 }
 
 impl Reader {
+    /// After a group member (re)joined: its assigned partitions, each from the group's
+    /// committed offset, or where there is none from the earliest (`from_beginning`) or
+    /// the latest offset, as a consumer's `auto.offset.reset` does.
+    pub fn start_at_committed(
+        &mut self,
+        cluster: &mut Cluster,
+        member: &Member,
+        from_beginning: bool,
+    ) -> Result<(), AdminError> {
+        let committed = member.committed(cluster)?;
+        self.positions.clear();
+        let mut missing = Vec::new();
+        for (t, p) in &member.assignment {
+            match committed.get(&(t.clone(), *p)) {
+                Some(o) if *o >= 0 => {
+                    self.positions.insert(*p, *o);
+                }
+                _ => missing.push(*p),
+            }
+        }
+        let at = if from_beginning { -2 } else { -1 };
+        let fresh = offsets_at(cluster, &self.topic, &missing, at)?;
+        self.positions.extend(fresh);
+        Ok(())
+    }
+
     pub fn new(topic: TopicInfo, reset_to_earliest: bool) -> Reader {
         Reader {
             topic,
@@ -308,20 +334,7 @@ pub fn run(a: ConsumeArgs) -> Result<(), AdminError> {
                 if !joined {
                     m.join(&mut cluster)?;
                     joined = true;
-                    let committed = m.committed(&mut cluster)?;
-                    reader.positions.clear();
-                    let mut missing = Vec::new();
-                    for (t, p) in &m.assignment {
-                        match committed.get(&(t.clone(), *p)) {
-                            Some(o) if *o >= 0 => {
-                                reader.positions.insert(*p, *o);
-                            }
-                            _ => missing.push(*p),
-                        }
-                    }
-                    let at = if a.from_beginning { -2 } else { -1 };
-                    let fresh = offsets_at(&mut cluster, &reader.topic, &missing, at)?;
-                    reader.positions.extend(fresh);
+                    reader.start_at_committed(&mut cluster, m, a.from_beginning)?;
                 }
                 if let Beat::Rejoin = m.heartbeat(&mut cluster)? {
                     m.commit(&mut cluster, &tps(&a.topic, &reader.positions))?;

@@ -10,7 +10,7 @@ use kafka_protocol::messages::delete_acls_request::DeleteAclsFilter;
 use kafka_protocol::messages::{CreateAclsRequest, DeleteAclsRequest, DescribeAclsRequest};
 use kafka_protocol::protocol::StrBytes;
 
-use super::args::{self, flag, maybe_value, unsupported, value, Opt, Parsed, Takes};
+use super::args::{flag, maybe_value, unsupported, value, Opt, Parsed, Takes};
 use super::{props, Connect, ToolError};
 use crate::client::{check, Cluster};
 
@@ -423,15 +423,10 @@ fn bindings(p: &Parsed, pattern: PatternType) -> Result<Vec<(Resource, BTreeSet<
 }
 
 pub fn run(argv: &[String]) -> Result<(), ToolError> {
-    let p = args::parse(SPECS, argv)?;
-    if p.has("help") {
-        super::print_help("kafka-acls.sh", "add, remove and list ACLs", SPECS);
+    let Some(p) = super::parse_or_help("kafka-acls.sh", "add, remove and list ACLs", SPECS, argv)?
+    else {
         return Ok(());
-    }
-    if p.has("version") {
-        say!("rill {}", env!("CARGO_PKG_VERSION"));
-        return Ok(());
-    }
+    };
     if p.count_of(&["add", "remove", "list"]) != 1 {
         return Err(ToolError::Usage(
             "Command must include exactly one action: --list, --add, --remove.".into(),
@@ -704,7 +699,8 @@ mod tests {
     use super::*;
 
     fn parsed(v: &[&str]) -> Parsed {
-        args::parse(SPECS, &v.iter().map(|s| s.to_string()).collect::<Vec<_>>()).unwrap()
+        super::super::args::parse(SPECS, &v.iter().map(|s| s.to_string()).collect::<Vec<_>>())
+            .unwrap()
     }
 
     #[test]

@@ -14,7 +14,7 @@ use kafka_protocol::messages::{
 };
 use kafka_protocol::protocol::StrBytes;
 
-use super::args::{self, flag, maybe_value, unsupported, value, Opt, Parsed, Takes};
+use super::args::{flag, maybe_value, unsupported, value, Opt, Parsed, Takes};
 use super::{props, Connect, ToolError};
 use crate::client::{check, ClientError, Cluster};
 
@@ -318,19 +318,15 @@ pub fn parse_add_config(spec: &str) -> Result<Vec<(String, String)>, ToolError> 
 }
 
 pub fn run(argv: &[String]) -> Result<(), ToolError> {
-    let p = args::parse(SPECS, argv)?;
-    if p.has("help") {
-        super::print_help(
-            "kafka-configs.sh",
-            "describe and change topic, broker and group configs",
-            SPECS,
-        );
+    let Some(p) = super::parse_or_help(
+        "kafka-configs.sh",
+        "describe and change topic, broker and group configs",
+        SPECS,
+        argv,
+    )?
+    else {
         return Ok(());
-    }
-    if p.has("version") {
-        say!("rill {}", env!("CARGO_PKG_VERSION"));
-        return Ok(());
-    }
+    };
     if p.has("zookeeper") {
         return Err(ToolError::Usage(
             "--zookeeper is not supported (Kafka 3 removed it too): use --bootstrap-server".into(),
@@ -659,7 +655,8 @@ mod tests {
     #[test]
     fn entities_from_flags() {
         let p = |v: &[&str]| {
-            args::parse(SPECS, &v.iter().map(|s| s.to_string()).collect::<Vec<_>>()).unwrap()
+            super::super::args::parse(SPECS, &v.iter().map(|s| s.to_string()).collect::<Vec<_>>())
+                .unwrap()
         };
         assert_eq!(
             entity(&p(&["--entity-type", "topics", "--entity-name", "t"])).unwrap(),

@@ -13,7 +13,7 @@ use std::time::{Duration, Instant};
 
 use kafka_protocol::records::{Record, TimestampType};
 
-use super::args::{self, flag, unsupported, value, Opt, Parsed, Takes};
+use super::args::{flag, unsupported, value, Opt, Parsed, Takes};
 use super::{props, Connect, ToolError};
 use crate::admin::consume::Reader;
 use crate::admin::member::{Beat, Member, Tp};
@@ -200,19 +200,15 @@ fn check_deserializer(p: &Parsed, flag: &str) -> Result<(), ToolError> {
 }
 
 pub fn run(argv: &[String]) -> Result<(), ToolError> {
-    let p = args::parse(SPECS, argv)?;
-    if p.has("help") {
-        super::print_help(
-            "kafka-console-consumer.sh",
-            "print a topic's records on standard output",
-            SPECS,
-        );
+    let Some(p) = super::parse_or_help(
+        "kafka-console-consumer.sh",
+        "print a topic's records on standard output",
+        SPECS,
+        argv,
+    )?
+    else {
         return Ok(());
-    }
-    if p.has("version") {
-        say!("rill {}", env!("CARGO_PKG_VERSION"));
-        return Ok(());
-    }
+    };
     let topic = p
         .value("topic")
         .ok_or_else(|| ToolError::Usage("Exactly one of --include/--topic is required.".into()))?
@@ -422,20 +418,7 @@ fn consume(c: Consume) -> Result<(), ToolError> {
                 if !joined {
                     m.join(&mut cluster)?;
                     joined = true;
-                    let committed = m.committed(&mut cluster)?;
-                    reader.positions.clear();
-                    let mut missing = Vec::new();
-                    for (t, x) in &m.assignment {
-                        match committed.get(&(t.clone(), *x)) {
-                            Some(o) if *o >= 0 => {
-                                reader.positions.insert(*x, *o);
-                            }
-                            _ => missing.push(*x),
-                        }
-                    }
-                    let at = if c.reset_earliest { -2 } else { -1 };
-                    let fresh = offsets_at(&mut cluster, &reader.topic, &missing, at)?;
-                    reader.positions.extend(fresh);
+                    reader.start_at_committed(&mut cluster, m, c.reset_earliest)?;
                 }
                 if let Beat::Rejoin = m.heartbeat(&mut cluster)? {
                     m.commit(&mut cluster, &tps(&reader.positions))?;

@@ -8,7 +8,7 @@ use std::time::Duration;
 use bytes::Bytes;
 use kafka_protocol::records::Compression;
 
-use super::args::{self, flag, maybe_value, unsupported, value, Opt, Parsed, Takes};
+use super::args::{flag, maybe_value, unsupported, value, Opt, Parsed, Takes};
 use super::{props, Connect, ToolError};
 use crate::admin::produce::{produce_lines, SendOptions};
 use crate::admin::AdminError;
@@ -270,19 +270,15 @@ fn producer_props(p: &Parsed) -> Result<BTreeMap<String, String>, ToolError> {
 }
 
 pub fn run(argv: &[String]) -> Result<(), ToolError> {
-    let p = args::parse(SPECS, argv)?;
-    if p.has("help") {
-        super::print_help(
-            "kafka-console-producer.sh",
-            "read lines from standard input and send them as records",
-            SPECS,
-        );
+    let Some(p) = super::parse_or_help(
+        "kafka-console-producer.sh",
+        "read lines from standard input and send them as records",
+        SPECS,
+        argv,
+    )?
+    else {
         return Ok(());
-    }
-    if p.has("version") {
-        say!("rill {}", env!("CARGO_PKG_VERSION"));
-        return Ok(());
-    }
+    };
     let topic = p
         .value("topic")
         .ok_or_else(|| ToolError::Usage("Missing required argument \"[topic]\"".into()))?

@@ -16,7 +16,7 @@ use kafka_protocol::messages::{
 };
 use kafka_protocol::protocol::StrBytes;
 
-use super::args::{self, flag, maybe_value, unsupported, value, Opt, Parsed, Takes};
+use super::args::{flag, maybe_value, unsupported, value, Opt, Parsed, Takes};
 use super::{props, Connect, ToolError};
 use crate::admin::group::{parse_datetime, reset_target, Reset};
 use crate::admin::member::{commit_offsets, decode_assignment, fetch_offsets, Tp};
@@ -103,19 +103,15 @@ fn widest<'a>(min: usize, items: impl Iterator<Item = &'a str>) -> usize {
 }
 
 pub fn run(argv: &[String]) -> Result<(), ToolError> {
-    let p = args::parse(SPECS, argv)?;
-    if p.has("help") {
-        super::print_help(
-            "kafka-consumer-groups.sh",
-            "list, describe, delete consumer groups and reset their offsets",
-            SPECS,
-        );
+    let Some(p) = super::parse_or_help(
+        "kafka-consumer-groups.sh",
+        "list, describe, delete consumer groups and reset their offsets",
+        SPECS,
+        argv,
+    )?
+    else {
         return Ok(());
-    }
-    if p.has("version") {
-        say!("rill {}", env!("CARGO_PKG_VERSION"));
-        return Ok(());
-    }
+    };
     if p.count_of(ACTIONS) != 1 {
         return Err(ToolError::Usage(
             "Command must include exactly one action: --list, --describe, --delete, --reset-offsets, --delete-offsets, --validate-regex".into(),

@@ -118,6 +118,25 @@ fn report(tool: &str, script: &str, args: &[String], e: &ToolError) {
     }
 }
 
+/// Parses a tool's flags; `None` when `--help` or `--version` was answered instead.
+pub fn parse_or_help(
+    script: &str,
+    about: &str,
+    specs: &[args::Opt],
+    argv: &[String],
+) -> Result<Option<args::Parsed>, ToolError> {
+    let p = args::parse(specs, argv)?;
+    if p.has("help") {
+        print_help(script, about, specs);
+        return Ok(None);
+    }
+    if p.has("version") {
+        say!("rill {}", env!("CARGO_PKG_VERSION"));
+        return Ok(None);
+    }
+    Ok(Some(p))
+}
+
 /// `--help`: the options this tool reads.
 pub fn print_help(script: &str, about: &str, specs: &[args::Opt]) {
     say!("{script} (rill {}): {about}", env!("CARGO_PKG_VERSION"));

@@ -11,7 +11,7 @@ use kafka_protocol::messages::{
 };
 use kafka_protocol::protocol::StrBytes;
 
-use super::args::{self, flag, unsupported, value, Opt, Parsed, Takes};
+use super::args::{flag, unsupported, value, Opt, Parsed, Takes};
 use super::configs::{self, Entry, DEFAULT_CONFIG, TOPIC};
 use super::{is_internal_topic, props, topic_pattern, Connect, ToolError};
 use crate::client::{check, create_topics_request, topic_info, Cluster, TopicInfo};
@@ -129,19 +129,15 @@ fn check_args(p: &Parsed) -> Result<(), ToolError> {
 }
 
 pub fn run(argv: &[String]) -> Result<(), ToolError> {
-    let p = args::parse(SPECS, argv)?;
-    if p.has("help") {
-        super::print_help(
-            "kafka-topics.sh",
-            "create, delete, describe, or change a topic",
-            SPECS,
-        );
+    let Some(p) = super::parse_or_help(
+        "kafka-topics.sh",
+        "create, delete, describe, or change a topic",
+        SPECS,
+        argv,
+    )?
+    else {
         return Ok(());
-    }
-    if p.has("version") {
-        say!("rill {}", env!("CARGO_PKG_VERSION"));
-        return Ok(());
-    }
+    };
     check_args(&p)?;
     let client_props = match p.value("command-config") {
         Some(f) => props::load(f)?,
