@@ -25,7 +25,7 @@ VENV="$ROOT/.venv"
 KAFKAJS_DIR="$ROOT/compat/kafkajs"
 
 step() {
-    printf '\n==== %s ====\n' "$*"
+    printf '\n==== %s [%s] ====\n' "$*" "$(date +%T)"
 }
 
 SUDO=()
