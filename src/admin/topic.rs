@@ -231,18 +231,7 @@ fn delete(a: DeleteArgs) -> Result<(), AdminError> {
     let mut cluster = a.conn.cluster()?;
     let conn = cluster.any();
     let v = conn.version::<DeleteTopicsRequest>()?;
-    let names: Vec<TopicName> = a.names.iter().map(|n| TopicName(s(n))).collect();
-    let req = if v >= 6 {
-        DeleteTopicsRequest::default().with_topics(
-            names
-                .into_iter()
-                .map(|n| DeleteTopicState::default().with_name(Some(n)))
-                .collect(),
-        )
-    } else {
-        DeleteTopicsRequest::default().with_topic_names(names)
-    }
-    .with_timeout_ms(30_000);
+    let req = delete_topics_request(a.names.iter().map(String::as_str), v);
     let resp = conn.call_at(v, &req)?;
     let mut failed = Vec::new();
     for r in &resp.responses {
@@ -305,4 +294,24 @@ fn alter_config(a: AlterConfigArgs) -> Result<(), AdminError> {
     }
     println!("Completed updating config for topic {}.", a.name);
     Ok(())
+}
+
+/// DeleteTopics for these names at version `v` (by name in `topics` from v6, in
+/// `topic_names` before), with a 30 s timeout.
+pub fn delete_topics_request<'a>(
+    names: impl Iterator<Item = &'a str>,
+    v: i16,
+) -> DeleteTopicsRequest {
+    let names: Vec<TopicName> = names.map(|n| TopicName(s(n))).collect();
+    if v >= 6 {
+        DeleteTopicsRequest::default().with_topics(
+            names
+                .into_iter()
+                .map(|n| DeleteTopicState::default().with_name(Some(n)))
+                .collect(),
+        )
+    } else {
+        DeleteTopicsRequest::default().with_topic_names(names)
+    }
+    .with_timeout_ms(30_000)
 }

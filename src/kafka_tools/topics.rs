@@ -5,7 +5,6 @@ use std::collections::BTreeMap;
 use std::io::Write;
 
 use kafka_protocol::messages::create_partitions_request::CreatePartitionsTopic;
-use kafka_protocol::messages::delete_topics_request::DeleteTopicState;
 use kafka_protocol::messages::{
     CreatePartitionsRequest, CreateTopicsRequest, DeleteTopicsRequest, TopicName,
 };
@@ -406,18 +405,7 @@ fn delete(p: &Parsed, cluster: &mut Cluster) -> Result<(), ToolError> {
     }
     let c = cluster.any();
     let v = c.version::<DeleteTopicsRequest>()?;
-    let names: Vec<TopicName> = topics.iter().map(|t| TopicName(s(&t.name))).collect();
-    let req = if v >= 6 {
-        DeleteTopicsRequest::default().with_topics(
-            names
-                .into_iter()
-                .map(|n| DeleteTopicState::default().with_name(Some(n)))
-                .collect(),
-        )
-    } else {
-        DeleteTopicsRequest::default().with_topic_names(names)
-    }
-    .with_timeout_ms(30_000);
+    let req = crate::admin::topic::delete_topics_request(topics.iter().map(|t| t.name.as_str()), v);
     let resp = c.call_at(v, &req)?;
     for r in &resp.responses {
         let name = r.name.as_ref().map(|n| n.to_string()).unwrap_or_default();
