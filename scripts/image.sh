@@ -21,11 +21,13 @@ if ! docker info >/dev/null 2>&1; then
     exit 1
 fi
 
-# A static binary (glibc, static-pie): the image has no libc to link against. Its own
-# target dir keeps these RUSTFLAGS away from the normal builds.
-target="$(uname -m)-unknown-linux-gnu"
-RUSTFLAGS="-C target-feature=+crt-static" cargo build --release --locked --target "$target"
-bin="target/$target/release/rill"
+# A static binary (glibc, static-pie): the image has no libc to link against. Only the
+# `rill` binary itself is linked with crt-static (`cargo rustc` passes the flag to that
+# one crate), over the ordinary release build of the library and its dependencies, so
+# nothing else is compiled twice. Cargo keeps both links apart and puts back the
+# dynamic one at the next `cargo build --release`.
+cargo rustc --release --locked --bin rill -- -C target-feature=+crt-static
+bin="target/release/rill"
 if ! ldd "$bin" 2>&1 | grep -q 'statically linked\|not a dynamic'; then
     echo "image.sh: $bin is not statically linked" >&2
     exit 1
