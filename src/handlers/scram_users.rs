@@ -92,7 +92,8 @@ pub async fn alter_user_scram_credentials(
         .map(|(user, r)| {
             let res = AlterUserScramCredentialsResult::default().with_user(str_bytes(&user));
             match r {
-                Ok(()) => res,
+                // Kafka's controller sets a null message on success.
+                Ok(()) => res.with_error_message(None),
                 Err(e) => res
                     .with_error_code(e.kafka_code())
                     .with_error_message(Some(str_bytes(&e.to_string()))),
