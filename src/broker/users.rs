@@ -340,3 +340,158 @@ impl Broker {
         Ok(n)
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::broker::BrokerConfig;
+
+    fn open(dir: &std::path::Path) -> std::sync::Arc<Broker> {
+        Broker::open(BrokerConfig::in_process(dir.to_path_buf())).expect("broker opens")
+    }
+
+    fn users(list: &[(&str, &str)]) -> Vec<(String, String)> {
+        list.iter()
+            .map(|(u, p)| (u.to_string(), p.to_string()))
+            .collect()
+    }
+
+    #[test]
+    fn the_users_file_seeds_idempotently_and_survives_a_restart() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let salt = {
+            let b = open(dir.path());
+            assert_eq!(
+                b.seed_users(&users(&[("alice", "a1"), ("bob", "b1")]))
+                    .expect("seed"),
+                4
+            );
+            assert_eq!(b.seed_users(&users(&[("alice", "a1")])).expect("again"), 0);
+            assert!(b.verify_password("alice", "a1").is_ok());
+            assert_eq!(
+                b.verify_password("alice", "a2"),
+                Err(AuthError::BadPassword("alice".into()))
+            );
+            assert_eq!(
+                b.verify_password("carol", "x"),
+                Err(AuthError::UnknownUser("carol".into()))
+            );
+            let c = b
+                .scram_credential("alice", ScramMechanism::Sha256)
+                .expect("stored");
+            assert_eq!(c.iterations, 4096);
+            b.close().expect("close");
+            c.salt
+        };
+        let b = open(dir.path());
+        // Same password: the stored credential (and its salt) is kept.
+        assert_eq!(b.seed_users(&users(&[("alice", "a1")])).expect("seed"), 0);
+        let c = b
+            .scram_credential("alice", ScramMechanism::Sha256)
+            .expect("kept");
+        assert_eq!(c.salt, salt);
+        // A new password replaces both credentials; bob, not in the file, stays.
+        assert_eq!(b.seed_users(&users(&[("alice", "a2")])).expect("seed"), 2);
+        assert!(b.verify_password("alice", "a2").is_ok());
+        assert!(b.verify_password("alice", "a1").is_err());
+        assert!(b.verify_password("bob", "b1").is_ok());
+    }
+
+    fn upsert(user: &str, m: Option<ScramMechanism>, iterations: i32) -> ScramAlteration {
+        ScramAlteration {
+            user: user.into(),
+            mechanism: m,
+            upsert: Some(Upsertion {
+                iterations,
+                salt: b"salt".to_vec(),
+                salted_password: ScramMechanism::Sha256.salted_password(
+                    b"pw",
+                    b"salt",
+                    iterations.max(1) as u32,
+                ),
+            }),
+        }
+    }
+
+    fn delete(user: &str, m: Option<ScramMechanism>) -> ScramAlteration {
+        ScramAlteration {
+            user: user.into(),
+            mechanism: m,
+            upsert: None,
+        }
+    }
+
+    fn codes(r: &[(String, Result<(), ScramAlterError>)]) -> Vec<(String, String)> {
+        r.iter()
+            .map(|(u, r)| {
+                let what = match r {
+                    Ok(()) => "ok".to_string(),
+                    Err(e) => format!("{e:?}"),
+                };
+                (u.clone(), what)
+            })
+            .collect()
+    }
+
+    #[test]
+    fn alterations_follow_kafkas_rules() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let b = open(dir.path());
+        let sha256 = Some(ScramMechanism::Sha256);
+        b.seed_users(&users(&[("old", "pw")])).expect("seed");
+        let r = b.alter_scram_users(
+            vec![
+                delete("old", sha256),
+                delete("ghost", sha256),
+                delete("x", None),
+            ],
+            vec![
+                upsert("new", sha256, 4096),
+                upsert("few", sha256, 4095),
+                upsert("many", sha256, 16385),
+                upsert("twice", sha256, 4096),
+                upsert("twice", sha256, 5000),
+                upsert("ghost", sha256, 4096),
+            ],
+        );
+        let got = codes(&r);
+        assert_eq!(
+            got,
+            vec![
+                ("old".to_string(), "ok".to_string()),
+                ("new".into(), "ok".into()),
+                ("ghost".into(), "NotFound".into()),
+                ("x".into(), "UnsupportedMechanism".into()),
+                ("few".into(), "Unacceptable(\"Too few iterations\")".into()),
+                (
+                    "many".into(),
+                    "Unacceptable(\"Too many iterations\")".into()
+                ),
+                ("twice".into(), "Duplicate".into()),
+            ]
+        );
+        assert!(b.scram_credential("old", ScramMechanism::Sha256).is_none());
+        assert!(b.scram_credential("old", ScramMechanism::Sha512).is_some());
+        assert!(b
+            .scram_credential("twice", ScramMechanism::Sha256)
+            .is_none());
+        let c = b
+            .scram_credential("new", ScramMechanism::Sha256)
+            .expect("added");
+        let expected = ScramCredential::from_password(ScramMechanism::Sha256, "pw", b"salt", 4096);
+        assert_eq!(c, expected, "keys derived from the salted password");
+        let described = b.describe_scram_users(None);
+        let names: Vec<&str> = described.iter().map(|(u, _)| u.as_str()).collect();
+        assert_eq!(names, ["new", "old"]);
+        assert_eq!(
+            b.describe_scram_users(Some(vec!["old".into()]))[0].1,
+            Ok(vec![(ScramMechanism::Sha512, 4096)])
+        );
+        // An empty name is refused before anything else.
+        let r = b.alter_scram_users(vec![], vec![upsert("", sha256, 4096)]);
+        assert_eq!(
+            codes(&r)[0].1,
+            "Unacceptable(\"Username must not be empty\")"
+        );
+    }
+}
