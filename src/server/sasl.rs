@@ -93,6 +93,23 @@ async fn send(outbox: &mut Outbox, stream: &mut TcpStream, peer: SocketAddr, rep
     }
 }
 
+/// Kafka's `connection.failed.authentication.delay.ms` default: how long a connection
+/// whose authentication failed is kept before it is closed.
+const FAILED_CLOSE_DELAY: Duration = Duration::from_millis(100);
+
+/// After a refusal has been sent, as Kafka does: keep the connection for
+/// [`FAILED_CLOSE_DELAY`] (reading and dropping whatever the client still sends) before
+/// closing it. Clients read the answer before they see the close: kafka-python, for one,
+/// drops data that arrives together with the end of the stream.
+async fn close_after_refusal(stream: &mut TcpStream) {
+    use tokio::io::AsyncReadExt;
+    let drain = async {
+        let mut sink = [0u8; 4096];
+        while matches!(stream.read(&mut sink).await, Ok(n) if n > 0) {}
+    };
+    let _ = tokio::time::timeout(FAILED_CLOSE_DELAY, drain).await;
+}
+
 /// A bare size-prefixed token (the legacy exchange).
 fn token_reply(bytes: &[u8]) -> Reply {
     let mut b = BytesMut::with_capacity(4 + bytes.len());
@@ -209,6 +226,7 @@ async fn exchange(
                 }
                 let Some(mechanism) = chosen else {
                     tracing::info!(%peer, mechanism = %req.mechanism.as_str(), "closing connection: SASL mechanism not enabled");
+                    close_after_refusal(stream).await;
                     return None;
                 };
                 let scram = match mechanism {
@@ -267,6 +285,7 @@ async fn exchange(
                     Ok(Some(user)) => return Some(authenticated(peer, mechanism, &user)),
                     Err(e) => {
                         failed(peer, mechanism, &e);
+                        close_after_refusal(stream).await;
                         return None;
                     }
                 }
