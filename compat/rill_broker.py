@@ -2,7 +2,10 @@
 
 The broker is always bound to 127.0.0.1 on an ephemeral port; the port it got is
 read back from the ready file that `rill serve --ready-file` writes once it is
-accepting connections.
+accepting connections. Its first line is the first listener's address; with
+several listeners (`extra_args=["--listen", "SASL_PLAINTEXT://127.0.0.1:0", ...]`
+adds one beside the PLAINTEXT one), one `NAME://host:port` line per listener
+follows, read into `RillBroker.listeners`.
 """
 
 from __future__ import annotations
@@ -70,6 +73,8 @@ class RillBroker:
         self.log_path = self.work_dir / "rill.log"
         self.proc: subprocess.Popen | None = None
         self.bootstrap: str | None = None
+        # Listener name -> "host:port" (only the PLAINTEXT one for a single listener).
+        self.listeners: dict[str, str] = {}
         self.starts = 0
         # Exit codes of earlier runs, with how each was stopped.
         self.history: list[tuple[str, int | None]] = []
@@ -128,10 +133,16 @@ class RillBroker:
             if self.ready_file.exists():
                 text = self.ready_file.read_text()
                 if text.endswith("\n") and text.strip():
-                    addr = text.strip()
+                    lines = text.strip().splitlines()
+                    addr = lines[0].strip()
                     host, _, port = addr.rpartition(":")
                     if not host or not port.isdigit() or int(port) == 0:
                         raise BrokerError(f"ready file has a malformed address: {text!r}")
+                    self.listeners = {"PLAINTEXT": addr}
+                    for line in lines[1:]:
+                        name, sep, listener_addr = line.strip().partition("://")
+                        if sep:
+                            self.listeners[name] = listener_addr
                     return addr
             rc = self.proc.poll()
             if rc is not None:
@@ -194,6 +205,7 @@ class RillBroker:
     def _forget(self) -> None:
         self.proc = None
         self.bootstrap = None
+        self.listeners = {}
         _LIVE.discard(self)
 
     # --------------------------------------------------------------- output

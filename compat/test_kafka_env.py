@@ -184,3 +184,38 @@ def test_a_broken_setting_is_one_line_and_exit_1(tmp_path, env, args, names):
     assert lines and names in lines[0], out.stderr
     assert "ready" not in out.stdout
     assert refused(port)
+
+
+def test_a_sasl_plaintext_listener_from_the_environment(env_broker, tmp_path):
+    internal, external = free_port(), free_port()
+    users = tmp_path / "users"
+    users.write_text("alice:alice-secret\n")
+    b = env_broker(
+        {
+            "KAFKA_LISTENERS": f"INTERNAL://127.0.0.1:{internal},EXTERNAL://127.0.0.1:{external}",
+            "KAFKA_LISTENER_SECURITY_PROTOCOL_MAP": "INTERNAL:PLAINTEXT,EXTERNAL:SASL_PLAINTEXT",
+            "KAFKA_ADVERTISED_LISTENERS": f"INTERNAL://127.0.0.1:{internal},EXTERNAL://localhost:{external}",
+            "KAFKA_SASL_ENABLED_MECHANISMS": "SCRAM-SHA-512",
+            "RILL_USERS_FILE": str(users),
+        }
+    )
+    assert b.wait_ready().splitlines()[0] == f"127.0.0.1:{internal}"
+    sasl = {
+        "bootstrap.servers": f"127.0.0.1:{external}",
+        "security.protocol": "SASL_PLAINTEXT",
+        "sasl.mechanism": "SCRAM-SHA-512",
+        "sasl.username": "alice",
+        "sasl.password": "alice-secret",
+    }
+    md = AdminClient(sasl).list_topics(timeout=10)
+    # Each listener advertises its own address.
+    assert [(b.host, b.port) for b in md.brokers.values()] == [("localhost", external)]
+    md = AdminClient({"bootstrap.servers": f"127.0.0.1:{internal}"}).list_topics(timeout=10)
+    assert [(b.host, b.port) for b in md.brokers.values()] == [("127.0.0.1", internal)]
+    # PLAIN is not among KAFKA_SASL_ENABLED_MECHANISMS.
+    errors = []
+    p = Producer({**sasl, "sasl.mechanism": "PLAIN", "error_cb": errors.append})
+    deadline = time.monotonic() + 10
+    while not errors and time.monotonic() < deadline:
+        p.poll(0.2)
+    assert errors and "PLAIN" in errors[0].str(), errors

@@ -14,7 +14,10 @@ use rill::client::{frame, records};
 
 pub struct Rill {
     child: Option<Child>,
+    /// The first listener's address (the ready file's first line).
     pub addr: String,
+    /// With several listeners: each one's name and address.
+    pub listeners: Vec<(String, String)>,
     tmp: tempfile::TempDir,
 }
 
@@ -56,13 +59,19 @@ impl Rill {
         let mut rill = Rill {
             child: Some(child),
             addr: String::new(),
+            listeners: Vec::new(),
             tmp,
         };
         let deadline = Instant::now() + Duration::from_secs(20);
         loop {
             if let Ok(s) = std::fs::read_to_string(&ready) {
                 if s.ends_with('\n') {
-                    rill.addr = s.trim().to_string();
+                    let mut lines = s.lines();
+                    rill.addr = lines.next().unwrap_or_default().trim().to_string();
+                    rill.listeners = lines
+                        .filter_map(|l| l.trim().split_once("://"))
+                        .map(|(n, a)| (n.to_string(), a.to_string()))
+                        .collect();
                     return rill;
                 }
             }
@@ -84,6 +93,15 @@ impl Rill {
 
     pub fn client(&self) -> Client {
         Client::connect(&self.addr)
+    }
+
+    /// The address of the listener named `name` (several listeners only).
+    pub fn listener(&self, name: &str) -> &str {
+        self.listeners
+            .iter()
+            .find(|(n, _)| n == name)
+            .map(|(_, a)| a.as_str())
+            .unwrap_or_else(|| panic!("no listener {name} in {:?}", self.listeners))
     }
 
     pub fn is_running(&mut self) -> bool {

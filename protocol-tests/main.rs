@@ -15,4 +15,5 @@ mod ops;
 mod produce_fetch;
 mod replicas;
 mod restart;
+mod sasl;
 mod transactions;

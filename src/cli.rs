@@ -8,6 +8,7 @@ use thiserror::Error;
 use tokio::net::TcpListener;
 
 use crate::broker::{Broker, BrokerConfig, BrokerError, FsyncPolicy};
+use crate::listener::{self, BindSpec, Endpoint, ListenerError, ListenerSpec};
 
 #[derive(Parser, Debug)]
 #[command(
@@ -75,8 +76,11 @@ pub struct HealthArgs {
 
 #[derive(Args, Debug, Clone)]
 pub struct ServeArgs {
-    /// Addresses to listen on (host:port, comma-separated or repeated). `localhost` means
-    /// both 127.0.0.1 and ::1. Port 0 picks a free port (shared by all addresses).
+    /// Listeners, comma-separated or repeated: `NAME://host:port` as Kafka writes them
+    /// (`PLAINTEXT://127.0.0.1:9092,SASL_PLAINTEXT://127.0.0.1:9093`), or a bare
+    /// `host:port` for PLAINTEXT. `localhost` means both 127.0.0.1 and ::1. Port 0 picks a
+    /// free port (one per listener, shared by its addresses). Entries with the same name
+    /// are one listener on several addresses. SSL and SASL_SSL are not served yet.
     #[arg(
         long,
         env = "RILL_LISTEN",
@@ -84,10 +88,31 @@ pub struct ServeArgs {
         default_value = "localhost:9092"
     )]
     pub listen: Vec<String>,
-    /// host[:port] that clients are told to connect to (Metadata). Defaults to the
-    /// listen host and the bound port. 0.0.0.0 / :: are refused.
+    /// Kafka's `listener.security.protocol.map` (`INTERNAL:SASL_PLAINTEXT,EXTERNAL:PLAINTEXT`)
+    /// for listeners not named after their protocol. Replaces the default map (each
+    /// protocol's own name).
+    #[arg(long, env = "RILL_LISTENER_SECURITY_PROTOCOL_MAP")]
+    pub listener_security_protocol_map: Option<String>,
+    /// What clients are told to connect to (Metadata, FindCoordinator), per listener:
+    /// `NAME://host[:port],…`; with a single listener also a bare `host[:port]`. A listener
+    /// not named advertises its listen host and bound port. 0.0.0.0 / :: are refused.
     #[arg(long, env = "RILL_ADVERTISE")]
     pub advertise: Option<String>,
+    /// SASL mechanisms SASL_PLAINTEXT listeners offer (Kafka's `sasl.enabled.mechanisms`).
+    #[arg(
+        long,
+        env = "RILL_SASL_MECHANISMS",
+        value_delimiter = ',',
+        default_value = "PLAIN,SCRAM-SHA-256,SCRAM-SHA-512",
+        value_parser = crate::auth::parse_mechanism
+    )]
+    pub sasl_mechanisms: Vec<crate::auth::Mechanism>,
+    /// Users for SASL: one `user:password` per line (`#` comments). Each gets
+    /// SCRAM-SHA-256 and SCRAM-SHA-512 credentials (4096 iterations, salted; PLAIN checks
+    /// passwords against them), stored in the data directory at startup; unchanged
+    /// passwords are left as they are. Users added with AlterUserScramCredentials stay.
+    #[arg(long, env = "RILL_USERS_FILE")]
+    pub users_file: Option<PathBuf>,
     /// Where logs and metadata live. Default: $XDG_DATA_HOME/rill or ~/.local/share/rill.
     #[arg(long, env = "RILL_DATA_DIR")]
     pub data_dir: Option<PathBuf>,
@@ -216,29 +241,25 @@ pub struct ServeArgs {
     /// Log filter (error, warn, info, debug, trace, or a tracing filter directive).
     #[arg(long, env = "RILL_LOG_LEVEL", default_value = "info")]
     pub log_level: String,
-    /// Once listening, write the advertised `host:port` to this file (for scripts/tests).
+    /// Once listening, write the first listener's advertised `host:port` to this file
+    /// (for scripts/tests); with several listeners, one `NAME://host:port` line per
+    /// listener follows.
     #[arg(long, env = "RILL_READY_FILE")]
     pub ready_file: Option<PathBuf>,
 }
 
 #[derive(Debug, Error)]
 pub enum CliError {
-    #[error("invalid --listen address {0:?}: expected host:port")]
-    BadListen(String),
+    #[error(transparent)]
+    Listener(#[from] ListenerError),
     #[error("cannot listen on {addr}: {source}")]
     Bind {
         addr: SocketAddr,
         #[source]
         source: std::io::Error,
     },
-    #[error("invalid --advertise {0:?}: expected host[:port]")]
-    BadAdvertise(String),
-    #[error(
-        "--advertise {0} is not an address clients can connect to; give a real host name or IP"
-    )]
-    UnroutableAdvertise(String),
-    #[error("listening on {0} (all interfaces) needs --advertise <host[:port]> so clients know where to connect")]
-    NeedAdvertise(String),
+    #[error("--users-file {path}: {why}")]
+    UsersFile { path: PathBuf, why: String },
     #[error("no data directory: set --data-dir, RILL_DATA_DIR or HOME")]
     NoDataDir,
     #[error("invalid --log-level: {0}")]
@@ -257,42 +278,19 @@ pub enum CliError {
     KafkaTools(#[from] crate::kafka_tools::ToolError),
 }
 
-/// Splits "host:port" / "[v6]:port".
-fn split_host_port(s: &str) -> Option<(String, Option<u16>)> {
-    if let Some(rest) = s.strip_prefix('[') {
-        let (host, after) = rest.split_once(']')?;
-        let port = match after.strip_prefix(':') {
-            Some(p) => Some(p.parse().ok()?),
-            None if after.is_empty() => None,
-            None => return None,
-        };
-        return Some((host.to_string(), port));
-    }
-    match s.rsplit_once(':') {
-        Some((h, p)) if !h.contains(':') => Some((h.to_string(), Some(p.parse().ok()?))),
-        Some(_) => Some((s.to_string(), None)), // bare IPv6
-        None => Some((s.to_string(), None)),
-    }
-}
-
-fn listen_addrs(spec: &str) -> Result<(String, Vec<IpAddr>, u16), CliError> {
-    let bad = || CliError::BadListen(spec.to_string());
-    let (host, port) = split_host_port(spec).ok_or_else(bad)?;
-    let port = port.ok_or_else(bad)?;
-    let ips = if host.is_empty() || host == "localhost" {
-        vec![
+/// The IPs a listen host stands for: `localhost` (or nothing) is 127.0.0.1 and ::1.
+fn listen_ips(bind: &BindSpec) -> Result<Vec<IpAddr>, CliError> {
+    if bind.host.is_empty() || bind.host == "localhost" {
+        return Ok(vec![
             IpAddr::V4(Ipv4Addr::LOCALHOST),
             IpAddr::V6(Ipv6Addr::LOCALHOST),
-        ]
-    } else {
-        vec![host.parse::<IpAddr>().map_err(|_| bad())?]
-    };
-    let host = if host.is_empty() {
-        "localhost".into()
-    } else {
-        host
-    };
-    Ok((host, ips, port))
+        ]);
+    }
+    let ip = bind
+        .host
+        .parse::<IpAddr>()
+        .map_err(|_| ListenerError::BadListen(crate::listener::host_port(&bind.host, bind.port)))?;
+    Ok(vec![ip])
 }
 
 fn default_data_dir() -> Option<PathBuf> {
@@ -304,68 +302,68 @@ fn default_data_dir() -> Option<PathBuf> {
         .map(|h| PathBuf::from(h).join(".local/share/rill"))
 }
 
-/// Binds every listen address. The first port-0 bind picks the port the others reuse.
-async fn bind_all(specs: &[String]) -> Result<(Vec<TcpListener>, String, u16), CliError> {
-    let mut listeners = Vec::new();
-    let mut first: Option<(String, u16)> = None;
-    for spec in specs {
-        let (host, ips, port) = listen_addrs(spec)?;
-        let mut port = port;
-        if port == 0 {
-            if let Some((_, p)) = &first {
-                port = *p;
+/// Binds every listener's addresses. Within a listener, the first port-0 bind picks the
+/// port its other addresses reuse. Returns the sockets with their listener's index, and
+/// each listener's first (host as written, bound port).
+async fn bind_all(
+    listeners: &[ListenerSpec],
+) -> Result<(Vec<(TcpListener, usize)>, Vec<(String, u16)>), CliError> {
+    let mut sockets = Vec::new();
+    let mut bound = Vec::new();
+    for (index, spec) in listeners.iter().enumerate() {
+        let mut first: Option<(String, u16)> = None;
+        for bind in &spec.binds {
+            let mut port = bind.port;
+            if port == 0 {
+                if let Some((_, p)) = &first {
+                    port = *p;
+                }
+            }
+            let mut bound_any = false;
+            for (i, ip) in listen_ips(bind)?.iter().enumerate() {
+                let addr = SocketAddr::new(*ip, port);
+                match TcpListener::bind(addr).await {
+                    Ok(l) => {
+                        port = l.local_addr()?.port();
+                        tracing::info!(listener = %spec.name, protocol = %spec.protocol, addr = %l.local_addr()?, "listening");
+                        sockets.push((l, index));
+                        bound_any = true;
+                    }
+                    // `localhost` also tries ::1; a machine without IPv6 is fine.
+                    Err(e) if i > 0 && bound_any => {
+                        tracing::warn!(%addr, error = %e, "could not listen on secondary address");
+                    }
+                    Err(source) => return Err(CliError::Bind { addr, source }),
+                }
+            }
+            if first.is_none() {
+                let host = if bind.host.is_empty() {
+                    "localhost".to_string()
+                } else {
+                    bind.host.clone()
+                };
+                first = Some((host, port));
             }
         }
-        let mut bound_any = false;
-        for (i, ip) in ips.iter().enumerate() {
-            let addr = SocketAddr::new(*ip, port);
-            match TcpListener::bind(addr).await {
-                Ok(l) => {
-                    let actual = l.local_addr()?.port();
-                    port = actual;
-                    tracing::info!(addr = %l.local_addr()?, "listening");
-                    listeners.push(l);
-                    bound_any = true;
-                }
-                // `localhost` also tries ::1; a machine without IPv6 is fine.
-                Err(e) if i > 0 && bound_any => {
-                    tracing::warn!(%addr, error = %e, "could not listen on secondary address");
-                }
-                Err(source) => return Err(CliError::Bind { addr, source }),
-            }
-        }
-        if first.is_none() {
-            first = Some((host, port));
-        }
+        bound.push(first.ok_or(ListenerError::Empty)?);
     }
-    let (host, port) = first.ok_or_else(|| CliError::BadListen(String::new()))?;
-    Ok((listeners, host, port))
+    Ok((sockets, bound))
 }
 
-fn advertised(args: &ServeArgs, listen_host: &str, port: u16) -> Result<(String, u16), CliError> {
-    let (host, port) = match &args.advertise {
-        Some(a) => {
-            let (h, p) = split_host_port(a).ok_or_else(|| CliError::BadAdvertise(a.clone()))?;
-            if h.is_empty() {
-                return Err(CliError::BadAdvertise(a.clone()));
-            }
-            (h, p.unwrap_or(port))
-        }
-        None => {
-            if let Ok(ip) = listen_host.parse::<IpAddr>() {
-                if ip.is_unspecified() {
-                    return Err(CliError::NeedAdvertise(listen_host.to_string()));
-                }
-            }
-            (listen_host.to_string(), port)
-        }
+/// Parses `--listen` with the protocol map.
+fn listener_specs(args: &ServeArgs) -> Result<Vec<ListenerSpec>, CliError> {
+    let map = listener::protocol_map(args.listener_security_protocol_map.as_deref())?;
+    Ok(listener::parse_listeners(&args.listen, &map)?)
+}
+
+/// Reads and parses `--users-file`.
+fn read_users_file(path: &std::path::Path) -> Result<Vec<(String, String)>, CliError> {
+    let bad = |why: String| CliError::UsersFile {
+        path: path.to_path_buf(),
+        why,
     };
-    if let Ok(ip) = host.parse::<IpAddr>() {
-        if ip.is_unspecified() {
-            return Err(CliError::UnroutableAdvertise(host));
-        }
-    }
-    Ok((host, port))
+    let text = std::fs::read_to_string(path).map_err(|e| bad(e.to_string()))?;
+    crate::auth::users_file::parse(&text).map_err(|e| bad(e.to_string()))
 }
 
 pub fn run(cli: Cli) -> Result<(), CliError> {
@@ -460,13 +458,37 @@ async fn serve_async(args: ServeArgs) -> Result<(), CliError> {
         (None, Some(d)) => d.clone(),
         (None, None) => default_data_dir().ok_or(CliError::NoDataDir)?,
     };
-    let (listeners, listen_host, port) = bind_all(&args.listen).await?;
-    let (advertised_host, advertised_port) = advertised(&args, &listen_host, port)?;
+    let specs = listener_specs(&args)?;
+    let users = match &args.users_file {
+        Some(path) => Some(read_users_file(path)?),
+        None => None,
+    };
+    let (sockets, bound) = bind_all(&specs).await?;
+    let advertised = listener::advertised(&specs, &bound, args.advertise.as_deref())?;
+    let endpoints: Vec<Endpoint> = specs
+        .iter()
+        .zip(bound)
+        .zip(advertised)
+        .map(
+            |((spec, (bound_host, bound_port)), (host, port))| Endpoint {
+                name: spec.name.clone(),
+                protocol: spec.protocol,
+                bound_host,
+                bound_port,
+                advertised_host: host,
+                advertised_port: port,
+            },
+        )
+        .collect();
     let config = BrokerConfig {
         node_id: args.node_id,
-        listeners: format!("PLAINTEXT://{listen_host}:{port}"),
-        advertised_host,
-        advertised_port,
+        listeners: endpoints,
+        sasl_mechanisms: args.sasl_mechanisms.iter().fold(Vec::new(), |mut v, m| {
+            if !v.contains(m) {
+                v.push(*m);
+            }
+            v
+        }),
         data_dir: data_dir.clone(),
         auto_create_topics: args.auto_create_topics,
         default_partitions: args.default_partitions,
@@ -486,6 +508,17 @@ async fn serve_async(args: ServeArgs) -> Result<(), CliError> {
         broker_configs: broker_configs(&args),
     };
     let broker = tokio::task::block_in_place(|| Broker::open(config))?;
+    if let Some(users) = &users {
+        let written = tokio::task::block_in_place(|| broker.seed_users(users))?;
+        tracing::info!(
+            users = users.len(),
+            credentials_written = written,
+            "users file applied"
+        );
+    }
+    if broker.config.listeners.iter().any(|l| l.protocol.is_sasl()) && users.is_none() {
+        tracing::info!("SASL listener without --users-file: only users stored earlier (AlterUserScramCredentials) can authenticate");
+    }
     let (tx, rx) = tokio::sync::watch::channel(false);
     let b = broker.clone();
     tokio::spawn(async move {
@@ -494,18 +527,32 @@ async fn serve_async(args: ServeArgs) -> Result<(), CliError> {
         let _ = tx.send(true);
         b.begin_shutdown();
     });
-    let server = tokio::spawn(crate::server::run(listeners, broker.clone(), rx));
-    let ready = format!(
-        "{}:{}",
-        broker.config.advertised_host, broker.config.advertised_port
-    );
+    let server = tokio::spawn(crate::server::run(sockets, broker.clone(), rx));
+    let first = broker.config.listener(0);
+    let ready = listener::host_port(&first.advertised_host, first.advertised_port);
     if let Some(path) = &args.ready_file {
+        // Line 1: the first listener's address (what single-listener readers take);
+        // with several listeners, then one `NAME://host:port` line each.
+        let mut text = format!("{ready}\n");
+        if broker.config.listeners.len() > 1 {
+            for l in &broker.config.listeners {
+                text.push_str(&l.advertised());
+                text.push('\n');
+            }
+        }
         let tmp = path.with_extension("tmp");
-        std::fs::write(&tmp, format!("{ready}\n"))?;
+        std::fs::write(&tmp, text)?;
         std::fs::rename(&tmp, path)?;
     }
+    let all: Vec<String> = broker
+        .config
+        .listeners
+        .iter()
+        .map(|l| l.advertised())
+        .collect();
     tracing::info!(
         advertised = %ready,
+        listeners = %all.join(","),
         data_dir = %data_dir.display(),
         fsync = ?broker.config.fsync,
         startup_ms = started.elapsed().as_secs_f64() * 1000.0,
@@ -552,8 +599,14 @@ fn health_addresses() -> Vec<String> {
         }
     }
     let listen = std::env::var("RILL_LISTEN").unwrap_or_else(|_| "localhost:9092".into());
-    let first = listen.split(',').next().unwrap_or("").trim().to_string();
-    match split_host_port(&first) {
+    let first = listen.split(',').next().unwrap_or("").trim();
+    // `NAME://host:port`: the address part (ApiVersions is answered on SASL listeners
+    // before authentication too).
+    let first = first
+        .split_once("://")
+        .map_or(first, |(_, a)| a)
+        .to_string();
+    match listener::split_host_port(&first) {
         Some((_, Some(0))) => {}
         Some((host, Some(port))) => {
             let host = match host.as_str() {
@@ -643,40 +696,48 @@ mod tests {
     use super::*;
 
     #[test]
-    fn host_port_parsing() {
-        assert_eq!(
-            split_host_port("localhost:9092"),
-            Some(("localhost".into(), Some(9092)))
-        );
-        assert_eq!(split_host_port("[::1]:9"), Some(("::1".into(), Some(9))));
-        assert_eq!(
-            split_host_port("example.com"),
-            Some(("example.com".into(), None))
-        );
-        assert!(split_host_port("h:notaport").is_none());
+    fn listen_flags_parse_into_listeners() {
+        let a = ServeArgs::parse_from_for_test(&[]);
+        let l = listener_specs(&a).expect("default");
+        assert_eq!(l.len(), 1);
+        assert_eq!(l[0].binds[0].host, "localhost");
+        let a = ServeArgs::parse_from_for_test(&[
+            "--listen",
+            "127.0.0.1:0",
+            "--listen",
+            "SASL_PLAINTEXT://127.0.0.1:0",
+        ]);
+        let l = listener_specs(&a).expect("two");
+        assert_eq!(l.len(), 2);
+        assert!(l[1].protocol.is_sasl());
+        assert_eq!(a.sasl_mechanisms, crate::auth::Mechanism::ALL.to_vec());
+        let a = ServeArgs::parse_from_for_test(&[
+            "--listen",
+            "INTERNAL://127.0.0.1:0",
+            "--listener-security-protocol-map",
+            "INTERNAL:SASL_PLAINTEXT",
+        ]);
+        assert!(listener_specs(&a).expect("mapped")[0].protocol.is_sasl());
+        let a = ServeArgs::parse_from_for_test(&["--listen", "SSL://127.0.0.1:0"]);
+        assert!(listener_specs(&a).is_err());
     }
 
     #[test]
-    fn advertise_rules() {
-        let mut a = ServeArgs::parse_from_for_test(&[]);
-        assert_eq!(
-            advertised(&a, "localhost", 9092).unwrap(),
-            ("localhost".into(), 9092)
-        );
-        assert!(matches!(
-            advertised(&a, "0.0.0.0", 9092),
-            Err(CliError::NeedAdvertise(_))
-        ));
-        a.advertise = Some("0.0.0.0:9092".into());
-        assert!(matches!(
-            advertised(&a, "localhost", 9092),
-            Err(CliError::UnroutableAdvertise(_))
-        ));
-        a.advertise = Some("broker.example:19092".into());
-        assert_eq!(
-            advertised(&a, "0.0.0.0", 9092).unwrap(),
-            ("broker.example".into(), 19092)
-        );
+    fn two_listeners_bind_their_own_free_ports() {
+        let rt = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .expect("runtime");
+        let a = ServeArgs::parse_from_for_test(&[
+            "--listen",
+            "127.0.0.1:0,SASL_PLAINTEXT://127.0.0.1:0",
+        ]);
+        let specs = listener_specs(&a).expect("specs");
+        let (sockets, bound) = rt.block_on(bind_all(&specs)).expect("binds");
+        assert_eq!(sockets.len(), 2);
+        assert_eq!(sockets[1].1, 1);
+        assert_ne!(bound[0].1, bound[1].1);
+        assert!(bound.iter().all(|(h, p)| h == "127.0.0.1" && *p != 0));
     }
 
     impl ServeArgs {

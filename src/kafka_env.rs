@@ -16,9 +16,11 @@
 //!   `controller.quorum.voters`, replication factors, JVM options…): accepted and ignored;
 //! - anything else: ignored with a warning naming it.
 //!
-//! Listeners whose security protocol Rill does not serve yet (SSL, SASL) are refused with
-//! an error rather than silently not opened; the controller listener is skipped (Rill is
-//! its own controller).
+//! Listeners keep their names (`KAFKA_LISTENER_SECURITY_PROTOCOL_MAP` gives custom names
+//! their protocol) and each advertises its own address. PLAINTEXT and SASL_PLAINTEXT are
+//! served; TLS listeners (SSL, SASL_SSL) are refused with an error rather than silently not
+//! opened; the controller listener is skipped (Rill is its own controller). SASL users come
+//! from `--users-file`: JAAS configs are not read.
 
 use std::collections::BTreeMap;
 use std::sync::OnceLock;
@@ -81,6 +83,7 @@ const FLAG_BACKED: &[(&str, &str)] = &[
     ("advertised.listeners", "RILL_ADVERTISE"),
     ("log.dirs", "RILL_DATA_DIR"),
     ("log.dir", "RILL_DATA_DIR"),
+    ("sasl.enabled.mechanisms", "RILL_SASL_MECHANISMS"),
 ];
 
 /// `KAFKA_*` variables of the images that are not broker configs, and configs that only
@@ -105,8 +108,9 @@ const IGNORED_CONFIGS: &[&str] = &[
     "controller.quorum.voters",
     "controller.quorum.bootstrap.servers",
     "controller.listener.names",
-    "listener.security.protocol.map",
     "inter.broker.listener.name",
+    "sasl.mechanism.inter.broker.protocol",
+    "sasl.mechanism.controller.protocol",
     "security.inter.broker.protocol",
     "offsets.topic.replication.factor",
     "offsets.topic.num.partitions",
@@ -237,7 +241,8 @@ pub fn map_env(vars: &[(String, String)]) -> Result<Mapped, KafkaEnvError> {
         })
         .unwrap_or_default();
 
-    // Listeners: the PLAINTEXT ones are Rill's; the controller's are skipped.
+    // Listeners: PLAINTEXT and SASL_PLAINTEXT ones are Rill's, under their names; the
+    // controller's are skipped; TLS ones are refused (not served yet).
     let mut chosen: Vec<Listener> = Vec::new();
     if let Some((var, value)) = kafka.get("listeners") {
         for l in parse_listeners(var, value)? {
@@ -248,27 +253,24 @@ pub fn map_env(vars: &[(String, String)]) -> Result<Mapped, KafkaEnvError> {
                 ));
                 continue;
             }
+            let bad = |why: String| KafkaEnvError::Bad {
+                var: var.clone(),
+                value: value.clone(),
+                why,
+            };
             match protocols.get(&l.name).map(String::as_str) {
-                Some("PLAINTEXT") => chosen.push(l),
+                Some("PLAINTEXT" | "SASL_PLAINTEXT") => chosen.push(l),
                 Some(other) => {
-                    return Err(KafkaEnvError::Bad {
-                        var: var.clone(),
-                        value: value.clone(),
-                        why: format!(
-                        "listener {} uses {other}, which Rill does not serve yet (PLAINTEXT only)",
+                    return Err(bad(format!(
+                        "listener {} uses {other}, which Rill does not serve yet (TLS is a later step; PLAINTEXT and SASL_PLAINTEXT are served)",
                         l.name
-                    ),
-                    })
+                    )))
                 }
                 None => {
-                    return Err(KafkaEnvError::Bad {
-                        var: var.clone(),
-                        value: value.clone(),
-                        why: format!(
+                    return Err(bad(format!(
                         "no security protocol for listener {} in listener.security.protocol.map",
                         l.name
-                    ),
-                    })
+                    )))
                 }
             }
         }
@@ -276,7 +278,7 @@ pub fn map_env(vars: &[(String, String)]) -> Result<Mapped, KafkaEnvError> {
             return Err(KafkaEnvError::Bad {
                 var: var.clone(),
                 value: value.clone(),
-                why: "no PLAINTEXT listener to open".into(),
+                why: "no PLAINTEXT or SASL_PLAINTEXT listener to open".into(),
             });
         }
         let listen: Vec<String> = chosen
@@ -288,59 +290,72 @@ pub fn map_env(vars: &[(String, String)]) -> Result<Mapped, KafkaEnvError> {
                 } else {
                     &l.host
                 };
-                format!("{host}:{}", l.port)
+                format!("{}://{host}:{}", l.name, l.port)
             })
             .collect();
         out.rill_env
             .push(("RILL_LISTEN".into(), listen.join(","), var.clone()));
+        // Names that are not a protocol's own need the map.
+        if chosen
+            .iter()
+            .any(|l| protocols.get(&l.name).map(String::as_str) != Some(l.name.as_str()))
+        {
+            let map: Vec<String> = chosen
+                .iter()
+                .filter_map(|l| protocols.get(&l.name).map(|p| format!("{}:{p}", l.name)))
+                .collect();
+            let from = kafka
+                .get("listener.security.protocol.map")
+                .map_or_else(|| var.clone(), |(v, _)| v.clone());
+            out.rill_env.push((
+                "RILL_LISTENER_SECURITY_PROTOCOL_MAP".into(),
+                map.join(","),
+                from,
+            ));
+        }
     }
     if let Some((var, value)) = kafka.get("advertised.listeners") {
         let advertised = parse_listeners(var, value)?;
-        let pick = match chosen.first() {
-            Some(first) => advertised.iter().find(|a| a.name == first.name),
-            None => advertised
-                .iter()
-                .find(|a| protocols.get(&a.name).map(String::as_str) == Some("PLAINTEXT")),
-        };
-        let pick = pick.ok_or_else(|| KafkaEnvError::Bad {
+        let bad = |why: String| KafkaEnvError::Bad {
             var: var.clone(),
             value: value.clone(),
-            why: "no advertised address for a PLAINTEXT listener".into(),
-        })?;
-        if pick.host.is_empty() {
-            return Err(KafkaEnvError::Bad {
-                var: var.clone(),
-                value: value.clone(),
-                why: format!("listener {} advertises no host", pick.name),
-            });
-        }
-        let others: Vec<&Listener> = advertised
-            .iter()
-            .filter(|a| a.name != pick.name && chosen.iter().any(|c| c.name == a.name))
-            .collect();
-        if !others.is_empty() {
-            out.notes.push(format!(
-                "Rill advertises one address for all listeners: {}:{} (from {}); {} advertised as well",
-                pick.host,
-                pick.port,
-                pick.name,
-                others
-                    .iter()
-                    .map(|o| o.name.as_str())
-                    .collect::<Vec<_>>()
-                    .join(", ")
-            ));
-        }
-        let host = if pick.host.contains(':') {
-            format!("[{}]", pick.host.trim_matches(|c| c == '[' || c == ']'))
-        } else {
-            pick.host.clone()
+            why,
         };
-        out.rill_env.push((
-            "RILL_ADVERTISE".into(),
-            format!("{host}:{}", pick.port),
-            var.clone(),
-        ));
+        let bracket = |h: &str| {
+            if h.contains(':') {
+                format!("[{}]", h.trim_matches(|c| c == '[' || c == ']'))
+            } else {
+                h.to_string()
+            }
+        };
+        let rill = if chosen.is_empty() {
+            // Rill's default listener (PLAINTEXT): the first PLAINTEXT address, bare.
+            let pick = advertised
+                .iter()
+                .find(|a| protocols.get(&a.name).map(String::as_str) == Some("PLAINTEXT"))
+                .ok_or_else(|| bad("no advertised address for a PLAINTEXT listener".into()))?;
+            if pick.host.is_empty() {
+                return Err(bad(format!("listener {} advertises no host", pick.name)));
+            }
+            format!("{}:{}", bracket(&pick.host), pick.port)
+        } else {
+            let mut entries = Vec::new();
+            for a in advertised
+                .iter()
+                .filter(|a| chosen.iter().any(|c| c.name == a.name))
+            {
+                if a.host.is_empty() {
+                    return Err(bad(format!("listener {} advertises no host", a.name)));
+                }
+                entries.push(format!("{}://{}:{}", a.name, bracket(&a.host), a.port));
+            }
+            if entries.is_empty() {
+                return Err(bad("no advertised address for an opened listener".into()));
+            }
+            entries.join(",")
+        };
+        out.rill_env
+            .push(("RILL_ADVERTISE".into(), rill, var.clone()));
     }
 
     for (name, (var, value)) in &kafka {
@@ -348,7 +363,18 @@ pub fn map_env(vars: &[(String, String)]) -> Result<Mapped, KafkaEnvError> {
             out.ignored.push(var.clone());
             continue;
         }
-        if matches!(name.as_str(), "listeners" | "advertised.listeners") {
+        if matches!(
+            name.as_str(),
+            "listeners" | "advertised.listeners" | "listener.security.protocol.map"
+        ) {
+            continue;
+        }
+        if name.ends_with("sasl.jaas.config") {
+            // JAAS users (PlainLoginModule's user_<name>=…) are not read.
+            out.ignored.push(var.clone());
+            out.notes.push(format!(
+                "{var} is not read: give SASL users with --users-file (RILL_USERS_FILE)"
+            ));
             continue;
         }
         if let Some((_, rill)) = FLAG_BACKED.iter().find(|(k, _)| k == name) {
@@ -536,11 +562,15 @@ mod tests {
             ("HOME", "/root"),
         ]))
         .expect("maps");
-        assert_eq!(rill(&m, "RILL_LISTEN").as_deref(), Some("localhost:9092"));
+        assert_eq!(
+            rill(&m, "RILL_LISTEN").as_deref(),
+            Some("PLAINTEXT://localhost:9092")
+        );
         assert_eq!(
             rill(&m, "RILL_ADVERTISE").as_deref(),
-            Some("localhost:9092")
+            Some("PLAINTEXT://localhost:9092")
         );
+        assert_eq!(rill(&m, "RILL_LISTENER_SECURITY_PROTOCOL_MAP"), None);
         assert_eq!(rill(&m, "RILL_NODE_ID").as_deref(), Some("1"));
         assert_eq!(rill(&m, "RILL_DEFAULT_PARTITIONS").as_deref(), Some("3"));
         assert_eq!(
@@ -561,7 +591,7 @@ mod tests {
     }
 
     #[test]
-    fn empty_host_means_every_interface_and_two_listeners_share_one_address() {
+    fn empty_host_means_every_interface_and_each_listener_advertises_its_own() {
         let m = map_env(&env(&[
             (
                 "KAFKA_LISTENERS",
@@ -579,10 +609,64 @@ mod tests {
         .expect("maps");
         assert_eq!(
             rill(&m, "RILL_LISTEN").as_deref(),
-            Some("0.0.0.0:29092,0.0.0.0:9092")
+            Some("PLAINTEXT://0.0.0.0:29092,PLAINTEXT_HOST://0.0.0.0:9092")
         );
-        assert_eq!(rill(&m, "RILL_ADVERTISE").as_deref(), Some("kafka:29092"));
-        assert!(m.notes.iter().any(|n| n.contains("PLAINTEXT_HOST")));
+        assert_eq!(
+            rill(&m, "RILL_LISTENER_SECURITY_PROTOCOL_MAP").as_deref(),
+            Some("PLAINTEXT:PLAINTEXT,PLAINTEXT_HOST:PLAINTEXT")
+        );
+        assert_eq!(
+            rill(&m, "RILL_ADVERTISE").as_deref(),
+            Some("PLAINTEXT://kafka:29092,PLAINTEXT_HOST://localhost:9092")
+        );
+    }
+
+    #[test]
+    fn sasl_plaintext_listeners_and_mechanisms_map() {
+        let m = map_env(&env(&[
+            (
+                "KAFKA_LISTENERS",
+                "INTERNAL://:29092,EXTERNAL://127.0.0.1:9092",
+            ),
+            (
+                "KAFKA_LISTENER_SECURITY_PROTOCOL_MAP",
+                "INTERNAL:PLAINTEXT,EXTERNAL:SASL_PLAINTEXT",
+            ),
+            ("KAFKA_SASL_ENABLED_MECHANISMS", "SCRAM-SHA-512"),
+            (
+                "KAFKA_LISTENER_NAME_EXTERNAL_PLAIN_SASL_JAAS_CONFIG",
+                "org.apache.kafka.common.security.plain.PlainLoginModule required;",
+            ),
+        ]))
+        .expect("maps");
+        assert_eq!(
+            rill(&m, "RILL_LISTEN").as_deref(),
+            Some("INTERNAL://0.0.0.0:29092,EXTERNAL://127.0.0.1:9092")
+        );
+        assert_eq!(
+            rill(&m, "RILL_LISTENER_SECURITY_PROTOCOL_MAP").as_deref(),
+            Some("INTERNAL:PLAINTEXT,EXTERNAL:SASL_PLAINTEXT")
+        );
+        assert_eq!(
+            rill(&m, "RILL_SASL_MECHANISMS").as_deref(),
+            Some("SCRAM-SHA-512")
+        );
+        assert!(
+            m.notes.iter().any(|n| n.contains("--users-file")),
+            "{:?}",
+            m.notes
+        );
+        // SASL_PLAINTEXT by its own name needs no map.
+        let m = map_env(&env(&[(
+            "KAFKA_LISTENERS",
+            "SASL_PLAINTEXT://127.0.0.1:9093",
+        )]))
+        .expect("maps");
+        assert_eq!(
+            rill(&m, "RILL_LISTEN").as_deref(),
+            Some("SASL_PLAINTEXT://127.0.0.1:9093")
+        );
+        assert_eq!(rill(&m, "RILL_LISTENER_SECURITY_PROTOCOL_MAP"), None);
     }
 
     #[test]
@@ -591,7 +675,8 @@ mod tests {
             ("localhost:9092", "NAME://host:port"),
             ("PLAINTEXT://localhost", "no port"),
             ("PLAINTEXT://localhost:99999", "no valid port"),
-            ("SSL://localhost:9093", "SSL"),
+            ("SSL://localhost:9093", "TLS"),
+            ("SASL_SSL://localhost:9093", "TLS"),
             ("FOO://localhost:9093", "no security protocol"),
         ] {
             let err = map_env(&env(&[("KAFKA_LISTENERS", value)])).expect_err(value);

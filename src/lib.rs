@@ -3,6 +3,7 @@
 #![deny(unsafe_code)]
 
 pub mod admin;
+pub mod auth;
 pub mod bench;
 pub mod broker;
 pub mod cli;
@@ -14,6 +15,7 @@ pub mod group;
 pub mod handlers;
 pub mod kafka_env;
 pub mod kafka_tools;
+pub mod listener;
 pub mod log;
 pub mod meta;
 pub mod server;

@@ -38,6 +38,7 @@ use thiserror::Error;
 use tokio::sync::{oneshot, watch};
 
 use crate::broker::{Broker, BrokerConfig, BrokerError, FsyncPolicy, TopicError};
+use crate::listener::{Endpoint, SecurityProtocol};
 
 /// Why a [`TestBroker`] could not start or do what was asked.
 #[derive(Debug, Error)]
@@ -181,9 +182,14 @@ impl TestBrokerBuilder {
             }
         };
         let config = BrokerConfig {
-            listeners: format!("PLAINTEXT://{addr}"),
-            advertised_host: addr.ip().to_string(),
-            advertised_port: addr.port(),
+            listeners: vec![Endpoint {
+                name: "PLAINTEXT".into(),
+                protocol: SecurityProtocol::Plaintext,
+                bound_host: addr.ip().to_string(),
+                bound_port: addr.port(),
+                advertised_host: addr.ip().to_string(),
+                advertised_port: addr.port(),
+            }],
             auto_create_topics: self.auto_create_topics,
             default_partitions: self.default_partitions,
             max_request_bytes: 100 << 20,
@@ -211,7 +217,7 @@ impl TestBrokerBuilder {
             let _ = broker.close();
             return;
         }
-        crate::server::run(vec![listener], broker.clone(), stop_rx).await;
+        crate::server::run(vec![(listener, 0)], broker.clone(), stop_rx).await;
         if let Err(e) = broker.close() {
             tracing::warn!(error = %e, "test broker: closing the logs failed");
         }

@@ -71,6 +71,21 @@ mod tests {
     }
 
     #[test]
+    fn authentication_is_pure() {
+        // Mechanisms and credentials: no wire types, sockets or runtime; the connection
+        // side is server/sasl.rs, the credential store broker/users.rs.
+        let forbidden = [
+            "kafka_protocol",
+            "tokio",
+            "std::net",
+            "crate::server",
+            "crate::handlers",
+            "crate::broker",
+        ];
+        assert_none("src/auth", &[], &forbidden);
+    }
+
+    #[test]
     fn the_broker_does_not_use_the_client_side() {
         // client/, admin/ and bench/ share the binary, not the broker's code paths.
         let forbidden = ["crate::client", "crate::admin", "crate::bench"];

@@ -39,7 +39,18 @@ impl From<MetaError> for ConfigError {
 /// The broker settings Rill was started with, by Kafka name, where they differ from
 /// Kafka's default (those are reported as STATIC_BROKER_CONFIG).
 pub fn static_configs(c: &BrokerConfig) -> BTreeMap<String, String> {
-    let advertised = format!("PLAINTEXT://{}:{}", c.advertised_host, c.advertised_port);
+    let join = |f: fn(&crate::listener::Endpoint) -> String| {
+        c.listeners.iter().map(f).collect::<Vec<_>>().join(",")
+    };
+    let advertised = join(|l| l.advertised());
+    let listeners = join(|l| l.bound());
+    let protocol_map = join(|l| format!("{}:{}", l.name, l.protocol));
+    let mechanisms = c
+        .sasl_mechanisms
+        .iter()
+        .map(|m| m.name())
+        .collect::<Vec<_>>()
+        .join(",");
     let log_dirs = c.data_dir.join("logs").display().to_string();
     // How `--fsync` reads in Kafka's terms.
     let flush = match c.fsync {
@@ -66,7 +77,9 @@ pub fn static_configs(c: &BrokerConfig) -> BTreeMap<String, String> {
             "group.initial.rebalance.delay.ms",
             c.group_initial_rebalance_delay_ms.to_string(),
         ),
-        ("listeners", c.listeners.clone()),
+        ("listeners", listeners),
+        ("listener.security.protocol.map", protocol_map),
+        ("sasl.enabled.mechanisms", mechanisms),
         (
             "log.cleaner.backoff.ms",
             c.log_cleaner_backoff_ms.to_string(),

@@ -10,6 +10,7 @@ pub mod produce;
 pub mod replicas;
 pub mod retention;
 pub mod topic_config;
+pub mod users;
 
 use std::collections::{BTreeMap, HashMap};
 use std::fs;
@@ -20,7 +21,9 @@ use thiserror::Error;
 use tokio::sync::Notify;
 use uuid::Uuid;
 
+use crate::auth::Mechanism;
 use crate::group::{CoordinatorConfig, GroupService};
+use crate::listener::{Endpoint, SecurityProtocol};
 use crate::log::{LogConfig, LogError, PartitionLog};
 use crate::meta::{MetaError, MetadataStore, SledStore, TopicRecord, TopicState};
 use crate::txn::{TxnConfig, TxnService};
@@ -31,10 +34,10 @@ pub use produce::{ProduceError, RecordProblem};
 #[derive(Debug, Clone)]
 pub struct BrokerConfig {
     pub node_id: i32,
-    /// The listeners as Kafka writes them (`PLAINTEXT://localhost:9092`).
-    pub listeners: String,
-    pub advertised_host: String,
-    pub advertised_port: u16,
+    /// The listeners, in `--listen` order, with what each advertises. Never empty.
+    pub listeners: Vec<Endpoint>,
+    /// The SASL mechanisms SASL listeners offer (Kafka's `sasl.enabled.mechanisms`).
+    pub sasl_mechanisms: Vec<Mechanism>,
     pub data_dir: PathBuf,
     pub auto_create_topics: bool,
     pub default_partitions: i32,
@@ -71,14 +74,39 @@ pub struct BrokerConfig {
 }
 
 impl BrokerConfig {
+    /// The listener a connection came in on (the first one for an unknown index): its
+    /// advertised address is the one that connection is told about.
+    pub fn listener(&self, index: usize) -> &Endpoint {
+        static FALLBACK: std::sync::OnceLock<Endpoint> = std::sync::OnceLock::new();
+        self.listeners
+            .get(index)
+            .or_else(|| self.listeners.first())
+            .unwrap_or_else(|| {
+                FALLBACK.get_or_init(|| Endpoint {
+                    name: "PLAINTEXT".into(),
+                    protocol: SecurityProtocol::Plaintext,
+                    bound_host: "localhost".into(),
+                    bound_port: 9092,
+                    advertised_host: "localhost".into(),
+                    advertised_port: 9092,
+                })
+            })
+    }
+
     /// A broker for in-process use (tests, `rill bench lifecycle`): Rill's defaults, no
     /// listener, no fsync.
     pub fn in_process(data_dir: PathBuf) -> BrokerConfig {
         BrokerConfig {
             node_id: 1,
-            listeners: "PLAINTEXT://localhost:9092".into(),
-            advertised_host: "localhost".into(),
-            advertised_port: 9092,
+            listeners: vec![Endpoint {
+                name: "PLAINTEXT".into(),
+                protocol: SecurityProtocol::Plaintext,
+                bound_host: "localhost".into(),
+                bound_port: 9092,
+                advertised_host: "localhost".into(),
+                advertised_port: 9092,
+            }],
+            sasl_mechanisms: Mechanism::ALL.to_vec(),
             data_dir,
             auto_create_topics: true,
             default_partitions: 1,
@@ -205,6 +233,8 @@ pub struct Broker {
     dynamic: RwLock<configs::DynamicConfigs>,
     /// The command-line settings in Kafka's names (STATIC_BROKER_CONFIG).
     statics: BTreeMap<String, String>,
+    /// SCRAM credentials (SASL listeners, the SCRAM admin APIs).
+    users: users::Users,
 }
 
 const CLEAN_MARKER: &str = ".clean_shutdown";
@@ -278,6 +308,7 @@ impl Broker {
             meta.transactions()?,
         );
         let statics = configs::static_configs(&config);
+        let users = users::Users::load(&meta)?;
         let broker = Broker {
             config,
             cluster_id,
@@ -292,6 +323,7 @@ impl Broker {
             stopping: std::sync::atomic::AtomicBool::new(false),
             dynamic: RwLock::new(configs::DynamicConfigs::default()),
             statics,
+            users,
         };
         broker.load_dynamic_configs()?;
         for rec in broker.meta.topics()? {

@@ -492,7 +492,12 @@ pub const BROKER: &[ConfigDef] = &[
     kafka_ro("kafka.metrics.polling.interval.secs", T::Int, Some("10")),
     kafka_ro("kafka.metrics.reporters", T::List, Some("")),
     kafka_ro("leader.imbalance.check.interval.seconds", T::Long, Some("300")),
-    kafka_dyn("listener.security.protocol.map", T::String, Some("SASL_SSL:SASL_SSL,PLAINTEXT:PLAINTEXT,SSL:SSL,SASL_PLAINTEXT:SASL_PLAINTEXT")),
+    fixed(
+        "listener.security.protocol.map",
+        T::String,
+        Some("SASL_SSL:SASL_SSL,PLAINTEXT:PLAINTEXT,SSL:SSL,SASL_PLAINTEXT:SASL_PLAINTEXT"),
+        "Each listener's security protocol (rill serve --listen, --listener-security-protocol-map).",
+    ),
     fixed(
         "listeners",
         T::String,
@@ -883,12 +888,11 @@ pub const BROKER: &[ConfigDef] = &[
     kafka_ro("replication.quota.window.size.seconds", T::Int, Some("1")),
     kafka_ro("request.timeout.ms", T::Int, Some("30000")),
     kafka_ro("sasl.client.callback.handler.class", T::Class, None),
-    dynamic(
+    fixed(
         "sasl.enabled.mechanisms",
         T::List,
         Some("GSSAPI"),
-        Rule::Any,
-        "SASL mechanisms (stored; SASL is not available yet).",
+        "SASL mechanisms SASL listeners offer (rill serve --sasl-mechanisms).",
     ),
     dynamic(
         "sasl.jaas.config",

@@ -210,7 +210,7 @@ pub async fn create_partitions(
 
 pub async fn describe_cluster(
     broker: &Arc<Broker>,
-    _ctx: &RequestContext,
+    ctx: &RequestContext,
     req: DescribeClusterRequest,
 ) -> DescribeClusterResponse {
     let resp = DescribeClusterResponse::default()
@@ -230,11 +230,12 @@ pub async fn describe_cluster(
     } else {
         i32::MIN
     };
+    let listener = broker.config.listener(ctx.listener);
     resp.with_cluster_authorized_operations(ops)
         .with_brokers(vec![DescribeClusterBroker::default()
             .with_broker_id(BrokerId(broker.config.node_id))
-            .with_host(str_bytes(&broker.config.advertised_host))
-            .with_port(broker.config.advertised_port as i32)])
+            .with_host(str_bytes(&listener.advertised_host))
+            .with_port(listener.advertised_port as i32)])
 }
 
 /// KIP-714: Rill collects no client metrics, so every client gets an empty subscription

@@ -3,9 +3,11 @@
 
 use kafka_protocol::error::ResponseError;
 
+use crate::auth::{AuthError, Mechanism};
 use crate::broker::fetch::FetchError;
 use crate::broker::replicas::ReplicaError;
 use crate::broker::retention::DeleteRecordsError;
+use crate::broker::users::{ScramAlterError, ScramDescribeError};
 use crate::broker::{BrokerError, ProduceError, RecordProblem, TopicError};
 use crate::config::ConfigError;
 use crate::group::GroupCode;
@@ -213,6 +215,50 @@ impl KafkaCode for crate::meta::MetaError {
     }
 }
 
+impl KafkaCode for AuthError {
+    fn error(&self) -> ResponseError {
+        ResponseError::SaslAuthenticationFailed
+    }
+}
+
+/// What a client whose SASL authentication failed is told, in Kafka's words: PLAIN's own
+/// messages for a wrong user/password or authorization id, otherwise the generic one
+/// (which, like Kafka's, never says whether the user exists).
+pub fn sasl_failure_message(e: &AuthError, mechanism: Mechanism) -> String {
+    match (e, mechanism) {
+        (AuthError::UnknownUser(_) | AuthError::BadPassword(_), Mechanism::Plain) => {
+            "Authentication failed: Invalid username or password".into()
+        }
+        (AuthError::AuthzidMismatch { .. }, _) => {
+            "Authentication failed: Client requested an authorization id that is different from username".into()
+        }
+        _ => format!(
+            "Authentication failed during authentication due to invalid credentials with SASL mechanism {mechanism}"
+        ),
+    }
+}
+
+impl KafkaCode for ScramAlterError {
+    fn error(&self) -> ResponseError {
+        match self {
+            ScramAlterError::Duplicate => ResponseError::DuplicateResource,
+            ScramAlterError::NotFound => ResponseError::ResourceNotFound,
+            ScramAlterError::UnsupportedMechanism => ResponseError::UnsupportedSaslMechanism,
+            ScramAlterError::Unacceptable(_) => ResponseError::UnacceptableCredential,
+            ScramAlterError::Storage(_) => ResponseError::KafkaStorageError,
+        }
+    }
+}
+
+impl KafkaCode for ScramDescribeError {
+    fn error(&self) -> ResponseError {
+        match self {
+            ScramDescribeError::Duplicate(_) => ResponseError::DuplicateResource,
+            ScramDescribeError::NotFound(_) => ResponseError::ResourceNotFound,
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -226,6 +272,25 @@ mod tests {
         assert_eq!(g::UNKNOWN_MEMBER_ID.kafka_code(), 25);
         assert_eq!(g::MEMBER_ID_REQUIRED.kafka_code(), 79);
         assert_eq!(g::STALE_MEMBER_EPOCH.kafka_code(), 113);
+    }
+
+    #[test]
+    fn sasl_codes_and_messages_are_kafkas() {
+        use crate::auth::ScramMechanism;
+        let bad = AuthError::BadPassword("u".into());
+        assert_eq!(bad.kafka_code(), 58);
+        assert_eq!(
+            sasl_failure_message(&bad, Mechanism::Plain),
+            "Authentication failed: Invalid username or password"
+        );
+        assert_eq!(
+            sasl_failure_message(&bad, Mechanism::Scram(ScramMechanism::Sha256)),
+            "Authentication failed during authentication due to invalid credentials with SASL mechanism SCRAM-SHA-256"
+        );
+        assert_eq!(ScramAlterError::Duplicate.kafka_code(), 92);
+        assert_eq!(ScramAlterError::NotFound.kafka_code(), 91);
+        assert_eq!(ScramAlterError::UnsupportedMechanism.kafka_code(), 33);
+        assert_eq!(ScramAlterError::Unacceptable("x").kafka_code(), 93);
     }
 
     #[test]

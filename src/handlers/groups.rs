@@ -77,8 +77,9 @@ pub async fn find_coordinator(
     req: FindCoordinatorRequest,
 ) -> FindCoordinatorResponse {
     let node = BrokerId(broker.config.node_id);
-    let host = str_bytes(&broker.config.advertised_host);
-    let port = broker.config.advertised_port as i32;
+    let listener = broker.config.listener(ctx.listener);
+    let host = str_bytes(&listener.advertised_host);
+    let port = listener.advertised_port as i32;
     // Rill coordinates every group and every transactional id (share groups: none).
     let answer = |key_type: i8| -> (i16, Option<StrBytes>) {
         if key_type == KEY_TYPE_GROUP || key_type == KEY_TYPE_TRANSACTION {

@@ -129,11 +129,13 @@ pub async fn handle(
     } else {
         OPS_OMITTED
     };
+    // Brokers are described by the listener the client connected to, as Kafka does.
+    let listener = broker.config.listener(ctx.listener);
     MetadataResponse::default()
         .with_brokers(vec![MetadataResponseBroker::default()
             .with_node_id(BrokerId(broker.config.node_id))
-            .with_host(str_bytes(&broker.config.advertised_host))
-            .with_port(broker.config.advertised_port as i32)])
+            .with_host(str_bytes(&listener.advertised_host))
+            .with_port(listener.advertised_port as i32)])
         .with_cluster_id(Some(str_bytes(&broker.cluster_id)))
         .with_controller_id(BrokerId(broker.config.node_id))
         .with_cluster_authorized_operations(cluster_ops)

@@ -14,6 +14,8 @@ pub mod metadata;
 pub mod produce;
 pub mod producers;
 pub mod replicas;
+pub mod sasl;
+pub mod scram_users;
 pub mod txn;
 
 use kafka_protocol::error::ResponseError;

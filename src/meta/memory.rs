@@ -1,7 +1,9 @@
 use std::collections::BTreeMap;
 use std::sync::Mutex;
 
-use super::{CommittedOffset, GroupOffset, MetaError, MetadataStore, TopicRecord, TxnRecord};
+use super::{
+    CommittedOffset, GroupOffset, MetaError, MetadataStore, ScramRecord, TopicRecord, TxnRecord,
+};
 
 type OffsetKey = (String, String, i32);
 
@@ -14,6 +16,7 @@ pub struct MemoryStore {
     next_producer_id: Mutex<i64>,
     transactions: Mutex<BTreeMap<String, TxnRecord>>,
     configs: Mutex<BTreeMap<String, BTreeMap<String, String>>>,
+    scram: Mutex<BTreeMap<(String, String), ScramRecord>>,
 }
 
 impl MetadataStore for MemoryStore {
@@ -97,5 +100,23 @@ impl MetadataStore for MemoryStore {
     fn all_configs(&self) -> Result<Vec<super::ResourceConfigs>, MetaError> {
         let c = self.configs.lock().unwrap_or_else(|p| p.into_inner());
         Ok(c.iter().map(|(k, v)| (k.clone(), v.clone())).collect())
+    }
+    fn alter_scram(
+        &self,
+        puts: &[ScramRecord],
+        removes: &[(String, String)],
+    ) -> Result<(), MetaError> {
+        let mut c = self.scram.lock().unwrap_or_else(|p| p.into_inner());
+        for r in puts {
+            c.insert((r.user.clone(), r.mechanism.clone()), r.clone());
+        }
+        for k in removes {
+            c.remove(k);
+        }
+        Ok(())
+    }
+    fn scram_records(&self) -> Result<Vec<ScramRecord>, MetaError> {
+        let c = self.scram.lock().unwrap_or_else(|p| p.into_inner());
+        Ok(c.values().cloned().collect())
     }
 }

@@ -131,6 +131,19 @@ pub struct TxnRecord {
     pub marker: Option<(i64, i16)>,
 }
 
+/// One user's SCRAM credential for one mechanism (Kafka's `UserScramCredentialRecord`):
+/// the salt, the iteration count and the two derived keys, never the password.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ScramRecord {
+    pub user: String,
+    /// `SCRAM-SHA-256` or `SCRAM-SHA-512`.
+    pub mechanism: String,
+    pub salt: Vec<u8>,
+    pub stored_key: Vec<u8>,
+    pub server_key: Vec<u8>,
+    pub iterations: u32,
+}
+
 /// A resource's dynamic configs, keyed as `MetadataStore::put_configs` stores them.
 pub type ResourceConfigs = (String, BTreeMap<String, String>);
 
@@ -165,6 +178,15 @@ pub trait MetadataStore: Send + Sync {
     fn put_configs(&self, key: &str, configs: &BTreeMap<String, String>) -> Result<(), MetaError>;
     /// Every stored resource's dynamic configs, by key.
     fn all_configs(&self) -> Result<Vec<ResourceConfigs>, MetaError>;
+    /// Stores `puts` and removes the (user, mechanism) credentials of `removes`, all or
+    /// nothing, durably.
+    fn alter_scram(
+        &self,
+        puts: &[ScramRecord],
+        removes: &[(String, String)],
+    ) -> Result<(), MetaError>;
+    /// Every stored SCRAM credential, sorted by user and mechanism.
+    fn scram_records(&self) -> Result<Vec<ScramRecord>, MetaError>;
 }
 
 #[cfg(test)]
@@ -268,6 +290,37 @@ mod tests {
             store.all_configs().unwrap(),
             vec![("broker:".to_string(), cfg)]
         );
+        let rec = |user: &str, mech: &str, i: u32| ScramRecord {
+            user: user.into(),
+            mechanism: mech.into(),
+            salt: vec![1, 2],
+            stored_key: vec![3],
+            server_key: vec![4],
+            iterations: i,
+        };
+        store
+            .alter_scram(
+                &[
+                    rec("bob", "SCRAM-SHA-512", 4096),
+                    rec("alice", "SCRAM-SHA-256", 4096),
+                    rec("alice", "SCRAM-SHA-512", 4096),
+                ],
+                &[],
+            )
+            .unwrap();
+        store
+            .alter_scram(
+                &[rec("alice", "SCRAM-SHA-256", 8192)],
+                &[("alice".into(), "SCRAM-SHA-512".into())],
+            )
+            .unwrap();
+        assert_eq!(
+            store.scram_records().unwrap(),
+            vec![
+                rec("alice", "SCRAM-SHA-256", 8192),
+                rec("bob", "SCRAM-SHA-512", 4096)
+            ]
+        );
     }
 
     #[test]
@@ -296,5 +349,6 @@ mod tests {
         assert_eq!(s.allocate_producer_ids(5).unwrap(), 1010);
         assert_eq!(s.transactions().unwrap()[0].state, TxnState::CompleteCommit);
         assert_eq!(s.all_configs().unwrap().len(), 1);
+        assert_eq!(s.scram_records().unwrap().len(), 2);
     }
 }

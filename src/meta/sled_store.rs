@@ -1,17 +1,22 @@
 use std::collections::BTreeMap;
 use std::path::Path;
 
-use super::{CommittedOffset, GroupOffset, MetaError, MetadataStore, TopicRecord, TxnRecord};
+use super::{
+    CommittedOffset, GroupOffset, MetaError, MetadataStore, ScramRecord, TopicRecord, TxnRecord,
+};
 
 /// sled-backed store: tree `topics` keyed by name (JSON values), tree `offsets` keyed by
 /// (group, topic, partition) as `u16 len | group | u16 len | topic | i32 partition`,
-/// key `cluster_id` in the default tree, tree `configs` keyed by resource (`broker:1`, `group:g`). Each write is flushed before returning.
+/// key `cluster_id` in the default tree, tree `configs` keyed by resource (`broker:1`,
+/// `group:g`), tree `scram` keyed by (user, mechanism) like offsets' keys. Each write is
+/// flushed before returning.
 pub struct SledStore {
     db: sled::Db,
     topics: sled::Tree,
     offsets: sled::Tree,
     transactions: sled::Tree,
     configs: sled::Tree,
+    scram: sled::Tree,
 }
 
 fn push_str(key: &mut Vec<u8>, s: &str) {
@@ -23,6 +28,12 @@ fn push_str(key: &mut Vec<u8>, s: &str) {
 fn group_prefix(group: &str) -> Vec<u8> {
     let mut k = Vec::with_capacity(group.len() + 2);
     push_str(&mut k, group);
+    k
+}
+
+fn scram_key(user: &str, mechanism: &str) -> Vec<u8> {
+    let mut k = group_prefix(user);
+    push_str(&mut k, mechanism);
     k
 }
 
@@ -77,12 +88,14 @@ impl SledStore {
         let offsets = db.open_tree("offsets")?;
         let transactions = db.open_tree("transactions")?;
         let configs = db.open_tree("configs")?;
+        let scram = db.open_tree("scram")?;
         Ok(SledStore {
             db,
             topics,
             offsets,
             transactions,
             configs,
+            scram,
         })
     }
 }
@@ -279,6 +292,40 @@ impl MetadataStore for SledStore {
         }
         out.sort();
         out.dedup();
+        Ok(out)
+    }
+
+    fn alter_scram(
+        &self,
+        puts: &[ScramRecord],
+        removes: &[(String, String)],
+    ) -> Result<(), MetaError> {
+        let mut batch = sled::Batch::default();
+        for r in puts {
+            let v = serde_json::to_vec(r).map_err(|e| MetaError::Corrupt {
+                key: format!("scram/{}/{}", r.user, r.mechanism),
+                reason: e.to_string(),
+            })?;
+            batch.insert(scram_key(&r.user, &r.mechanism), v);
+        }
+        for (user, mechanism) in removes {
+            batch.remove(scram_key(user, mechanism));
+        }
+        self.scram.apply_batch(batch)?;
+        self.scram.flush()?;
+        Ok(())
+    }
+
+    fn scram_records(&self) -> Result<Vec<ScramRecord>, MetaError> {
+        let mut out: Vec<ScramRecord> = Vec::new();
+        for item in self.scram.iter() {
+            let (k, v) = item?;
+            out.push(serde_json::from_slice(&v).map_err(|e| MetaError::Corrupt {
+                key: format!("scram/{}", String::from_utf8_lossy(&k)),
+                reason: e.to_string(),
+            })?);
+        }
+        out.sort_by(|a, b| (&a.user, &a.mechanism).cmp(&(&b.user, &b.mechanism)));
         Ok(out)
     }
 }

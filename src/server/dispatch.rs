@@ -1,6 +1,7 @@
 //! Request dispatch: one table of (API key → supported versions), from which ApiVersions
 //! is generated, and one match that decodes, calls the handler and encodes the reply.
 
+use std::net::SocketAddr;
 use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::sync::Arc;
 
@@ -10,6 +11,7 @@ use kafka_protocol::protocol::{Decodable, Encodable};
 use thiserror::Error;
 
 use super::reply::Reply;
+use crate::auth::Principal;
 use crate::broker::Broker;
 use crate::handlers;
 
@@ -42,6 +44,7 @@ pub const SUPPORTED: &[ApiSpec] = &[
     api(ApiKey::SyncGroup, 0, 5),
     api(ApiKey::DescribeGroups, 0, 6),
     api(ApiKey::ListGroups, 0, 5),
+    api(ApiKey::SaslHandshake, 0, 1),
     api(ApiKey::ApiVersions, 0, 4),
     api(ApiKey::CreateTopics, 2, 7),
     api(ApiKey::DeleteTopics, 1, 6),
@@ -58,11 +61,14 @@ pub const SUPPORTED: &[ApiSpec] = &[
     api(ApiKey::DescribeLogDirs, 1, 4),
     api(ApiKey::CreatePartitions, 0, 3),
     api(ApiKey::DeleteGroups, 0, 2),
+    api(ApiKey::SaslAuthenticate, 0, 2),
     api(ApiKey::OffsetDelete, 0, 0),
     api(ApiKey::ElectLeaders, 0, 2),
     api(ApiKey::IncrementalAlterConfigs, 0, 1),
     api(ApiKey::AlterPartitionReassignments, 0, 1),
     api(ApiKey::ListPartitionReassignments, 0, 0),
+    api(ApiKey::DescribeUserScramCredentials, 0, 0),
+    api(ApiKey::AlterUserScramCredentials, 0, 0),
     api(ApiKey::DescribeCluster, 0, 2),
     api(ApiKey::DescribeProducers, 0, 0),
     api(ApiKey::DescribeTransactions, 0, 0),
@@ -116,6 +122,29 @@ pub struct RequestContext {
     pub client_id: Option<String>,
     /// The client's address as Kafka shows it in DescribeGroups (`/127.0.0.1`).
     pub client_host: String,
+    /// Which listener (index into `BrokerConfig::listeners`) the connection came in on.
+    pub listener: usize,
+    /// Who the connection is (`User:ANONYMOUS` on PLAINTEXT listeners).
+    pub principal: Principal,
+}
+
+/// What a connection knows about itself, for each of its requests.
+#[derive(Debug, Clone)]
+pub struct Session {
+    pub peer: SocketAddr,
+    pub listener: usize,
+    pub principal: Principal,
+}
+
+impl Session {
+    /// A connection of a PLAINTEXT listener.
+    pub fn anonymous(peer: SocketAddr, listener: usize) -> Session {
+        Session {
+            peer,
+            listener,
+            principal: Principal::anonymous(),
+        }
+    }
 }
 
 /// Decodes with the codec, turning any panic inside it into an error.
@@ -139,7 +168,11 @@ fn guarded<T>(
     }
 }
 
-fn decode<T: Decodable>(body: &mut Bytes, key: ApiKey, version: i16) -> Result<T, DispatchError> {
+pub(crate) fn decode<T: Decodable>(
+    body: &mut Bytes,
+    key: ApiKey,
+    version: i16,
+) -> Result<T, DispatchError> {
     guarded(key, version, || T::decode(body, version))
 }
 
@@ -165,12 +198,12 @@ pub fn encode_response<R: Encodable>(
 }
 
 /// Checks the version and decodes the request header (`body` is left at the request).
-fn context(
+pub(crate) fn context(
     spec: &ApiSpec,
     version: i16,
     correlation_id: i32,
     body: &mut Bytes,
-    peer: std::net::SocketAddr,
+    session: &Session,
 ) -> Result<RequestContext, DispatchError> {
     let key = spec.key;
     let min = if key == ApiKey::Produce {
@@ -194,12 +227,14 @@ fn context(
         api_version: version,
         correlation_id,
         client_id: header.client_id.map(|c| c.to_string()),
-        client_host: format!("/{}", peer.ip()),
+        client_host: format!("/{}", session.peer.ip()),
+        listener: session.listener,
+        principal: session.principal.clone(),
     })
 }
 
 /// The fixed start of every request: api key, version, correlation id.
-fn prefix(frame: &[u8]) -> (i16, i16, i32) {
+pub(crate) fn prefix(frame: &[u8]) -> (i16, i16, i32) {
     (
         i16::from_be_bytes([frame[0], frame[1]]),
         i16::from_be_bytes([frame[2], frame[3]]),
@@ -213,7 +248,7 @@ fn prefix(frame: &[u8]) -> (i16, i16, i32) {
 pub async fn dispatch_produce_group(
     broker: &Arc<Broker>,
     frames: Vec<Bytes>,
-    peer: std::net::SocketAddr,
+    session: &Session,
 ) -> Vec<Result<Option<Reply>, DispatchError>> {
     let mut ctxs = Vec::with_capacity(frames.len());
     let mut reqs = Vec::with_capacity(frames.len());
@@ -223,7 +258,7 @@ pub async fn dispatch_produce_group(
         let decoded = spec(key)
             .filter(|s| s.key == ApiKey::Produce)
             .ok_or(DispatchError::UnknownApi(key))
-            .and_then(|spec| context(spec, version, correlation_id, &mut body, peer))
+            .and_then(|spec| context(spec, version, correlation_id, &mut body, session))
             .and_then(|ctx| {
                 let req: ProduceRequest = decode(&mut body, ctx.api_key, version)?;
                 Ok((ctx, req))
@@ -257,7 +292,7 @@ pub async fn dispatch_produce_group(
 pub async fn dispatch(
     broker: &Arc<Broker>,
     frame: Bytes,
-    peer: std::net::SocketAddr,
+    session: &Session,
 ) -> Result<Option<Reply>, DispatchError> {
     let mut body = frame;
     let (key_raw, version, correlation_id) = prefix(&body);
@@ -271,11 +306,13 @@ pub async fn dispatch(
             correlation_id,
             client_id: None,
             client_host: String::new(),
+            listener: session.listener,
+            principal: session.principal.clone(),
         };
         return encode_response(&ctx, &handlers::api_versions::unsupported())
             .map(|b| Some(b.into()));
     }
-    let ctx = context(spec, version, correlation_id, &mut body, peer)?;
+    let ctx = context(spec, version, correlation_id, &mut body, session)?;
     macro_rules! call {
         ($req:ty, $handler:path) => {{
             let req: $req = decode(&mut body, key, version)?;
@@ -387,6 +424,23 @@ pub async fn dispatch(
         ApiKey::ConsumerGroupDescribe => call!(
             ConsumerGroupDescribeRequest,
             handlers::consumer_groups::consumer_group_describe
+        ),
+        // Before authentication these go to `server::sasl`; here (after it, or on a
+        // PLAINTEXT listener) they are out of place.
+        ApiKey::SaslHandshake => {
+            call!(SaslHandshakeRequest, handlers::sasl::handshake_out_of_place)
+        }
+        ApiKey::SaslAuthenticate => call!(
+            SaslAuthenticateRequest,
+            handlers::sasl::authenticate_out_of_place
+        ),
+        ApiKey::DescribeUserScramCredentials => call!(
+            DescribeUserScramCredentialsRequest,
+            handlers::scram_users::describe_user_scram_credentials
+        ),
+        ApiKey::AlterUserScramCredentials => call!(
+            AlterUserScramCredentialsRequest,
+            handlers::scram_users::alter_user_scram_credentials
         ),
         other => Err(DispatchError::UnknownApi(other as i16)),
     }

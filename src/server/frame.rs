@@ -63,10 +63,29 @@ impl FrameReader {
         r: &mut R,
         max: usize,
     ) -> Result<Option<Bytes>, FrameError> {
+        self.next_sized(r, max, MIN_REQUEST).await
+    }
+
+    /// A size-prefixed SASL token of the legacy exchange (after SaslHandshake v0): like
+    /// [`next`](Self::next), but any size up to `max`, empty included.
+    pub async fn next_token<R: AsyncRead + Unpin>(
+        &mut self,
+        r: &mut R,
+        max: usize,
+    ) -> Result<Option<Bytes>, FrameError> {
+        self.next_sized(r, max, 0).await
+    }
+
+    async fn next_sized<R: AsyncRead + Unpin>(
+        &mut self,
+        r: &mut R,
+        max: usize,
+        min: usize,
+    ) -> Result<Option<Bytes>, FrameError> {
         loop {
             let mut missing = 0usize;
             if self.buf.len() >= 4 {
-                let size = check_size(&self.buf, max)?;
+                let size = check_size(&self.buf, max, min)?;
                 if self.buf.len() >= 4 + size {
                     self.buf.advance(4);
                     return Ok(Some(self.buf.split_to(size).freeze()));
@@ -96,7 +115,7 @@ impl FrameReader {
     }
 }
 
-fn check_size(buf: &[u8], max: usize) -> Result<usize, FrameError> {
+fn check_size(buf: &[u8], max: usize, min: usize) -> Result<usize, FrameError> {
     let size = i32::from_be_bytes([buf[0], buf[1], buf[2], buf[3]]);
     if size < 0 {
         return Err(FrameError::Negative(size));
@@ -105,7 +124,7 @@ fn check_size(buf: &[u8], max: usize) -> Result<usize, FrameError> {
     if size > max {
         return Err(FrameError::TooLarge { size, max });
     }
-    if size < MIN_REQUEST {
+    if size < min {
         return Err(FrameError::TooSmall(size));
     }
     Ok(size)

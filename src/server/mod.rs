@@ -4,6 +4,7 @@ pub mod dispatch;
 pub mod frame;
 pub mod outbox;
 pub mod reply;
+pub mod sasl;
 
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -26,6 +27,7 @@ const MAX_PRODUCE_GROUP: usize = 16;
 pub async fn serve_connection(
     mut stream: TcpStream,
     peer: SocketAddr,
+    listener: usize,
     broker: Arc<Broker>,
     mut shutdown: watch::Receiver<bool>,
 ) {
@@ -33,6 +35,28 @@ pub async fn serve_connection(
     let mut reader = frame::FrameReader::new();
     let mut outbox = outbox::Outbox::new(broker.config.zero_copy);
     let max = broker.config.max_request_bytes;
+    // SASL listeners: nothing but the authentication exchange until it succeeds.
+    let session = if broker.config.listener(listener).protocol.is_sasl() {
+        let principal = tokio::select! {
+            biased;
+            _ = shutdown.changed() => None,
+            p = sasl::authenticate(&mut stream, &mut reader, &mut outbox, &broker, peer, listener) => p,
+        };
+        match principal {
+            Some(principal) => dispatch::Session {
+                peer,
+                listener,
+                principal,
+            },
+            None => {
+                let _ = outbox.flush(&mut stream).await;
+                tracing::debug!(%peer, "connection closed");
+                return;
+            }
+        }
+    } else {
+        dispatch::Session::anonymous(peer, listener)
+    };
     loop {
         let frame = tokio::select! {
             biased;
@@ -57,7 +81,7 @@ pub async fn serve_connection(
         // handler keeps (group metadata, say) does not pin the whole buffer.
         let produce = ApiKey::Produce as i16;
         if frame[..2] != produce.to_be_bytes() {
-            let reply = dispatch::dispatch(&broker, Bytes::copy_from_slice(&frame), peer).await;
+            let reply = dispatch::dispatch(&broker, Bytes::copy_from_slice(&frame), &session).await;
             if !deliver(&mut outbox, &mut stream, peer, reply).await {
                 break;
             }
@@ -72,7 +96,7 @@ pub async fn serve_connection(
                 }
             }
             let mut open = true;
-            for reply in dispatch::dispatch_produce_group(&broker, frames, peer).await {
+            for reply in dispatch::dispatch_produce_group(&broker, frames, &session).await {
                 if !deliver(&mut outbox, &mut stream, peer, reply).await {
                     open = false;
                     break;
@@ -82,7 +106,7 @@ pub async fn serve_connection(
                 break;
             }
         } else {
-            let reply = dispatch::dispatch(&broker, frame, peer).await;
+            let reply = dispatch::dispatch(&broker, frame, &session).await;
             if !deliver(&mut outbox, &mut stream, peer, reply).await {
                 break;
             }
@@ -124,9 +148,10 @@ async fn deliver(
 }
 
 /// Accepts connections on every listener until shutdown, then waits (bounded) for
-/// in-flight requests to finish.
+/// in-flight requests to finish. Each socket comes with the index of its listener in
+/// `BrokerConfig::listeners` (a listener may have several sockets: `localhost`).
 pub async fn run(
-    listeners: Vec<TcpListener>,
+    listeners: Vec<(TcpListener, usize)>,
     broker: Arc<Broker>,
     mut shutdown: watch::Receiver<bool>,
 ) {
@@ -219,8 +244,8 @@ pub async fn run(
     }
     let mut conns = JoinSet::new();
     let mut accepts = JoinSet::new();
-    let (conn_tx, mut conn_rx) = tokio::sync::mpsc::channel::<(TcpStream, SocketAddr)>(64);
-    for l in listeners {
+    let (conn_tx, mut conn_rx) = tokio::sync::mpsc::channel::<((TcpStream, SocketAddr), usize)>(64);
+    for (l, index) in listeners {
         let tx = conn_tx.clone();
         let mut stop = shutdown.clone();
         accepts.spawn(async move {
@@ -228,7 +253,7 @@ pub async fn run(
                 tokio::select! {
                     _ = stop.changed() => break,
                     r = l.accept() => match r {
-                        Ok(c) => { if tx.send(c).await.is_err() { break; } }
+                        Ok(c) => { if tx.send((c, index)).await.is_err() { break; } }
                         Err(e) => {
                             tracing::warn!(error = %e, "accept failed");
                             tokio::time::sleep(Duration::from_millis(50)).await;
@@ -243,9 +268,9 @@ pub async fn run(
         tokio::select! {
             _ = shutdown.changed() => break,
             c = conn_rx.recv() => match c {
-                Some((stream, peer)) => {
-                    tracing::debug!(%peer, "accepted connection");
-                    conns.spawn(serve_connection(stream, peer, broker.clone(), shutdown.clone()));
+                Some(((stream, peer), index)) => {
+                    tracing::debug!(%peer, listener = %broker.config.listener(index).name, "accepted connection");
+                    conns.spawn(serve_connection(stream, peer, index, broker.clone(), shutdown.clone()));
                 }
                 None => break,
             },

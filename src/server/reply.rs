@@ -162,6 +162,8 @@ mod tests {
             correlation_id: 7,
             client_id: None,
             client_host: String::new(),
+            listener: 0,
+            principal: crate::auth::Principal::anonymous(),
         }
     }
 
