@@ -197,21 +197,13 @@ async fn exchange(
                 }
             }
             (Some(ApiKey::SaslHandshake), Stage::Start | Stage::Versioned) => {
-                let mut body = frame;
-                let spec = dispatch::spec(key)?;
-                let decoded = dispatch::context(spec, version, correlation_id, &mut body, &session)
-                    .and_then(|ctx| {
-                        let req: SaslHandshakeRequest =
-                            dispatch::decode(&mut body, spec.key, version)?;
-                        Ok((ctx, req))
-                    });
-                let (ctx, req) = match decoded {
-                    Ok(d) => d,
-                    Err(e) => {
-                        tracing::warn!(%peer, error = %e, "closing connection");
-                        return None;
-                    }
-                };
+                let (ctx, req) = decode_request::<SaslHandshakeRequest>(
+                    frame,
+                    key,
+                    version,
+                    correlation_id,
+                    &session,
+                )?;
                 let (resp, chosen) =
                     handlers::sasl::handshake(&broker.config.sasl_mechanisms, &req);
                 let reply = match dispatch::encode_response(&ctx, &resp) {
@@ -248,21 +240,13 @@ async fn exchange(
                 },
             ) => {
                 let mechanism = *mechanism;
-                let mut body = frame;
-                let spec = dispatch::spec(key)?;
-                let decoded = dispatch::context(spec, version, correlation_id, &mut body, &session)
-                    .and_then(|ctx| {
-                        let req: SaslAuthenticateRequest =
-                            dispatch::decode(&mut body, spec.key, version)?;
-                        Ok((ctx, req))
-                    });
-                let (ctx, req) = match decoded {
-                    Ok(d) => d,
-                    Err(e) => {
-                        tracing::warn!(%peer, error = %e, "closing connection");
-                        return None;
-                    }
-                };
+                let (ctx, req) = decode_request::<SaslAuthenticateRequest>(
+                    frame,
+                    key,
+                    version,
+                    correlation_id,
+                    &session,
+                )?;
                 let (resp, outcome) = match step(broker, mechanism, scram, req.auth_bytes).await {
                     Ok(Step::Challenge(bytes)) => (handlers::sasl::authenticated(bytes), Ok(None)),
                     Ok(Step::Done(bytes, user)) => {
@@ -295,6 +279,28 @@ async fn exchange(
                 tracing::info!(%peer, request = %name, "closing connection: request before SASL authentication");
                 return None;
             }
+        }
+    }
+}
+
+/// The request header and body of a SASL-stage request; None (the connection is closed,
+/// with a log line naming the peer) when either does not decode.
+fn decode_request<R: kafka_protocol::protocol::Decodable>(
+    frame: Bytes,
+    key: i16,
+    version: i16,
+    correlation_id: i32,
+    session: &Session,
+) -> Option<(dispatch::RequestContext, R)> {
+    let mut body = frame;
+    let spec = dispatch::spec(key)?;
+    let decoded = dispatch::context(spec, version, correlation_id, &mut body, session)
+        .and_then(|ctx| Ok((ctx, dispatch::decode(&mut body, spec.key, version)?)));
+    match decoded {
+        Ok(d) => Some(d),
+        Err(e) => {
+            tracing::warn!(peer = %session.peer, error = %e, "closing connection");
+            None
         }
     }
 }
