@@ -162,7 +162,11 @@ def test_broker_config_flags_and_unknown_env_names(env_broker):
 @pytest.mark.parametrize(
     "env,args,names",
     [
-        ({"KAFKA_LISTENERS": "SASL_SSL://127.0.0.1:{port}"}, [], "KAFKA_LISTENERS"),
+        (
+            {"KAFKA_LISTENERS": "SSL://127.0.0.1:{port}", "KAFKA_SSL_KEYSTORE_LOCATION": "/certs/broker.jks"},
+            [],
+            "KAFKA_SSL_KEYSTORE_LOCATION",
+        ),
         ({"KAFKA_LISTENERS": "PLAINTEXT://127.0.0.1:notaport"}, [], "KAFKA_LISTENERS"),
         ({"KAFKA_NUM_PARTITIONS": "three"}, [], "KAFKA_NUM_PARTITIONS"),
         ({}, ["--broker-config", "no.such.config=1"], "no.such.config"),

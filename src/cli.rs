@@ -80,7 +80,8 @@ pub struct ServeArgs {
     /// (`PLAINTEXT://127.0.0.1:9092,SASL_PLAINTEXT://127.0.0.1:9093`), or a bare
     /// `host:port` for PLAINTEXT. `localhost` means both 127.0.0.1 and ::1. Port 0 picks a
     /// free port (one per listener, shared by its addresses). Entries with the same name
-    /// are one listener on several addresses. SSL and SASL_SSL are not served yet.
+    /// are one listener on several addresses. SSL and SASL_SSL listeners need --tls-cert
+    /// and --tls-key.
     #[arg(
         long,
         env = "RILL_LISTEN",
@@ -107,6 +108,20 @@ pub struct ServeArgs {
         value_parser = crate::auth::parse_mechanism
     )]
     pub sasl_mechanisms: Vec<crate::auth::Mechanism>,
+    /// TLS certificate chain (PEM, leaf first) for SSL and SASL_SSL listeners.
+    #[arg(long, env = "RILL_TLS_CERT", requires = "tls_key")]
+    pub tls_cert: Option<PathBuf>,
+    /// Private key of --tls-cert (PEM: PKCS#8, PKCS#1 or SEC1).
+    #[arg(long, env = "RILL_TLS_KEY", requires = "tls_cert")]
+    pub tls_key: Option<PathBuf>,
+    /// CA certificates (PEM) that sign client certificates (mutual TLS). An SSL client's
+    /// principal is then `User:` + its certificate's subject (`CN=alice,O=Example`).
+    #[arg(long, env = "RILL_TLS_CLIENT_CA")]
+    pub tls_client_ca: Option<PathBuf>,
+    /// Kafka's `ssl.client.auth`: whether TLS clients must present a certificate signed
+    /// by --tls-client-ca. Default: `required` with --tls-client-ca, else `none`.
+    #[arg(long, env = "RILL_TLS_CLIENT_AUTH", value_enum)]
+    pub tls_client_auth: Option<crate::tls::ClientAuth>,
     /// Users for SASL: one `user:password` per line (`#` comments). Each gets
     /// SCRAM-SHA-256 and SCRAM-SHA-512 credentials (4096 iterations, salted; PLAIN checks
     /// passwords against them), stored in the data directory at startup; unchanged
@@ -258,6 +273,10 @@ pub enum CliError {
         #[source]
         source: std::io::Error,
     },
+    #[error(transparent)]
+    Tls(#[from] crate::tls::TlsError),
+    #[error("listener {0} is TLS ({1}) and needs --tls-cert and --tls-key")]
+    TlsNeedsCert(String, crate::listener::SecurityProtocol),
     #[error("--users-file {path}: {why}")]
     UsersFile { path: PathBuf, why: String },
     #[error("no data directory: set --data-dir, RILL_DATA_DIR or HOME")]
@@ -459,6 +478,9 @@ async fn serve_async(args: ServeArgs) -> Result<(), CliError> {
         (None, None) => default_data_dir().ok_or(CliError::NoDataDir)?,
     };
     let specs = listener_specs(&args)?;
+    let tls = tls_settings(&args, &specs)?
+        .map(|t| crate::tls::Tls::load(&t))
+        .transpose()?;
     let users = match &args.users_file {
         Some(path) => Some(read_users_file(path)?),
         None => None,
@@ -527,7 +549,7 @@ async fn serve_async(args: ServeArgs) -> Result<(), CliError> {
         let _ = tx.send(true);
         b.begin_shutdown();
     });
-    let server = tokio::spawn(crate::server::run(sockets, broker.clone(), rx));
+    let server = tokio::spawn(crate::server::run(sockets, tls, broker.clone(), rx));
     let first = broker.config.listener(0);
     let ready = listener::host_port(&first.advertised_host, first.advertised_port);
     if let Some(path) = &args.ready_file {
@@ -573,6 +595,32 @@ async fn serve_async(args: ServeArgs) -> Result<(), CliError> {
     drop(ephemeral);
     tracing::info!("stopped cleanly");
     Ok(())
+}
+
+/// The TLS files, when given; an error if a TLS listener has none.
+fn tls_settings(
+    args: &ServeArgs,
+    specs: &[ListenerSpec],
+) -> Result<Option<crate::tls::TlsSettings>, CliError> {
+    let (Some(cert), Some(key)) = (&args.tls_cert, &args.tls_key) else {
+        return match specs.iter().find(|l| l.protocol.is_tls()) {
+            Some(l) => Err(CliError::TlsNeedsCert(l.name.clone(), l.protocol)),
+            None => Ok(None),
+        };
+    };
+    let client_auth = args
+        .tls_client_auth
+        .unwrap_or(if args.tls_client_ca.is_some() {
+            crate::tls::ClientAuth::Required
+        } else {
+            crate::tls::ClientAuth::None
+        });
+    Ok(Some(crate::tls::TlsSettings {
+        cert: cert.clone(),
+        key: key.clone(),
+        client_ca: args.tls_client_ca.clone(),
+        client_auth,
+    }))
 }
 
 /// `--broker-config` settings over those from `KAFKA_*` variables.
@@ -719,7 +767,9 @@ mod tests {
         ]);
         assert!(listener_specs(&a).expect("mapped")[0].protocol.is_sasl());
         let a = ServeArgs::parse_from_for_test(&["--listen", "SSL://127.0.0.1:0"]);
-        assert!(listener_specs(&a).is_err());
+        let specs = listener_specs(&a).expect("tls listener");
+        let e = tls_settings(&a, &specs).expect_err("needs a certificate");
+        assert!(e.to_string().contains("--tls-cert"), "{e}");
     }
 
     #[test]

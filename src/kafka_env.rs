@@ -17,10 +17,12 @@
 //! - anything else: ignored with a warning naming it.
 //!
 //! Listeners keep their names (`KAFKA_LISTENER_SECURITY_PROTOCOL_MAP` gives custom names
-//! their protocol) and each advertises its own address. PLAINTEXT and SASL_PLAINTEXT are
-//! served; TLS listeners (SSL, SASL_SSL) are refused with an error rather than silently not
-//! opened; the controller listener is skipped (Rill is its own controller). SASL users come
-//! from `--users-file`: JAAS configs are not read.
+//! their protocol) and each advertises its own address; the controller listener is skipped
+//! (Rill is its own controller). SASL users come from `--users-file`: JAAS configs are not
+//! read. TLS material must be PEM files (`ssl.keystore.type=PEM` with
+//! `ssl.keystore.location` holding the key and the chain, `ssl.truststore.type=PEM` with
+//! `ssl.truststore.location`); JKS and PKCS12 stores and inline PEM are errors naming
+//! `RILL_TLS_CERT` / `RILL_TLS_KEY` instead.
 
 use std::collections::BTreeMap;
 use std::sync::OnceLock;
@@ -241,8 +243,7 @@ pub fn map_env(vars: &[(String, String)]) -> Result<Mapped, KafkaEnvError> {
         })
         .unwrap_or_default();
 
-    // Listeners: PLAINTEXT and SASL_PLAINTEXT ones are Rill's, under their names; the
-    // controller's are skipped; TLS ones are refused (not served yet).
+    // Listeners are Rill's under their names; the controller's are skipped.
     let mut chosen: Vec<Listener> = Vec::new();
     if let Some((var, value)) = kafka.get("listeners") {
         for l in parse_listeners(var, value)? {
@@ -259,13 +260,7 @@ pub fn map_env(vars: &[(String, String)]) -> Result<Mapped, KafkaEnvError> {
                 why,
             };
             match protocols.get(&l.name).map(String::as_str) {
-                Some("PLAINTEXT" | "SASL_PLAINTEXT") => chosen.push(l),
-                Some(other) => {
-                    return Err(bad(format!(
-                        "listener {} uses {other}, which Rill does not serve yet (TLS is a later step; PLAINTEXT and SASL_PLAINTEXT are served)",
-                        l.name
-                    )))
-                }
+                Some(_) => chosen.push(l),
                 None => {
                     return Err(bad(format!(
                         "no security protocol for listener {} in listener.security.protocol.map",
@@ -278,7 +273,7 @@ pub fn map_env(vars: &[(String, String)]) -> Result<Mapped, KafkaEnvError> {
             return Err(KafkaEnvError::Bad {
                 var: var.clone(),
                 value: value.clone(),
-                why: "no PLAINTEXT or SASL_PLAINTEXT listener to open".into(),
+                why: "no listener to open besides the controller's".into(),
             });
         }
         let listen: Vec<String> = chosen
@@ -358,7 +353,13 @@ pub fn map_env(vars: &[(String, String)]) -> Result<Mapped, KafkaEnvError> {
             .push(("RILL_ADVERTISE".into(), rill, var.clone()));
     }
 
+    tls_files(&kafka, &mut out)?;
+
     for (name, (var, value)) in &kafka {
+        if name.starts_with("ssl.") {
+            // Taken by tls_files (or of no use to Rill: passwords, algorithms).
+            continue;
+        }
         if IGNORED_VARS.contains(&var.as_str()) || IGNORED_CONFIGS.contains(&name.as_str()) {
             out.ignored.push(var.clone());
             continue;
@@ -406,6 +407,96 @@ pub fn map_env(vars: &[(String, String)]) -> Result<Mapped, KafkaEnvError> {
         }
     }
     Ok(out)
+}
+
+/// Kafka's `ssl.*` broker configs: PEM files become `RILL_TLS_*`; stores Rill cannot read
+/// are errors; the rest (passwords, protocols, algorithms) is ignored with a note.
+fn tls_files(
+    kafka: &BTreeMap<String, (String, String)>,
+    out: &mut Mapped,
+) -> Result<(), KafkaEnvError> {
+    let store_type = |name: &str| {
+        kafka
+            .get(name)
+            .map(|(_, v)| v.trim().to_ascii_uppercase())
+            .unwrap_or_else(|| "JKS".into())
+    };
+    let not_pem = |var: &String, value: &String, kind: &str, rill: &str| KafkaEnvError::Bad {
+        var: var.clone(),
+        value: value.clone(),
+        why: format!("Rill reads PEM files only: set {kind}=PEM with a PEM file, or give {rill}"),
+    };
+    if let Some((var, value)) = kafka.get("ssl.keystore.location") {
+        if store_type("ssl.keystore.type") != "PEM" {
+            return Err(not_pem(
+                var,
+                value,
+                "KAFKA_SSL_KEYSTORE_TYPE",
+                "RILL_TLS_CERT and RILL_TLS_KEY",
+            ));
+        }
+        // One PEM file with the private key and the certificate chain.
+        out.rill_env
+            .push(("RILL_TLS_CERT".into(), value.clone(), var.clone()));
+        out.rill_env
+            .push(("RILL_TLS_KEY".into(), value.clone(), var.clone()));
+    }
+    if let Some((var, value)) = kafka.get("ssl.truststore.location") {
+        if store_type("ssl.truststore.type") != "PEM" {
+            return Err(not_pem(
+                var,
+                value,
+                "KAFKA_SSL_TRUSTSTORE_TYPE",
+                "RILL_TLS_CLIENT_CA",
+            ));
+        }
+        out.rill_env
+            .push(("RILL_TLS_CLIENT_CA".into(), value.clone(), var.clone()));
+    }
+    for inline in [
+        "ssl.keystore.certificate.chain",
+        "ssl.keystore.key",
+        "ssl.truststore.certificates",
+    ] {
+        if let Some((var, value)) = kafka.get(inline) {
+            return Err(KafkaEnvError::Bad {
+                var: var.clone(),
+                value: "(PEM)".into(),
+                why: format!(
+                    "inline PEM is not read: mount the PEM files and give RILL_TLS_CERT, RILL_TLS_KEY, RILL_TLS_CLIENT_CA ({} chars given)",
+                    value.len()
+                ),
+            });
+        }
+    }
+    if let Some((var, value)) = kafka.get("ssl.client.auth") {
+        let v = value.trim().to_ascii_lowercase();
+        if !matches!(v.as_str(), "none" | "requested" | "required") {
+            return Err(KafkaEnvError::Bad {
+                var: var.clone(),
+                value: value.clone(),
+                why: "expected none, requested or required".into(),
+            });
+        }
+        out.rill_env
+            .push(("RILL_TLS_CLIENT_AUTH".into(), v, var.clone()));
+    }
+    for (name, (var, _)) in kafka.range("ssl.".to_string()..) {
+        if !name.starts_with("ssl.") {
+            break;
+        }
+        if !matches!(
+            name.as_str(),
+            "ssl.keystore.location"
+                | "ssl.keystore.type"
+                | "ssl.truststore.location"
+                | "ssl.truststore.type"
+                | "ssl.client.auth"
+        ) {
+            out.ignored.push(var.clone());
+        }
+    }
+    Ok(())
 }
 
 static APPLIED: OnceLock<Mapped> = OnceLock::new();
@@ -675,14 +766,73 @@ mod tests {
             ("localhost:9092", "NAME://host:port"),
             ("PLAINTEXT://localhost", "no port"),
             ("PLAINTEXT://localhost:99999", "no valid port"),
-            ("SSL://localhost:9093", "TLS"),
-            ("SASL_SSL://localhost:9093", "TLS"),
             ("FOO://localhost:9093", "no security protocol"),
         ] {
             let err = map_env(&env(&[("KAFKA_LISTENERS", value)])).expect_err(value);
             let text = err.to_string();
             assert!(text.starts_with("KAFKA_LISTENERS="), "{text}");
             assert!(text.contains(needle), "{value}: {text}");
+        }
+    }
+
+    #[test]
+    fn tls_listeners_and_pem_stores_map_and_other_stores_are_errors() {
+        let m = map_env(&env(&[
+            (
+                "KAFKA_LISTENERS",
+                "SSL://127.0.0.1:9093,SASL_SSL://127.0.0.1:9094",
+            ),
+            ("KAFKA_SSL_KEYSTORE_TYPE", "PEM"),
+            ("KAFKA_SSL_KEYSTORE_LOCATION", "/certs/broker.pem"),
+            ("KAFKA_SSL_TRUSTSTORE_TYPE", "pem"),
+            ("KAFKA_SSL_TRUSTSTORE_LOCATION", "/certs/ca.pem"),
+            ("KAFKA_SSL_CLIENT_AUTH", "requested"),
+            ("KAFKA_SSL_KEY_PASSWORD", "secret"),
+        ]))
+        .expect("maps");
+        assert_eq!(
+            rill(&m, "RILL_LISTEN").as_deref(),
+            Some("SSL://127.0.0.1:9093,SASL_SSL://127.0.0.1:9094")
+        );
+        assert_eq!(
+            rill(&m, "RILL_TLS_CERT").as_deref(),
+            Some("/certs/broker.pem")
+        );
+        assert_eq!(
+            rill(&m, "RILL_TLS_KEY").as_deref(),
+            Some("/certs/broker.pem")
+        );
+        assert_eq!(
+            rill(&m, "RILL_TLS_CLIENT_CA").as_deref(),
+            Some("/certs/ca.pem")
+        );
+        assert_eq!(
+            rill(&m, "RILL_TLS_CLIENT_AUTH").as_deref(),
+            Some("requested")
+        );
+        assert!(m.ignored.contains(&"KAFKA_SSL_KEY_PASSWORD".to_string()));
+        assert!(m.unknown.is_empty(), "{:?}", m.unknown);
+        for (vars, needle) in [
+            (
+                vec![("KAFKA_SSL_KEYSTORE_LOCATION", "/certs/broker.jks")],
+                "RILL_TLS_CERT and RILL_TLS_KEY",
+            ),
+            (
+                vec![
+                    ("KAFKA_SSL_TRUSTSTORE_TYPE", "PKCS12"),
+                    ("KAFKA_SSL_TRUSTSTORE_LOCATION", "/certs/ca.p12"),
+                ],
+                "RILL_TLS_CLIENT_CA",
+            ),
+            (
+                vec![("KAFKA_SSL_KEYSTORE_KEY", "-----BEGIN PRIVATE KEY-----")],
+                "inline PEM",
+            ),
+            (vec![("KAFKA_SSL_CLIENT_AUTH", "always")], "required"),
+        ] {
+            let err = map_env(&env(&vars)).expect_err(needle).to_string();
+            assert!(err.contains(needle), "{err}");
+            assert!(!err.contains("BEGIN PRIVATE KEY"), "{err}");
         }
     }
 

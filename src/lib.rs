@@ -20,5 +20,6 @@ pub mod log;
 pub mod meta;
 pub mod server;
 pub mod testing;
+pub mod tls;
 pub mod txn;
 mod walls;

@@ -54,12 +54,9 @@ impl SecurityProtocol {
         )
     }
 
-    /// Whether Rill serves it (TLS listeners are a later step).
-    pub fn is_served(self) -> bool {
-        matches!(
-            self,
-            SecurityProtocol::Plaintext | SecurityProtocol::SaslPlaintext
-        )
+    /// Whether connections are TLS (then the listener needs `--tls-cert`/`--tls-key`).
+    pub fn is_tls(self) -> bool {
+        matches!(self, SecurityProtocol::Ssl | SecurityProtocol::SaslSsl)
     }
 }
 
@@ -75,13 +72,8 @@ pub enum ListenerError {
     BadListen(String),
     #[error("invalid listener name {0:?}: letters, digits and _ only")]
     BadName(String),
-    #[error("no security protocol for listener {0}: name it PLAINTEXT or SASL_PLAINTEXT, or map it with --listener-security-protocol-map {0}:PROTOCOL")]
+    #[error("no security protocol for listener {0}: name it PLAINTEXT, SASL_PLAINTEXT, SSL or SASL_SSL, or map it with --listener-security-protocol-map {0}:PROTOCOL")]
     NoProtocol(String),
-    #[error("listener {name} uses {protocol}, which Rill does not serve yet (TLS is a later step); use PLAINTEXT or SASL_PLAINTEXT")]
-    Unserved {
-        name: String,
-        protocol: SecurityProtocol,
-    },
     #[error("invalid --listener-security-protocol-map entry {0:?}: expected NAME:PROTOCOL with PROTOCOL one of PLAINTEXT, SASL_PLAINTEXT, SSL, SASL_SSL")]
     BadProtocolMap(String),
     #[error("invalid --advertise {0:?}: expected host[:port] or NAME://host[:port],…")]
@@ -231,9 +223,6 @@ pub fn parse_listeners(
             None if split_name(entry).is_none() => SecurityProtocol::Plaintext,
             None => return Err(ListenerError::NoProtocol(name)),
         };
-        if !protocol.is_served() {
-            return Err(ListenerError::Unserved { name, protocol });
-        }
         let bind = BindSpec { host, port };
         match out.iter_mut().find(|l| l.name == name) {
             Some(l) => l.binds.push(bind),
@@ -368,7 +357,7 @@ mod tests {
     }
 
     #[test]
-    fn custom_names_need_the_map_and_tls_is_refused() {
+    fn custom_names_need_the_map() {
         assert_eq!(
             listen(&["INTERNAL://127.0.0.1:9092"]),
             Err(ListenerError::NoProtocol("INTERNAL".into()))
@@ -384,11 +373,9 @@ mod tests {
         .expect("parses");
         assert_eq!(l[0].protocol, SecurityProtocol::SaslPlaintext);
         assert_eq!(l[1].protocol, SecurityProtocol::Plaintext);
-        for entry in ["SSL://127.0.0.1:9093", "SASL_SSL://127.0.0.1:9093"] {
-            let err = listen(&[entry]).expect_err(entry);
-            assert!(matches!(err, ListenerError::Unserved { .. }), "{err}");
-            assert!(err.to_string().contains("TLS"), "{err}");
-        }
+        let l = listen(&["SSL://127.0.0.1:9093", "SASL_SSL://127.0.0.1:9094"]).expect("tls");
+        assert!(l[0].protocol.is_tls() && !l[0].protocol.is_sasl());
+        assert!(l[1].protocol.is_tls() && l[1].protocol.is_sasl());
         assert!(protocol_map(Some("A:NOPE")).is_err());
         assert!(listen(&["X-Y://h:1"]).is_err());
         assert!(listen(&["PLAINTEXT://h"]).is_err());

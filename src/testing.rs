@@ -217,7 +217,7 @@ impl TestBrokerBuilder {
             let _ = broker.close();
             return;
         }
-        crate::server::run(vec![(listener, 0)], broker.clone(), stop_rx).await;
+        crate::server::run(vec![(listener, 0)], None, broker.clone(), stop_rx).await;
         if let Err(e) = broker.close() {
             tracing::warn!(error = %e, "test broker: closing the logs failed");
         }

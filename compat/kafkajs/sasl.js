@@ -1,22 +1,25 @@
 'use strict'
-// KafkaJS over SASL_PLAINTEXT on a running rill broker, driven by compat/test_sasl.py.
+// KafkaJS over SASL_PLAINTEXT (or SASL_SSL, given a CA file) on a running rill broker,
+// driven by compat/test_sasl.py and compat/test_tls.py.
 //
-//   node sasl.js roundtrip <bootstrap host:port> <topic> <mechanism> <user> <password>
-//   node sasl.js badauth   <bootstrap host:port> <topic> <mechanism> <user> <password>
+//   node sasl.js roundtrip <bootstrap host:port> <topic> <mechanism> <user> <password> [ca.pem]
+//   node sasl.js badauth   <bootstrap host:port> <topic> <mechanism> <user> <password> [ca.pem]
 //
 // KafkaJS's defaults apart from `sasl`. `roundtrip` produces five records and reads them
 // back through a consumer group; `badauth` expects the producer's connect() to fail with
 // KafkaJS's authentication error. Prints one line `RESULT <json>`.
+const fs = require('fs')
 const { Kafka, logLevel } = require('kafkajs')
 const { logCreator } = require('./log')
 
-const [scenario, bootstrap, topic, mechanism, username, password] = process.argv.slice(2)
+const [scenario, bootstrap, topic, mechanism, username, password, ca] = process.argv.slice(2)
 
 function client () {
   return new Kafka({
     clientId: 'rill-compat-kafkajs-sasl',
     brokers: [bootstrap],
     sasl: { mechanism, username, password },
+    ssl: ca ? { ca: [fs.readFileSync(ca, 'utf8')] } : undefined,
     retry: { retries: 2, initialRetryTime: 100 },
     logLevel: logLevel.NOTHING,
     logCreator

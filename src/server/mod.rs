@@ -12,7 +12,11 @@ use std::time::Duration;
 
 use bytes::Bytes;
 use kafka_protocol::messages::ApiKey;
+use tokio::io::{AsyncRead, AsyncWrite};
 use tokio::net::{TcpListener, TcpStream};
+use tokio_rustls::TlsAcceptor;
+
+use crate::auth::Principal;
 use tokio::sync::watch;
 use tokio::task::JoinSet;
 
@@ -21,17 +25,69 @@ use crate::broker::{Broker, FsyncPolicy};
 /// At most this many pipelined Produce requests are handled as one group.
 const MAX_PRODUCE_GROUP: usize = 16;
 
-/// Serves one connection: requests are read, handled and answered strictly in order
-/// (as Kafka does, one in flight per connection). Any protocol error closes only this
-/// connection.
+/// How long a TLS handshake may take (a silent client must not hold a connection).
+const TLS_HANDSHAKE_DEADLINE: Duration = Duration::from_secs(10);
+
+/// A connection's byte stream: a TCP socket, or TLS over one.
+pub trait Stream: AsyncRead + AsyncWrite + outbox::Sink + Unpin + Send {}
+impl<S: AsyncRead + AsyncWrite + outbox::Sink + Unpin + Send> Stream for S {}
+
+/// Serves one accepted socket: on SSL and SASL_SSL listeners the TLS handshake first
+/// (within [`TLS_HANDSHAKE_DEADLINE`]), then [`serve_stream`].
 pub async fn serve_connection(
-    mut stream: TcpStream,
+    stream: TcpStream,
     peer: SocketAddr,
     listener: usize,
+    tls: Option<TlsAcceptor>,
     broker: Arc<Broker>,
     mut shutdown: watch::Receiver<bool>,
 ) {
     let _ = stream.set_nodelay(true);
+    let Some(acceptor) = tls else {
+        return serve_stream(stream, peer, listener, None, broker, shutdown).await;
+    };
+    let accepted = tokio::select! {
+        biased;
+        _ = shutdown.changed() => return,
+        r = tokio::time::timeout(TLS_HANDSHAKE_DEADLINE, acceptor.accept(stream)) => r,
+    };
+    let stream = match accepted {
+        Ok(Ok(s)) => s,
+        Ok(Err(e)) => {
+            tracing::warn!(%peer, error = %e, "closing connection: TLS handshake failed");
+            return;
+        }
+        Err(_) => {
+            tracing::warn!(%peer, "closing connection: TLS handshake not completed within {} s", TLS_HANDSHAKE_DEADLINE.as_secs());
+            return;
+        }
+    };
+    // A verified client certificate names the principal (SSL listeners; on SASL_SSL the
+    // SASL exchange does).
+    let certified = stream
+        .get_ref()
+        .1
+        .peer_certificates()
+        .and_then(|chain| chain.first())
+        .and_then(|leaf| crate::tls::certificate_subject(leaf));
+    if let Some(subject) = &certified {
+        tracing::debug!(%peer, subject = %subject, "TLS client certificate");
+    }
+    let principal = certified.map(|s| Principal::user(&s));
+    serve_stream(stream, peer, listener, principal, broker, shutdown).await
+}
+
+/// Serves one connection: requests are read, handled and answered strictly in order
+/// (as Kafka does, one in flight per connection). Any protocol error closes only this
+/// connection. `certified`: the principal of a TLS client certificate.
+async fn serve_stream<S: Stream>(
+    mut stream: S,
+    peer: SocketAddr,
+    listener: usize,
+    certified: Option<Principal>,
+    broker: Arc<Broker>,
+    mut shutdown: watch::Receiver<bool>,
+) {
     let mut reader = frame::FrameReader::new();
     let mut outbox = outbox::Outbox::new(broker.config.zero_copy);
     let max = broker.config.max_request_bytes;
@@ -55,7 +111,11 @@ pub async fn serve_connection(
             }
         }
     } else {
-        dispatch::Session::anonymous(peer, listener)
+        dispatch::Session {
+            peer,
+            listener,
+            principal: certified.unwrap_or_else(Principal::anonymous),
+        }
     };
     loop {
         let frame = tokio::select! {
@@ -125,9 +185,9 @@ pub async fn serve_connection(
 
 /// Queues a request's reply (nothing for acks=0). False if the connection must close: the
 /// request could not be handled, or the peer is gone.
-async fn deliver(
+async fn deliver<S: Stream>(
     outbox: &mut outbox::Outbox,
-    stream: &mut TcpStream,
+    stream: &mut S,
     peer: SocketAddr,
     reply: Result<Option<reply::Reply>, dispatch::DispatchError>,
 ) -> bool {
@@ -149,9 +209,11 @@ async fn deliver(
 
 /// Accepts connections on every listener until shutdown, then waits (bounded) for
 /// in-flight requests to finish. Each socket comes with the index of its listener in
-/// `BrokerConfig::listeners` (a listener may have several sockets: `localhost`).
+/// `BrokerConfig::listeners` (a listener may have several sockets: `localhost`). `tls`
+/// serves the SSL and SASL_SSL listeners (required when there is one).
 pub async fn run(
     listeners: Vec<(TcpListener, usize)>,
+    tls: Option<crate::tls::Tls>,
     broker: Arc<Broker>,
     mut shutdown: watch::Receiver<bool>,
 ) {
@@ -270,7 +332,18 @@ pub async fn run(
             c = conn_rx.recv() => match c {
                 Some(((stream, peer), index)) => {
                     tracing::debug!(%peer, listener = %broker.config.listener(index).name, "accepted connection");
-                    conns.spawn(serve_connection(stream, peer, index, broker.clone(), shutdown.clone()));
+                    let acceptor = if broker.config.listener(index).protocol.is_tls() {
+                        match &tls {
+                            Some(t) => Some(t.acceptor()),
+                            None => {
+                                tracing::error!(%peer, "TLS listener without --tls-cert; closing connection");
+                                continue;
+                            }
+                        }
+                    } else {
+                        None
+                    };
+                    conns.spawn(serve_connection(stream, peer, index, acceptor, broker.clone(), shutdown.clone()));
                 }
                 None => break,
             },

@@ -1,8 +1,8 @@
 //! The writing side of a connection: responses go out through one reused buffer, and
 //! the stored record bytes of a Fetch response go from the segment files to the socket
 //! with `sendfile(2)` (as Kafka's zero-copy transfer does), so they are never copied
-//! into user space. Small slices, and every slice when zero-copy is off (TLS listeners,
-//! later), are read into the same buffer instead: one copy, no allocation.
+//! into user space. Small slices, and every slice when zero-copy is off or the connection is TLS,
+//! are read into the same buffer instead: one copy, no allocation.
 //!
 //! No `unsafe` here: `sendfile` comes through rustix's safe wrapper, and tokio's
 //! readiness (`writable` / `try_io`) makes it work on the non-blocking socket.
@@ -61,6 +61,13 @@ impl Sink for TcpStream {
             }
         }
         Ok(true)
+    }
+}
+
+/// TLS encrypts every byte in user space: always the copy path.
+impl Sink for tokio_rustls::server::TlsStream<TcpStream> {
+    async fn send_file(&mut self, _: &FileSlice, _: usize, _: usize) -> io::Result<bool> {
+        Ok(false)
     }
 }
 

@@ -1,4 +1,4 @@
-//! SASL authentication of a SASL_PLAINTEXT connection, before any other request (Kafka's
+//! SASL authentication of a SASL_PLAINTEXT or SASL_SSL connection, before any other request (Kafka's
 //! `SaslServerAuthenticator`):
 //!
 //! 1. optionally one ApiVersions (answered as usual);
@@ -20,12 +20,12 @@ use std::time::Duration;
 
 use bytes::{BufMut, Bytes, BytesMut};
 use kafka_protocol::messages::{ApiKey, SaslAuthenticateRequest, SaslHandshakeRequest};
-use tokio::net::TcpStream;
 
 use super::dispatch::{self, Session};
 use super::frame::FrameReader;
 use super::outbox::Outbox;
 use super::reply::Reply;
+use super::Stream;
 use crate::auth::scram::{self, ScramServer};
 use crate::auth::{plain, AuthError, Mechanism, Principal};
 use crate::broker::Broker;
@@ -61,8 +61,8 @@ enum Step {
 
 /// Runs the exchange. `Some(principal)` once the client is authenticated (its answer
 /// sent); `None` if the connection must be closed (any answer due already queued).
-pub async fn authenticate(
-    stream: &mut TcpStream,
+pub async fn authenticate<S: Stream>(
+    stream: &mut S,
     reader: &mut FrameReader,
     outbox: &mut Outbox,
     broker: &Arc<Broker>,
@@ -79,7 +79,12 @@ pub async fn authenticate(
     }
 }
 
-async fn send(outbox: &mut Outbox, stream: &mut TcpStream, peer: SocketAddr, reply: Reply) -> bool {
+async fn send<S: Stream>(
+    outbox: &mut Outbox,
+    stream: &mut S,
+    peer: SocketAddr,
+    reply: Reply,
+) -> bool {
     if let Err(e) = outbox.send(stream, &reply).await {
         tracing::debug!(%peer, error = %e, "write failed");
         return false;
@@ -101,7 +106,7 @@ const FAILED_CLOSE_DELAY: Duration = Duration::from_millis(100);
 /// [`FAILED_CLOSE_DELAY`] (reading and dropping whatever the client still sends) before
 /// closing it. Clients read the answer before they see the close: kafka-python, for one,
 /// drops data that arrives together with the end of the stream.
-async fn close_after_refusal(stream: &mut TcpStream) {
+async fn close_after_refusal<S: Stream>(stream: &mut S) {
     use tokio::io::AsyncReadExt;
     let drain = async {
         let mut sink = [0u8; 4096];
@@ -118,8 +123,8 @@ fn token_reply(bytes: &[u8]) -> Reply {
     b.into()
 }
 
-async fn exchange(
-    stream: &mut TcpStream,
+async fn exchange<S: Stream>(
+    stream: &mut S,
     reader: &mut FrameReader,
     outbox: &mut Outbox,
     broker: &Arc<Broker>,
