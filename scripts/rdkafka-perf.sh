@@ -10,7 +10,8 @@
 # fresh topic, then a consume of the same records from the beginning; each reports
 # rdkafka_performance's summary line and the broker's CPU time per GB moved.
 #
-#   scripts/rdkafka-perf.sh [--bootstrap HOST:PORT [--broker-pid PID]] [--topic T]
+#   scripts/rdkafka-perf.sh [--bootstrap HOST:PORT [--broker-pid PID] [--admin-bootstrap A]]
+#                           [--topic T]
 #                           [--partitions P] [--count N | --bytes B] [--size BYTES]
 #                           [--acks A] [--batch-size BYTES] [--fetch default|10m|50m]
 #                           [--fsync POLICY] [--produce-only] [--runs N] [--out FILE]
@@ -18,7 +19,12 @@
 #   scripts/rdkafka-perf.sh --sweep [--bytes B] [--runs N] [--out FILE] [--tsv FILE] [...]
 #
 #   --bootstrap  broker to test; default: start `rill serve` on a free port of 127.0.0.1
-#                with a temporary data dir (one broker for all runs), stop it afterwards
+#                with a temporary data dir (one broker for all runs), stop it afterwards.
+#                A secured listener needs its client settings in RDKAFKA_PERF_ARGS
+#                (`-X security.protocol=SASL_SSL -X ssl.ca.location=...`) and
+#                --admin-bootstrap
+#   --admin-bootstrap  a PLAINTEXT address of the same broker, where topics are created
+#                (default: --bootstrap)
 #   --broker-pid with --bootstrap: the broker's pid, to read its CPU time (else "n/a")
 #   --topic      default rdkafka-perf-<pid>; created with P partitions if absent
 #                (CreateTopics via `rill bench idle`, which works against any broker).
@@ -83,6 +89,7 @@ ROOT="$(pwd)"
 . scripts/bench-common.sh
 
 BOOTSTRAP=""
+ADMIN_BOOTSTRAP=""
 CPU_PID=""
 TOPIC="rdkafka-perf-$$"
 PARTITIONS=1
@@ -103,6 +110,7 @@ while [ $# -gt 0 ]; do
     case "$1" in
         --bootstrap) BOOTSTRAP="$2"; shift 2 ;;
         --broker-pid) CPU_PID="$2"; shift 2 ;;
+        --admin-bootstrap) ADMIN_BOOTSTRAP="$2"; shift 2 ;;
         --topic) TOPIC="$2"; shift 2 ;;
         --partitions) PARTITIONS="$2"; shift 2 ;;
         --count) COUNT="$2"; shift 2 ;;
@@ -141,8 +149,9 @@ say() { printf '[rdkafka-perf] %s\n' "$*" >&2; }
 # then the example tool on top.
 SRC="${RILL_LIBRDKAFKA_CACHE:-$HOME/.cache/rill/librdkafka}/librdkafka-2.12.1"
 PERF="$SRC/examples/rdkafka_performance"
-if [ ! -x "$PERF" ]; then
-    compat/librdkafka/run.sh --build-only >&2
+compat/librdkafka/run.sh --build-only >&2
+# Rebuilt whenever the library was (a configure change, say).
+if [ ! -x "$PERF" ] || [ "$PERF" -ot "$SRC/.rill-built" ]; then
     say "building rdkafka_performance"
     make -s -C "$SRC/examples" rdkafka_performance >&2
 fi
@@ -268,7 +277,7 @@ acks_label() { case "$1" in -1 | all) echo all ;; *) echo "$1" ;; esac; }
 # produce TOPIC P SIZE ACKS COUNT RUN
 produce() {
     local topic="$1" p="$2" size="$3" acks="$4" count="$5" run="$6"
-    "$BIN" bench idle --bootstrap "$BOOTSTRAP" --topic "$topic" --partitions "$p" >&2
+    "$BIN" bench idle --bootstrap "${ADMIN_BOOTSTRAP:-$BOOTSTRAP}" --topic "$topic" --partitions "$p" >&2
     fresh_cache
     say "produce: $count records of $size B, acks=$acks, batch.size=$BATCH, linger.ms=5, $p partition(s), topic $topic"
     perf_run produce "$p" "$size" "$(acks_label "$acks")" "$run" "$count" \

@@ -37,14 +37,15 @@ set -euo pipefail
 # rdkafka-sys 4.10.0+2.12.1 bundles librdkafka 2.12.1.
 RDKAFKA_SYS_VERSION="4.10.0+2.12.1"
 LIBRDKAFKA_VERSION="2.12.1"
-# Features that need nothing beyond Debian's zlib/zstd/lz4 -dev packages; the
-# suite is run in plaintext, so SSL, SASL/GSSAPI and the OIDC HTTP client are off.
-CONFIGURE_ARGS=(--disable-ssl --disable-gssapi --disable-curl --enable-zlib --enable-zstd --enable-lz4-ext)
+# Features that need nothing beyond Debian's zlib/zstd/lz4/ssl -dev packages. The suite
+# is run in plaintext; SSL (OpenSSL) is built in for rdkafka_performance over SSL and
+# SASL_SSL (scripts/tls-bench.sh) and SCRAM; SASL/GSSAPI and the OIDC HTTP client are off.
+CONFIGURE_ARGS=(--enable-ssl --disable-gssapi --disable-curl --enable-zlib --enable-zstd --enable-lz4-ext)
 # Ids that test.c does not flag as local but whose tests only ever talk to
 # librdkafka's built-in mock cluster: they never contact rill, so are not run.
 MOCK_ONLY_IDS=" 0068 0139 0150 "
 # Debian packages for the build; rapidjson-dev lets 0053 validate the statistics JSON.
-PACKAGES=(build-essential pkg-config python3 zlib1g-dev libzstd-dev liblz4-dev rapidjson-dev)
+PACKAGES=(build-essential pkg-config python3 zlib1g-dev libzstd-dev liblz4-dev libssl-dev rapidjson-dev)
 
 HERE="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 ROOT="$(cd "$HERE/../.." && pwd)"
