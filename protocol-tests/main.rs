@@ -13,6 +13,7 @@ mod list_offsets;
 mod metadata;
 mod ops;
 mod produce_fetch;
+mod quotas;
 mod replicas;
 mod restart;
 mod sasl;

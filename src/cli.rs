@@ -24,7 +24,7 @@ pub struct Cli {
 #[derive(Subcommand, Debug)]
 pub enum Command {
     /// Run the broker.
-    Serve(ServeArgs),
+    Serve(Box<ServeArgs>),
     /// Load generator and machine-limit probes (see benches/README.md).
     Bench(crate::bench::BenchArgs),
     /// Exit 0 if a broker answers ApiVersions (a container HEALTHCHECK needing no shell).
@@ -122,6 +122,20 @@ pub struct ServeArgs {
     /// by --tls-client-ca. Default: `required` with --tls-client-ca, else `none`.
     #[arg(long, env = "RILL_TLS_CLIENT_AUTH", value_enum)]
     pub tls_client_auth: Option<crate::tls::ClientAuth>,
+    /// Kafka's `max.connections`: at this many connections, new ones wait to be accepted.
+    /// Changeable at run time with AlterConfigs. Default: no limit.
+    #[arg(long, env = "RILL_MAX_CONNECTIONS", value_parser = clap::value_parser!(u32).range(1..))]
+    pub max_connections: Option<u32>,
+    /// Kafka's `max.connections.per.ip`: a connection from an address that has this many
+    /// is closed at once (`--broker-config max.connections.per.ip.overrides=IP:N,...` for
+    /// exceptions). Default: no limit.
+    #[arg(long, env = "RILL_MAX_CONNECTIONS_PER_IP", value_parser = clap::value_parser!(u32).range(1..))]
+    pub max_connections_per_ip: Option<u32>,
+    /// Kafka's `connections.max.idle.ms`: a connection with no request for this long is
+    /// closed.
+    #[arg(long, env = "RILL_CONNECTIONS_MAX_IDLE_MS", default_value_t = 600_000,
+          value_parser = clap::value_parser!(u64).range(1..))]
+    pub connections_max_idle_ms: u64,
     /// Users for SASL: one `user:password` per line (`#` comments). Each gets
     /// SCRAM-SHA-256 and SCRAM-SHA-512 credentials (4096 iterations, salted; PLAIN checks
     /// passwords against them), stored in the data directory at startup; unchanged
@@ -387,7 +401,7 @@ fn read_users_file(path: &std::path::Path) -> Result<Vec<(String, String)>, CliE
 
 pub fn run(cli: Cli) -> Result<(), CliError> {
     match cli.command {
-        Command::Serve(args) => serve(args),
+        Command::Serve(args) => serve(*args),
         Command::Bench(args) => Ok(crate::bench::run(args)?),
         Command::Health(args) => health(args),
         Command::Completions { shell } => {
@@ -628,9 +642,28 @@ fn broker_configs(args: &ServeArgs) -> std::collections::BTreeMap<String, String
     let from_env = crate::kafka_env::applied()
         .map(|m| m.broker_configs.clone())
         .unwrap_or_default();
+    let flags = [
+        (
+            "max.connections",
+            args.max_connections.map(|n| n.to_string()),
+        ),
+        (
+            "max.connections.per.ip",
+            args.max_connections_per_ip.map(|n| n.to_string()),
+        ),
+        (
+            "connections.max.idle.ms",
+            Some(args.connections_max_idle_ms.to_string()),
+        ),
+    ];
     from_env
         .into_iter()
         .chain(args.broker_configs.iter().cloned())
+        .chain(
+            flags
+                .into_iter()
+                .filter_map(|(k, v)| v.map(|v| (k.to_string(), v))),
+        )
         .collect()
 }
 
@@ -795,7 +828,7 @@ mod tests {
             let mut argv = vec!["rill", "serve"];
             argv.extend_from_slice(extra);
             match Cli::parse_from(argv).command {
-                Command::Serve(a) => a,
+                Command::Serve(a) => *a,
                 _ => unreachable!("parsed `rill serve`"),
             }
         }

@@ -86,6 +86,9 @@ const FLAG_BACKED: &[(&str, &str)] = &[
     ("log.dirs", "RILL_DATA_DIR"),
     ("log.dir", "RILL_DATA_DIR"),
     ("sasl.enabled.mechanisms", "RILL_SASL_MECHANISMS"),
+    ("max.connections", "RILL_MAX_CONNECTIONS"),
+    ("max.connections.per.ip", "RILL_MAX_CONNECTIONS_PER_IP"),
+    ("connections.max.idle.ms", "RILL_CONNECTIONS_MAX_IDLE_MS"),
 ];
 
 /// `KAFKA_*` variables of the images that are not broker configs, and configs that only

@@ -18,6 +18,7 @@ pub mod kafka_tools;
 pub mod listener;
 pub mod log;
 pub mod meta;
+pub mod quota;
 pub mod server;
 pub mod testing;
 pub mod tls;

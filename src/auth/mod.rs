@@ -100,6 +100,11 @@ impl Principal {
     pub fn as_str(&self) -> &str {
         &self.0
     }
+
+    /// The name without its type (`alice` of `User:alice`): what quotas are set for.
+    pub fn name(&self) -> &str {
+        self.0.split_once(':').map_or(&self.0, |(_, n)| n)
+    }
 }
 
 impl fmt::Display for Principal {
@@ -124,5 +129,6 @@ mod tests {
         assert!(parse_mechanism("").is_err());
         assert_eq!(Principal::user("alice").as_str(), "User:alice");
         assert_eq!(Principal::anonymous().to_string(), "User:ANONYMOUS");
+        assert_eq!(Principal::user("CN=a,O=b").name(), "CN=a,O=b");
     }
 }

@@ -169,6 +169,27 @@ impl Broker {
         }
     }
 
+    /// A broker config's value as this broker applies it: its own dynamic config, the
+    /// cluster default, the startup setting, else Kafka's default.
+    pub fn broker_setting(&self, name: &str) -> Option<String> {
+        let d = self.dynamic.read().unwrap_or_else(|p| p.into_inner());
+        d.per_broker
+            .get(name)
+            .or_else(|| d.cluster.get(name))
+            .or_else(|| self.statics.get(name))
+            .cloned()
+            .or_else(|| {
+                config::defs::find(config::defs::BROKER, name)
+                    .and_then(|def| def.default.map(str::to_string))
+            })
+    }
+
+    /// [`Broker::broker_setting`] as a number.
+    pub fn broker_setting_i64(&self, name: &str) -> Option<i64> {
+        self.broker_setting(name)
+            .and_then(|v| v.trim().parse::<i64>().ok())
+    }
+
     /// Every topic config's value for a topic with these overrides.
     pub fn topic_effective(
         &self,

@@ -7,6 +7,7 @@ pub mod fetch;
 pub mod flush;
 pub mod offsets;
 pub mod produce;
+pub mod quotas;
 pub mod replicas;
 pub mod retention;
 pub mod topic_config;
@@ -235,6 +236,9 @@ pub struct Broker {
     statics: BTreeMap<String, String>,
     /// SCRAM credentials (SASL listeners, the SCRAM admin APIs).
     users: users::Users,
+    /// Client quotas (AlterClientQuotas) and the rates measured against them.
+    quotas: RwLock<crate::quota::QuotaStore>,
+    throttles: crate::quota::Throttles,
 }
 
 const CLEAN_MARKER: &str = ".clean_shutdown";
@@ -324,8 +328,11 @@ impl Broker {
             dynamic: RwLock::new(configs::DynamicConfigs::default()),
             statics,
             users,
+            quotas: RwLock::new(crate::quota::QuotaStore::default()),
+            throttles: crate::quota::Throttles::default(),
         };
         broker.load_dynamic_configs()?;
+        broker.load_quotas()?;
         for rec in broker.meta.topics()? {
             match rec.state {
                 TopicState::Deleting => {

@@ -24,6 +24,15 @@ pub trait KafkaCode {
     }
 }
 
+impl KafkaCode for crate::broker::quotas::QuotaAlterError {
+    fn error(&self) -> ResponseError {
+        match self {
+            crate::broker::quotas::QuotaAlterError::Invalid(_) => ResponseError::InvalidRequest,
+            crate::broker::quotas::QuotaAlterError::Meta(_) => ResponseError::UnknownServerError,
+        }
+    }
+}
+
 impl KafkaCode for BatchError {
     fn error(&self) -> ResponseError {
         match self {

@@ -13,6 +13,7 @@ pub mod log_dirs;
 pub mod metadata;
 pub mod produce;
 pub mod producers;
+pub mod quotas;
 pub mod replicas;
 pub mod sasl;
 pub mod scram_users;

@@ -67,6 +67,8 @@ pub const SUPPORTED: &[ApiSpec] = &[
     api(ApiKey::IncrementalAlterConfigs, 0, 1),
     api(ApiKey::AlterPartitionReassignments, 0, 1),
     api(ApiKey::ListPartitionReassignments, 0, 0),
+    api(ApiKey::DescribeClientQuotas, 0, 1),
+    api(ApiKey::AlterClientQuotas, 0, 1),
     api(ApiKey::DescribeUserScramCredentials, 0, 0),
     api(ApiKey::AlterUserScramCredentials, 0, 0),
     api(ApiKey::DescribeCluster, 0, 2),
@@ -242,6 +244,20 @@ pub(crate) fn prefix(frame: &[u8]) -> (i16, i16, i32) {
     )
 }
 
+/// A Produce response with the client's throttle time (its `producer_byte_rate`), after
+/// which the connection waits as long. acks=0 requests get no response (and no wait).
+fn throttled_produce(
+    ctx: &RequestContext,
+    resp: Option<ProduceResponse>,
+    throttle: i32,
+) -> Result<Option<Reply>, DispatchError> {
+    match resp {
+        Some(resp) => encode_response(ctx, &resp.with_throttle_time_ms(throttle))
+            .map(|b| Some(Reply::from(b).muted_for(throttle))),
+        None => Ok(None),
+    }
+}
+
 /// Several pipelined Produce frames of one connection (see `handlers::produce::
 /// handle_many`). The replies are in request order; a frame that cannot be decoded ends
 /// the list with its error (which closes the connection after the replies before it).
@@ -274,14 +290,17 @@ pub async fn dispatch_produce_group(
             }
         }
     }
+    let throttles: Vec<i32> = ctxs
+        .iter()
+        .zip(&reqs)
+        .map(|(ctx, req)| handlers::quotas::produce_throttle(broker, ctx, req))
+        .collect();
     let responses = handlers::produce::handle_many(broker, &ctxs, reqs).await;
     let mut out: Vec<_> = ctxs
         .iter()
         .zip(responses)
-        .map(|(ctx, resp)| match resp {
-            Some(resp) => encode_response(ctx, &resp).map(|b| Some(b.into())),
-            None => Ok(None),
-        })
+        .zip(throttles)
+        .map(|((ctx, resp), throttle)| throttled_produce(ctx, resp, throttle))
         .collect();
     out.extend(failed.map(Err));
     out
@@ -325,15 +344,23 @@ pub async fn dispatch(
         ApiKey::Metadata => call!(MetadataRequest, handlers::metadata::handle),
         ApiKey::Produce => {
             let req: ProduceRequest = decode(&mut body, key, version)?;
-            match handlers::produce::handle(broker, &ctx, req).await {
-                Some(resp) => encode_response(&ctx, &resp).map(|b| Some(b.into())),
-                None => Ok(None),
-            }
+            let throttle = handlers::quotas::produce_throttle(broker, &ctx, &req);
+            let resp = handlers::produce::handle(broker, &ctx, req).await;
+            throttled_produce(&ctx, resp, throttle)
         }
         ApiKey::Fetch => {
             let req: FetchRequest = decode(&mut body, key, version)?;
             let (resp, records) = handlers::fetch::handle(broker, &ctx, req).await;
-            super::reply::encode_fetch(&ctx, resp, records).map(Some)
+            let bytes = records.iter().map(|(_, f)| f.len()).sum();
+            match handlers::quotas::fetch_throttle(broker, &ctx, bytes) {
+                // Over the consumer byte rate: an empty response, and the connection waits.
+                Some(ms) => {
+                    let empty = FetchResponse::default().with_throttle_time_ms(ms);
+                    super::reply::encode_fetch(&ctx, empty, Vec::new())
+                        .map(|r| Some(r.muted_for(ms)))
+                }
+                None => super::reply::encode_fetch(&ctx, resp, records).map(Some),
+            }
         }
         ApiKey::ListOffsets => call!(ListOffsetsRequest, handlers::list_offsets::handle),
         ApiKey::CreateTopics => call!(CreateTopicsRequest, handlers::admin::create_topics),
@@ -433,6 +460,14 @@ pub async fn dispatch(
         ApiKey::SaslAuthenticate => call!(
             SaslAuthenticateRequest,
             handlers::sasl::authenticate_out_of_place
+        ),
+        ApiKey::DescribeClientQuotas => call!(
+            DescribeClientQuotasRequest,
+            handlers::quotas::describe_client_quotas
+        ),
+        ApiKey::AlterClientQuotas => call!(
+            AlterClientQuotasRequest,
+            handlers::quotas::alter_client_quotas
         ),
         ApiKey::DescribeUserScramCredentials => call!(
             DescribeUserScramCredentialsRequest,

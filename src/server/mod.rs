@@ -2,6 +2,7 @@
 
 pub mod dispatch;
 pub mod frame;
+pub mod limits;
 pub mod outbox;
 pub mod reply;
 pub mod sasl;
@@ -117,11 +118,24 @@ async fn serve_stream<S: Stream>(
             principal: certified.unwrap_or_else(Principal::anonymous),
         }
     };
+    let mut mute: u32 = 0;
+    let idle = Duration::from_millis(
+        broker
+            .broker_setting_i64("connections.max.idle.ms")
+            .filter(|ms| *ms > 0)
+            .unwrap_or(i64::MAX / 2) as u64,
+    );
     loop {
         let frame = tokio::select! {
             biased;
             _ = shutdown.changed() => break,
-            f = reader.next(&mut stream, max) => f,
+            f = tokio::time::timeout(idle, reader.next(&mut stream, max)) => match f {
+                Ok(f) => f,
+                Err(_) => {
+                    tracing::debug!(%peer, idle_ms = idle.as_millis() as u64, "closing idle connection (connections.max.idle.ms)");
+                    break;
+                }
+            },
         };
         let frame = match frame {
             Ok(Some(f)) => f,
@@ -142,7 +156,7 @@ async fn serve_stream<S: Stream>(
         let produce = ApiKey::Produce as i16;
         if frame[..2] != produce.to_be_bytes() {
             let reply = dispatch::dispatch(&broker, Bytes::copy_from_slice(&frame), &session).await;
-            if !deliver(&mut outbox, &mut stream, peer, reply).await {
+            if !deliver(&mut outbox, &mut stream, peer, reply, &mut mute).await {
                 break;
             }
         } else if reader.has_frame_of(produce) {
@@ -157,7 +171,7 @@ async fn serve_stream<S: Stream>(
             }
             let mut open = true;
             for reply in dispatch::dispatch_produce_group(&broker, frames, &session).await {
-                if !deliver(&mut outbox, &mut stream, peer, reply).await {
+                if !deliver(&mut outbox, &mut stream, peer, reply, &mut mute).await {
                     open = false;
                     break;
                 }
@@ -167,15 +181,26 @@ async fn serve_stream<S: Stream>(
             }
         } else {
             let reply = dispatch::dispatch(&broker, frame, &session).await;
-            if !deliver(&mut outbox, &mut stream, peer, reply).await {
+            if !deliver(&mut outbox, &mut stream, peer, reply, &mut mute).await {
                 break;
             }
         }
-        // Flush unless another whole request is already buffered (pipelining).
-        if !reader.has_frame() {
+        // Flush unless another whole request is already buffered (pipelining) and the
+        // client is not being throttled.
+        if mute > 0 || !reader.has_frame() {
             if let Err(e) = outbox.flush(&mut stream).await {
                 tracing::debug!(%peer, error = %e, "flush failed");
                 break;
+            }
+        }
+        // A throttled client (over its quota): its answer is out; nothing more is read
+        // from it for the throttle time, as Kafka mutes the channel.
+        if mute > 0 {
+            let wait = Duration::from_millis(std::mem::take(&mut mute) as u64);
+            tokio::select! {
+                biased;
+                _ = shutdown.changed() => break,
+                _ = tokio::time::sleep(wait) => {}
             }
         }
     }
@@ -183,17 +208,22 @@ async fn serve_stream<S: Stream>(
     tracing::debug!(%peer, "connection closed");
 }
 
-/// Queues a request's reply (nothing for acks=0). False if the connection must close: the
-/// request could not be handled, or the peer is gone.
+/// Queues a request's reply (nothing for acks=0), raising `mute` to the reply's throttle.
+/// False if the connection must close: the request could not be handled, or the peer is
+/// gone.
 async fn deliver<S: Stream>(
     outbox: &mut outbox::Outbox,
     stream: &mut S,
     peer: SocketAddr,
     reply: Result<Option<reply::Reply>, dispatch::DispatchError>,
+    mute: &mut u32,
 ) -> bool {
     match reply {
         Ok(Some(reply)) => match outbox.send(stream, &reply).await {
-            Ok(()) => true,
+            Ok(()) => {
+                *mute = (*mute).max(reply.mute_ms);
+                true
+            }
             Err(e) => {
                 tracing::debug!(%peer, error = %e, "write failed");
                 false
@@ -306,16 +336,33 @@ pub async fn run(
     }
     let mut conns = JoinSet::new();
     let mut accepts = JoinSet::new();
-    let (conn_tx, mut conn_rx) = tokio::sync::mpsc::channel::<((TcpStream, SocketAddr), usize)>(64);
+    let limits = Arc::new(limits::Connections::default());
+    let (conn_tx, mut conn_rx) =
+        tokio::sync::mpsc::channel::<(TcpStream, SocketAddr, usize, limits::Slot)>(64);
     for (l, index) in listeners {
         let tx = conn_tx.clone();
         let mut stop = shutdown.clone();
+        let limits = limits.clone();
+        let b = broker.clone();
         accepts.spawn(async move {
             loop {
+                // At max.connections the acceptor waits for a slot, as Kafka's does: new
+                // connections stay in the listen backlog meanwhile.
+                if !limits.wait_for_slot(&b, &mut stop).await {
+                    break;
+                }
                 tokio::select! {
                     _ = stop.changed() => break,
                     r = l.accept() => match r {
-                        Ok(c) => { if tx.send((c, index)).await.is_err() { break; } }
+                        Ok((stream, peer)) => {
+                            // Counted here, so the next wait_for_slot sees it.
+                            let Some(slot) = limits.open(&b, peer.ip()) else {
+                                continue;
+                            };
+                            if tx.send((stream, peer, index, slot)).await.is_err() {
+                                break;
+                            }
+                        }
                         Err(e) => {
                             tracing::warn!(error = %e, "accept failed");
                             tokio::time::sleep(Duration::from_millis(50)).await;
@@ -330,7 +377,7 @@ pub async fn run(
         tokio::select! {
             _ = shutdown.changed() => break,
             c = conn_rx.recv() => match c {
-                Some(((stream, peer), index)) => {
+                Some((stream, peer, index, slot)) => {
                     tracing::debug!(%peer, listener = %broker.config.listener(index).name, "accepted connection");
                     let acceptor = if broker.config.listener(index).protocol.is_tls() {
                         match &tls {
@@ -343,7 +390,11 @@ pub async fn run(
                     } else {
                         None
                     };
-                    conns.spawn(serve_connection(stream, peer, index, acceptor, broker.clone(), shutdown.clone()));
+                    let serve = serve_connection(stream, peer, index, acceptor, broker.clone(), shutdown.clone());
+                    conns.spawn(async move {
+                        serve.await;
+                        drop(slot);
+                    });
                 }
                 None => break,
             },

@@ -188,6 +188,7 @@ mod tests {
                 (30_000, FileSlice::new(file.clone(), 999_000, 1000)),
                 (99_999, FileSlice::new(file.clone(), 3, 200_000)),
             ],
+            mute_ms: 0,
         };
         let want = reply.to_vec().unwrap();
         for zero_copy in [true, false] {

@@ -14,6 +14,9 @@ use crate::log::FileSlice;
 pub struct Reply {
     pub(crate) head: BytesMut,
     pub(crate) files: Vec<(usize, FileSlice)>,
+    /// A throttled client's wait: the connection reads nothing more for this long after
+    /// sending the reply (Kafka mutes the channel, KIP-219).
+    pub(crate) mute_ms: u32,
 }
 
 impl From<BytesMut> for Reply {
@@ -21,11 +24,17 @@ impl From<BytesMut> for Reply {
         Reply {
             head,
             files: Vec::new(),
+            mute_ms: 0,
         }
     }
 }
 
 impl Reply {
+    pub(crate) fn muted_for(mut self, ms: i32) -> Reply {
+        self.mute_ms = ms.max(0) as u32;
+        self
+    }
+
     /// Bytes on the wire, size prefix included.
     pub fn len(&self) -> usize {
         self.head.len() + self.files.iter().map(|(_, f)| f.len()).sum::<usize>()
@@ -130,7 +139,11 @@ pub fn encode_fetch(
     let size = i32::try_from(head.len() - 4 + total)
         .map_err(|_| broken("fetch response larger than 2 GiB"))?;
     head[..4].copy_from_slice(&size.to_be_bytes());
-    Ok(Reply { head, files })
+    Ok(Reply {
+        head,
+        files,
+        mute_ms: 0,
+    })
 }
 
 /// The protocol's unsigned varint (7 bits per byte, low first): a compact length prefix.

@@ -1,0 +1,313 @@
+//! Client quotas, raw: AlterClientQuotas / DescribeClientQuotas v0–1 (validation, filters,
+//! persistence across a restart) and a produce-rate quota throttling Produce responses.
+
+use kafka_protocol::messages::alter_client_quotas_request::{EntityData, EntryData, OpData};
+use kafka_protocol::messages::describe_client_quotas_request::ComponentData;
+use kafka_protocol::messages::produce_request::{PartitionProduceData, TopicProduceData};
+use kafka_protocol::messages::*;
+use kafka_protocol::protocol::StrBytes;
+use kafka_protocol::records::Compression;
+
+use crate::common::{batch, Client, Rill};
+
+const INVALID_REQUEST: i16 = 42;
+
+fn s(v: &str) -> StrBytes {
+    StrBytes::from_string(v.to_string())
+}
+
+fn entity(parts: &[(&str, Option<&str>)]) -> Vec<EntityData> {
+    parts
+        .iter()
+        .map(|(t, n)| {
+            EntityData::default()
+                .with_entity_type(s(t))
+                .with_entity_name(n.map(s))
+        })
+        .collect()
+}
+
+fn alter(
+    c: &mut Client,
+    version: i16,
+    parts: &[(&str, Option<&str>)],
+    ops: &[(&str, f64, bool)],
+    validate_only: bool,
+) -> (i16, Option<String>) {
+    let req = AlterClientQuotasRequest::default()
+        .with_validate_only(validate_only)
+        .with_entries(vec![EntryData::default()
+            .with_entity(entity(parts))
+            .with_ops(
+                ops.iter()
+                    .map(|(k, v, remove)| {
+                        OpData::default()
+                            .with_key(s(k))
+                            .with_value(*v)
+                            .with_remove(*remove)
+                    })
+                    .collect(),
+            )]);
+    let resp = c.send(version, &req);
+    assert_eq!(resp.entries.len(), 1);
+    let e = &resp.entries[0];
+    assert_eq!(e.entity.len(), parts.len(), "the entity is echoed");
+    (
+        e.error_code,
+        e.error_message.as_ref().map(|m| m.to_string()),
+    )
+}
+
+/// An entity as "type=name|<default>" joined by ",", and its values.
+type Described = (String, Vec<(String, f64)>);
+
+/// Each described entry, sorted.
+fn describe(
+    c: &mut Client,
+    version: i16,
+    components: &[(&str, i8, Option<&str>)],
+    strict: bool,
+) -> Result<Vec<Described>, i16> {
+    let req = DescribeClientQuotasRequest::default()
+        .with_strict(strict)
+        .with_components(
+            components
+                .iter()
+                .map(|(t, m, n)| {
+                    ComponentData::default()
+                        .with_entity_type(s(t))
+                        .with_match_type(*m)
+                        .with_match(n.map(s))
+                })
+                .collect(),
+        );
+    let resp = c.send(version, &req);
+    if resp.error_code != 0 {
+        assert!(resp.error_message.is_some());
+        return Err(resp.error_code);
+    }
+    let mut out: Vec<_> = resp
+        .entries
+        .unwrap_or_default()
+        .into_iter()
+        .map(|e| {
+            let mut ent: Vec<String> = e
+                .entity
+                .iter()
+                .map(|p| {
+                    format!(
+                        "{}={}",
+                        p.entity_type.as_str(),
+                        p.entity_name.as_deref().unwrap_or("<default>")
+                    )
+                })
+                .collect();
+            ent.sort();
+            let mut values: Vec<(String, f64)> = e
+                .values
+                .iter()
+                .map(|v| (v.key.to_string(), v.value))
+                .collect();
+            values.sort_by(|a, b| a.0.cmp(&b.0));
+            (ent.join(","), values)
+        })
+        .collect();
+    out.sort_by(|a, b| a.0.cmp(&b.0));
+    Ok(out)
+}
+
+#[test]
+fn alter_and_describe_client_quotas_every_version_and_after_a_restart() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let mut rill = Rill::start_on(dir.path(), &[]);
+    let mut c = rill.client();
+    for v in 0..=1 {
+        let user = format!("alice{v}");
+        assert_eq!(
+            alter(
+                &mut c,
+                v,
+                &[("user", Some(&user))],
+                &[("producer_byte_rate", 1024.0, false)],
+                false
+            )
+            .0,
+            0
+        );
+        assert_eq!(
+            alter(
+                &mut c,
+                v,
+                &[("user", Some(&user)), ("client-id", None)],
+                &[
+                    ("consumer_byte_rate", 2048.0, false),
+                    ("request_percentage", 12.5, false)
+                ],
+                false
+            )
+            .0,
+            0
+        );
+        // validate_only changes nothing.
+        assert_eq!(
+            alter(
+                &mut c,
+                v,
+                &[("client-id", Some("app"))],
+                &[("producer_byte_rate", 1.0, false)],
+                true
+            )
+            .0,
+            0
+        );
+        let exact = describe(&mut c, v, &[("user", 0, Some(&user))], false).expect("describes");
+        assert_eq!(
+            exact,
+            vec![
+                (
+                    format!("client-id=<default>,user={user}"),
+                    vec![
+                        ("consumer_byte_rate".into(), 2048.0),
+                        ("request_percentage".into(), 12.5)
+                    ]
+                ),
+                (
+                    format!("user={user}"),
+                    vec![("producer_byte_rate".into(), 1024.0)]
+                ),
+            ]
+        );
+        let strict = describe(&mut c, v, &[("user", 0, Some(&user))], true).expect("describes");
+        assert_eq!(strict.len(), 1);
+    }
+    assert!(describe(&mut c, 1, &[("client-id", 2, None)], false)
+        .expect("describes")
+        .iter()
+        .all(|(e, _)| !e.contains("client-id=app")));
+    // Refusals, each with INVALID_REQUEST and a message.
+    for (parts, ops) in [
+        (
+            vec![("user", Some("x"))],
+            vec![("producer_byte_rate", 10.5, false)],
+        ),
+        (
+            vec![("user", Some("x"))],
+            vec![("producer_byte_rate", -1.0, false)],
+        ),
+        (vec![("user", Some("x"))], vec![("no_such_key", 1.0, false)]),
+        (
+            vec![("ip", Some("not-an-ip"))],
+            vec![("connection_creation_rate", 1.0, false)],
+        ),
+        (
+            vec![("ip", None), ("user", None)],
+            vec![("connection_creation_rate", 1.0, false)],
+        ),
+        (
+            vec![("group", Some("g"))],
+            vec![("producer_byte_rate", 1.0, false)],
+        ),
+    ] {
+        let (code, message) = alter(&mut c, 1, &parts, &ops, false);
+        assert_eq!(code, INVALID_REQUEST, "{parts:?} {ops:?}");
+        assert!(message.is_some());
+    }
+    assert_eq!(
+        describe(&mut c, 1, &[("user", 2, None), ("user", 2, None)], false),
+        Err(INVALID_REQUEST)
+    );
+    // A removal, then a restart: what is left is still there.
+    assert_eq!(
+        alter(
+            &mut c,
+            1,
+            &[("user", Some("alice0"))],
+            &[("producer_byte_rate", 0.0, true)],
+            false
+        )
+        .0,
+        0
+    );
+    drop(c);
+    rill.stop();
+    let rill = Rill::start_on(dir.path(), &[]);
+    let mut c = rill.client();
+    let all = describe(&mut c, 1, &[], false).expect("describes");
+    let entities: Vec<&str> = all.iter().map(|(e, _)| e.as_str()).collect();
+    assert_eq!(
+        entities,
+        vec![
+            "client-id=<default>,user=alice0",
+            "client-id=<default>,user=alice1",
+            "user=alice1"
+        ]
+    );
+}
+
+#[test]
+fn a_producer_over_its_byte_rate_is_throttled() {
+    let rill = Rill::start(&["--default-partitions", "1"]);
+    let mut c = rill.client();
+    // ANONYMOUS on PLAINTEXT; the client id of the test client is what `Client` sends.
+    assert_eq!(
+        alter(
+            &mut c,
+            1,
+            &[("user", Some("ANONYMOUS"))],
+            &[("producer_byte_rate", 10_000.0, false)],
+            false
+        )
+        .0,
+        0
+    );
+    let produce = |c: &mut Client| {
+        let req = ProduceRequest::default()
+            .with_acks(1)
+            .with_timeout_ms(5000)
+            .with_topic_data(vec![TopicProduceData::default()
+                .with_name(TopicName(s("throttled")))
+                .with_partition_data(vec![PartitionProduceData::default()
+                    .with_index(0)
+                    .with_records(Some(batch(200, 0, Compression::None)))])]);
+        c.send::<ProduceRequest>(9, &req)
+    };
+    let mut m = rill.client();
+    m.send::<MetadataRequest>(
+        12,
+        &MetadataRequest::default()
+            .with_topics(Some(vec![metadata_request::MetadataRequestTopic::default(
+            )
+            .with_name(Some(TopicName(s("throttled"))))]))
+            .with_allow_auto_topic_creation(true),
+    );
+    let first = produce(&mut c);
+    let size = batch(200, 0, Compression::None).len() as f64;
+    // Within the first 10 s window's allowance: 100 000 bytes.
+    let mut throttles = vec![first.throttle_time_ms];
+    while throttles.len() < 60 && *throttles.last().expect("one") == 0 {
+        throttles.push(produce(&mut c).throttle_time_ms);
+    }
+    let last = *throttles.last().expect("one");
+    assert!(
+        last > 0,
+        "no throttle after {} bytes: {throttles:?}",
+        size * throttles.len() as f64
+    );
+    assert!(
+        throttles.len() as f64 * size > 100_000.0,
+        "throttled within the allowance"
+    );
+    // (rate - quota) / quota × window: at most one batch over, over a 10 s window.
+    assert!(
+        last as f64 <= size / 10_000.0 * 1000.0 * 1.1 + 1.0,
+        "{last} ms for {size} bytes"
+    );
+    // The throttled connection reads nothing more for the throttle time.
+    let start = std::time::Instant::now();
+    let next = produce(&mut c);
+    assert!(
+        start.elapsed().as_millis() as i32 >= last - 5,
+        "muted for {last} ms"
+    );
+    assert!(next.throttle_time_ms >= 0);
+}
