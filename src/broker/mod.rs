@@ -2,6 +2,7 @@
 //! metadata store, the flush policy and the "new data" signal fetches wait on.
 //! Kafka wire types never appear here.
 
+pub mod acls;
 pub mod configs;
 pub mod fetch;
 pub mod flush;
@@ -71,6 +72,11 @@ pub struct BrokerConfig {
     /// Kafka broker configs given at startup (`--broker-config`, `KAFKA_*` variables):
     /// static broker settings, e.g. broker defaults of topic configs.
     pub broker_configs: BTreeMap<String, String>,
+    /// `--authorizer acl`: requests are checked against the ACLs. Off, everything is
+    /// allowed (the ACL APIs still store and list bindings).
+    pub acl_authorizer: bool,
+    /// `--super-users`: `User:<name>` principals the authorizer allows everything.
+    pub super_users: Vec<String>,
 }
 
 impl BrokerConfig {
@@ -124,6 +130,8 @@ impl BrokerConfig {
             log_cleaner_backoff_ms: 15_000,
             log_cleaner_dedupe_buffer_size: 1 << 20,
             broker_configs: BTreeMap::new(),
+            acl_authorizer: false,
+            super_users: Vec::new(),
         }
     }
 }
@@ -235,6 +243,8 @@ pub struct Broker {
     statics: BTreeMap<String, String>,
     /// SCRAM credentials (SASL listeners, the SCRAM admin APIs).
     users: users::Users,
+    /// ACL bindings and the authorizer's settings.
+    acls: acls::Acls,
 }
 
 const CLEAN_MARKER: &str = ".clean_shutdown";
@@ -309,6 +319,7 @@ impl Broker {
         );
         let statics = configs::static_configs(&config);
         let users = users::Users::load(&meta)?;
+        let acls = acls::Acls::load(&meta, config.acl_authorizer, config.super_users.clone())?;
         let broker = Broker {
             config,
             cluster_id,
@@ -324,6 +335,7 @@ impl Broker {
             dynamic: RwLock::new(configs::DynamicConfigs::default()),
             statics,
             users,
+            acls,
         };
         broker.load_dynamic_configs()?;
         for rec in broker.meta.topics()? {
