@@ -2,6 +2,7 @@
 
 mod common;
 
+mod acls;
 mod admin;
 mod api_versions;
 mod bad_input;

@@ -142,6 +142,16 @@ pub struct ServeArgs {
     /// passwords are left as they are. Users added with AlterUserScramCredentials stay.
     #[arg(long, env = "RILL_USERS_FILE")]
     pub users_file: Option<PathBuf>,
+    /// Authorize requests against ACLs: `acl` (Kafka's StandardAuthorizer: DENY wins, no
+    /// matching ACL denies) or `none` (everything allowed; the ACL APIs still store and
+    /// list bindings).
+    #[arg(long, env = "RILL_AUTHORIZER", default_value = "none",
+          value_parser = clap::builder::PossibleValuesParser::new(["acl", "none"]))]
+    pub authorizer: String,
+    /// Principals the authorizer allows everything: Kafka's `super.users`
+    /// (`User:admin;User:ops`) or comma-separated user names (`admin,ops`).
+    #[arg(long, env = "RILL_SUPER_USERS", value_parser = parse_super_users)]
+    pub super_users: Option<SuperUsers>,
     /// Where logs and metadata live. Default: $XDG_DATA_HOME/rill or ~/.local/share/rill.
     #[arg(long, env = "RILL_DATA_DIR")]
     pub data_dir: Option<PathBuf>,
@@ -275,6 +285,16 @@ pub struct ServeArgs {
     /// listener follows.
     #[arg(long, env = "RILL_READY_FILE")]
     pub ready_file: Option<PathBuf>,
+}
+
+/// `--super-users`, as `User:<name>` principals.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct SuperUsers(pub Vec<String>);
+
+fn parse_super_users(s: &str) -> Result<SuperUsers, String> {
+    crate::acl::parse_super_users(s)
+        .map(SuperUsers)
+        .map_err(|e| e.to_string())
 }
 
 #[derive(Debug, Error)]
@@ -542,6 +562,8 @@ async fn serve_async(args: ServeArgs) -> Result<(), CliError> {
         log_cleaner_backoff_ms: args.log_cleaner_backoff_ms,
         log_cleaner_dedupe_buffer_size: args.log_cleaner_dedupe_buffer_size as usize,
         broker_configs: broker_configs(&args),
+        acl_authorizer: args.authorizer == "acl",
+        super_users: args.super_users.clone().unwrap_or_default().0,
     };
     let broker = tokio::task::block_in_place(|| Broker::open(config))?;
     if let Some(users) = &users {

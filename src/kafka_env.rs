@@ -89,6 +89,7 @@ const FLAG_BACKED: &[(&str, &str)] = &[
     ("max.connections", "RILL_MAX_CONNECTIONS"),
     ("max.connections.per.ip", "RILL_MAX_CONNECTIONS_PER_IP"),
     ("connections.max.idle.ms", "RILL_CONNECTIONS_MAX_IDLE_MS"),
+    ("super.users", "RILL_SUPER_USERS"),
 ];
 
 /// `KAFKA_*` variables of the images that are not broker configs, and configs that only
@@ -379,6 +380,34 @@ pub fn map_env(vars: &[(String, String)]) -> Result<Mapped, KafkaEnvError> {
             out.notes.push(format!(
                 "{var} is not read: give SASL users with --users-file (RILL_USERS_FILE)"
             ));
+            continue;
+        }
+        if name == "authorizer.class.name" {
+            // Kafka's ACL authorizers (KRaft's StandardAuthorizer, ZooKeeper's
+            // AclAuthorizer) are Rill's `--authorizer acl`; another class is refused
+            // rather than left off (which would allow everything).
+            let class = value.trim();
+            if class.is_empty() {
+                out.ignored.push(var.clone());
+            } else if class.ends_with(".StandardAuthorizer") || class.ends_with(".AclAuthorizer") {
+                out.rill_env
+                    .push(("RILL_AUTHORIZER".into(), "acl".into(), var.clone()));
+            } else {
+                return Err(KafkaEnvError::Bad {
+                    var: var.clone(),
+                    value: value.clone(),
+                    why: "Rill's authorizer is Kafka's ACL authorizer (StandardAuthorizer or AclAuthorizer); other classes are not supported".into(),
+                });
+            }
+            continue;
+        }
+        if name == "allow.everyone.if.no.acl.found" {
+            out.ignored.push(var.clone());
+            if value.trim().eq_ignore_ascii_case("true") {
+                out.notes.push(format!(
+                    "{var}=true is not supported: with --authorizer acl a request no ACL matches is denied"
+                ));
+            }
             continue;
         }
         if let Some((_, rill)) = FLAG_BACKED.iter().find(|(k, _)| k == name) {
@@ -761,6 +790,35 @@ mod tests {
             Some("SASL_PLAINTEXT://127.0.0.1:9093")
         );
         assert_eq!(rill(&m, "RILL_LISTENER_SECURITY_PROTOCOL_MAP"), None);
+    }
+
+    #[test]
+    fn authorizer_and_super_users_map() {
+        let m = map_env(&env(&[
+            (
+                "KAFKA_AUTHORIZER_CLASS_NAME",
+                "org.apache.kafka.metadata.authorizer.StandardAuthorizer",
+            ),
+            ("KAFKA_SUPER_USERS", "User:admin;User:ops"),
+        ]))
+        .expect("maps");
+        assert_eq!(rill(&m, "RILL_AUTHORIZER").as_deref(), Some("acl"));
+        assert_eq!(
+            rill(&m, "RILL_SUPER_USERS").as_deref(),
+            Some("User:admin;User:ops")
+        );
+        let m = map_env(&env(&[(
+            "KAFKA_AUTHORIZER_CLASS_NAME",
+            "kafka.security.authorizer.AclAuthorizer",
+        )]))
+        .expect("maps");
+        assert_eq!(rill(&m, "RILL_AUTHORIZER").as_deref(), Some("acl"));
+        let e = map_env(&env(&[(
+            "KAFKA_AUTHORIZER_CLASS_NAME",
+            "com.example.MyAuthorizer",
+        )]))
+        .unwrap_err();
+        assert!(e.to_string().contains("KAFKA_AUTHORIZER_CLASS_NAME"), "{e}");
     }
 
     #[test]

@@ -2,6 +2,7 @@
 //! See ARCHITECTURE.md for the map of the code.
 #![deny(unsafe_code)]
 
+pub mod acl;
 pub mod admin;
 pub mod auth;
 pub mod bench;

@@ -86,10 +86,40 @@ mod tests {
     }
 
     #[test]
+    fn acls_are_pure() {
+        // Bindings, filters and the authorizer's rules: no wire types or runtime; the
+        // store is broker/acls.rs, the requests handlers/acls.rs.
+        let forbidden = [
+            "kafka_protocol",
+            "tokio",
+            "crate::server",
+            "crate::handlers",
+            "crate::broker",
+        ];
+        assert_none("src/acl", &[], &forbidden);
+    }
+
+    #[test]
+    fn quota_rules_are_pure() {
+        // Entities, precedence and rates: no wire types or runtime; the store is
+        // broker/quotas.rs, the requests and throttles handlers/quotas.rs.
+        let forbidden = [
+            "kafka_protocol",
+            "tokio",
+            "crate::server",
+            "crate::handlers",
+            "crate::broker",
+        ];
+        assert_none("src/quota", &[], &forbidden);
+    }
+
+    #[test]
     fn the_broker_does_not_use_the_client_side() {
         // client/, admin/ and bench/ share the binary, not the broker's code paths.
         let forbidden = ["crate::client", "crate::admin", "crate::bench"];
         for dir in [
+            "src/acl",
+            "src/quota",
             "src/server",
             "src/handlers",
             "src/broker",

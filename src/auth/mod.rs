@@ -82,7 +82,7 @@ pub enum AuthError {
     Random(String),
 }
 
-/// Who a connection is, for the authorizer to come: `User:ANONYMOUS` on PLAINTEXT
+/// Who a connection is, for the authorizer: `User:ANONYMOUS` on PLAINTEXT
 /// listeners, `User:<name>` once SASL authentication succeeded.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub struct Principal(Arc<str>);

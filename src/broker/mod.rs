@@ -2,6 +2,7 @@
 //! metadata store, the flush policy and the "new data" signal fetches wait on.
 //! Kafka wire types never appear here.
 
+pub mod acls;
 pub mod configs;
 pub mod fetch;
 pub mod flush;
@@ -72,6 +73,11 @@ pub struct BrokerConfig {
     /// Kafka broker configs given at startup (`--broker-config`, `KAFKA_*` variables):
     /// static broker settings, e.g. broker defaults of topic configs.
     pub broker_configs: BTreeMap<String, String>,
+    /// `--authorizer acl`: requests are checked against the ACLs. Off, everything is
+    /// allowed (the ACL APIs still store and list bindings).
+    pub acl_authorizer: bool,
+    /// `--super-users`: `User:<name>` principals the authorizer allows everything.
+    pub super_users: Vec<String>,
 }
 
 impl BrokerConfig {
@@ -125,6 +131,8 @@ impl BrokerConfig {
             log_cleaner_backoff_ms: 15_000,
             log_cleaner_dedupe_buffer_size: 1 << 20,
             broker_configs: BTreeMap::new(),
+            acl_authorizer: false,
+            super_users: Vec::new(),
         }
     }
 }
@@ -239,6 +247,8 @@ pub struct Broker {
     /// Client quotas (AlterClientQuotas) and the rates measured against them.
     quotas: RwLock<crate::quota::QuotaStore>,
     throttles: crate::quota::Throttles,
+    /// ACL bindings and the authorizer's settings.
+    acls: acls::Acls,
 }
 
 const CLEAN_MARKER: &str = ".clean_shutdown";
@@ -313,6 +323,7 @@ impl Broker {
         );
         let statics = configs::static_configs(&config);
         let users = users::Users::load(&meta)?;
+        let acls = acls::Acls::load(&meta, config.acl_authorizer, config.super_users.clone())?;
         let broker = Broker {
             config,
             cluster_id,
@@ -330,6 +341,7 @@ impl Broker {
             users,
             quotas: RwLock::new(crate::quota::QuotaStore::default()),
             throttles: crate::quota::Throttles::default(),
+            acls,
         };
         broker.load_dynamic_configs()?;
         broker.load_quotas()?;

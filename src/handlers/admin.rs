@@ -12,7 +12,8 @@ use kafka_protocol::messages::*;
 use uuid::Uuid;
 
 use super::errors::KafkaCode;
-use super::{code, str_bytes, topic_name};
+use super::{authz, code, str_bytes, topic_name};
+use crate::acl::{Operation, ResourceType};
 use crate::broker::{Broker, Topic, TopicError};
 use crate::server::dispatch::RequestContext;
 
@@ -49,6 +50,8 @@ pub async fn create_topics(
         .map(|t| t.name.to_string())
         .collect();
     let version = ctx.api_version;
+    // CREATE on the cluster allows every topic; otherwise CREATE on each.
+    let create_any = authz::cluster(broker, ctx, Operation::Create).is_ok();
     let topics = req
         .topics
         .into_iter()
@@ -68,6 +71,11 @@ pub async fn create_topics(
                     code(ResponseError::InvalidRequest),
                     format!("Create topics request from client contains duplicate topic {name}"),
                 );
+            }
+            if !create_any {
+                if let Err(d) = authz::topic(broker, ctx, Operation::Create, &name) {
+                    return fail(d.kafka_code(), "Authorization failed.".into());
+                }
             }
             let mut partitions = t.num_partitions;
             let mut rf = t.replication_factor;
@@ -154,6 +162,16 @@ pub async fn delete_topics(
     let responses = targets
         .into_iter()
         .map(|(name, id)| {
+            // DELETE on the topic: by name before it is looked up, by id after.
+            if let Some(n) = &name {
+                if let Err(d) = authz::topic(broker, ctx, Operation::Delete, n) {
+                    return DeletableTopicResult::default()
+                        .with_name(name.clone())
+                        .with_topic_id(id)
+                        .with_error_code(d.kafka_code())
+                        .with_error_message(Some(str_bytes(&d.to_string())));
+                }
+            }
             let found: Option<Arc<Topic>> = match &name {
                 Some(n) => broker.topic(n),
                 None => broker.topic_by_id(id),
@@ -169,6 +187,11 @@ pub async fn delete_topics(
                 };
                 return result.with_error_code(code(err));
             };
+            if let Err(d) = authz::topic(broker, ctx, Operation::Delete, &topic.name) {
+                return result
+                    .with_error_code(d.kafka_code())
+                    .with_error_message(Some(str_bytes(&d.to_string())));
+            }
             let result = result
                 .with_name(Some(topic_name(&topic.name)))
                 .with_topic_id(topic.id);
@@ -185,18 +208,24 @@ pub async fn delete_topics(
 
 pub async fn create_partitions(
     broker: &Arc<Broker>,
-    _ctx: &RequestContext,
+    ctx: &RequestContext,
     req: CreatePartitionsRequest,
 ) -> CreatePartitionsResponse {
     let results = req
         .topics
         .into_iter()
         .map(|t| {
+            let r = CreatePartitionsTopicResult::default().with_name(t.name.clone());
+            // ALTER on the topic.
+            if let Err(d) = authz::topic(broker, ctx, Operation::Alter, &t.name) {
+                return r
+                    .with_error_code(d.kafka_code())
+                    .with_error_message(Some(str_bytes(&d.to_string())));
+            }
             let res = match broker.topic(&t.name) {
                 None => Err(TopicError::UnknownTopic),
                 Some(topic) => broker.create_partitions(&topic, t.count, req.validate_only),
             };
-            let r = CreatePartitionsTopicResult::default().with_name(t.name);
             match res {
                 Ok(()) => r,
                 Err(e) => r
@@ -225,8 +254,16 @@ pub async fn describe_cluster(
                 "The broker does not describe controller endpoints",
             )));
     }
+    // As in Kafka, describing the cluster needs no permission; the operations reported
+    // are those allowed (all without an authorizer).
     let ops = if req.include_cluster_authorized_operations {
-        super::metadata::CLUSTER_OPS
+        super::metadata::authorized_ops(
+            broker,
+            ctx,
+            ResourceType::Cluster,
+            crate::acl::CLUSTER_NAME,
+            super::metadata::CLUSTER_OPS,
+        )
     } else {
         i32::MIN
     };

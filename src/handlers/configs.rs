@@ -11,7 +11,8 @@ use kafka_protocol::messages::*;
 use kafka_protocol::protocol::StrBytes;
 
 use super::errors::KafkaCode;
-use super::str_bytes;
+use super::{authz, str_bytes};
+use crate::acl::{Denied, Operation};
 use crate::broker::configs::ConfigResource;
 use crate::broker::Broker;
 use crate::config::{ConfigError, ConfigType, Described, Op, Source};
@@ -96,9 +97,24 @@ fn entry(d: Described, synonyms: bool, docs: bool) -> DescribeConfigsResourceRes
         .with_documentation(docs.then(|| str_bytes(d.doc)))
 }
 
+/// DESCRIBE_CONFIGS or ALTER_CONFIGS on the topic, the cluster (broker resources) or the
+/// group.
+fn authorize(
+    broker: &Broker,
+    ctx: &RequestContext,
+    op: Operation,
+    res: &ConfigResource,
+) -> Result<(), Denied> {
+    match res {
+        ConfigResource::Topic(n) => authz::topic(broker, ctx, op, n),
+        ConfigResource::Broker(_) => authz::cluster(broker, ctx, op),
+        ConfigResource::Group(n) => authz::group(broker, ctx, op, n),
+    }
+}
+
 pub async fn describe_configs(
     broker: &Arc<Broker>,
-    _ctx: &RequestContext,
+    ctx: &RequestContext,
     req: DescribeConfigsRequest,
 ) -> DescribeConfigsResponse {
     let results = req
@@ -112,9 +128,17 @@ pub async fn describe_configs(
                 .configuration_keys
                 .as_ref()
                 .map(|ks| ks.iter().map(|k| k.to_string()).collect());
-            match resource(r.resource_type, &r.resource_name)
-                .and_then(|res| broker.describe_configs(&res, keys.as_deref()))
+            let res = resource(r.resource_type, &r.resource_name);
+            if let Some(Err(d)) = res
+                .as_ref()
+                .ok()
+                .map(|res| authorize(broker, ctx, Operation::DescribeConfigs, res))
             {
+                return base
+                    .with_error_code(d.kafka_code())
+                    .with_error_message(Some(str_bytes(&d.to_string())));
+            }
+            match res.and_then(|res| broker.describe_configs(&res, keys.as_deref())) {
                 Ok(entries) => base.with_configs(
                     entries
                         .into_iter()
@@ -160,6 +184,14 @@ pub async fn list_config_resources(
                     ConfigResource::Group(n) => (GROUP, n),
                 })
                 .filter(|(t, _)| wanted(*t))
+                .filter(|(t, n)| {
+                    let res = match *t {
+                        TOPIC => ConfigResource::Topic(n.clone()),
+                        GROUP => ConfigResource::Group(n.clone()),
+                        _ => ConfigResource::Broker(n.clone()),
+                    };
+                    authorize(broker, ctx, Operation::DescribeConfigs, &res).is_ok()
+                })
                 .map(|(t, n)| {
                     Listed::default()
                         .with_resource_type(t)
@@ -175,6 +207,7 @@ pub async fn list_config_resources(
 /// once as Kafka does. Returns (type, name, error code, message) per resource.
 fn alter_each<R>(
     resources: &[R],
+    allowed: impl Fn(&ConfigResource) -> Result<(), Denied>,
     id: impl Fn(&R) -> (i8, StrBytes),
     act: impl Fn(&R, ConfigResource) -> Result<(), ConfigError>,
 ) -> Vec<(i8, StrBytes, i16, Option<StrBytes>)> {
@@ -196,7 +229,13 @@ fn alter_each<R>(
                     "Error due to duplicate config resources in the request".into(),
                 ))
             } else {
-                resource(t, &n).and_then(|res| act(r, res))
+                match resource(t, &n) {
+                    Ok(res) => match allowed(&res) {
+                        Ok(()) => act(r, res),
+                        Err(d) => return (t, n, d.kafka_code(), Some(str_bytes(&d.to_string()))),
+                    },
+                    Err(e) => Err(e),
+                }
             };
             let (code, message) = match result {
                 Ok(()) => (0, None),
@@ -209,11 +248,12 @@ fn alter_each<R>(
 
 pub async fn alter_configs(
     broker: &Arc<Broker>,
-    _ctx: &RequestContext,
+    ctx: &RequestContext,
     req: AlterConfigsRequest,
 ) -> AlterConfigsResponse {
     let results = alter_each(
         &req.resources,
+        |res| authorize(broker, ctx, Operation::AlterConfigs, res),
         |r| (r.resource_type, r.resource_name.clone()),
         |r, res| {
             let mut configs = BTreeMap::new();
@@ -267,11 +307,12 @@ fn op(code: i8, name: &str, value: Option<&StrBytes>) -> Result<Op, ConfigError>
 
 pub async fn incremental_alter_configs(
     broker: &Arc<Broker>,
-    _ctx: &RequestContext,
+    ctx: &RequestContext,
     req: IncrementalAlterConfigsRequest,
 ) -> IncrementalAlterConfigsResponse {
     let results = alter_each(
         &req.resources,
+        |res| authorize(broker, ctx, Operation::AlterConfigs, res),
         |r| (r.resource_type, r.resource_name.clone()),
         |r, res| {
             let ops = r

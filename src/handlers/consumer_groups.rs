@@ -15,7 +15,9 @@ use kafka_protocol::messages::*;
 use kafka_protocol::protocol::StrBytes;
 use uuid::Uuid;
 
-use super::{str_bytes, topic_name};
+use super::errors::KafkaCode;
+use super::{authz, str_bytes, topic_name};
+use crate::acl::Operation;
 use crate::broker::Broker;
 use crate::group::{self, ConsumerHeartbeat, TopicCatalog};
 use crate::server::dispatch::RequestContext;
@@ -42,6 +44,20 @@ pub async fn consumer_group_heartbeat(
     ctx: &RequestContext,
     req: ConsumerGroupHeartbeatRequest,
 ) -> ConsumerGroupHeartbeatResponse {
+    // READ on the group, DESCRIBE on the topics it subscribes to by name.
+    let denied = authz::group(broker, ctx, Operation::Read, &req.group_id)
+        .and_then(|()| {
+            req.subscribed_topic_names
+                .iter()
+                .flatten()
+                .try_for_each(|n| authz::topic(broker, ctx, Operation::Describe, n))
+        })
+        .err();
+    if let Some(d) = denied {
+        return ConsumerGroupHeartbeatResponse::default()
+            .with_error_code(d.kafka_code())
+            .with_error_message(Some(str_bytes(&d.to_string())));
+    }
     let hb = ConsumerHeartbeat {
         group_id: req.group_id.to_string(),
         member_id: req.member_id.to_string(),
@@ -125,6 +141,11 @@ pub async fn consumer_group_describe(
         .iter()
         .map(|id| {
             let id = id.to_string();
+            if let Err(d) = authz::group(broker, ctx, Operation::Describe, &id) {
+                return DescribedGroup::default()
+                    .with_group_id(GroupId(str_bytes(&id)))
+                    .with_error_code(d.kafka_code());
+            }
             let described = broker
                 .groups
                 .with(|c, now| (c.consumer_describe(now, &id), Vec::new()));

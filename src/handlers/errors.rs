@@ -3,7 +3,9 @@
 
 use kafka_protocol::error::ResponseError;
 
+use crate::acl::{AclError, Denied, ResourceType};
 use crate::auth::{AuthError, Mechanism};
+use crate::broker::acls::AclOpError;
 use crate::broker::fetch::FetchError;
 use crate::broker::replicas::ReplicaError;
 use crate::broker::retention::DeleteRecordsError;
@@ -268,6 +270,37 @@ impl KafkaCode for ScramDescribeError {
     }
 }
 
+impl KafkaCode for Denied {
+    fn error(&self) -> ResponseError {
+        match self.resource_type {
+            ResourceType::Topic => ResponseError::TopicAuthorizationFailed,
+            ResourceType::Group => ResponseError::GroupAuthorizationFailed,
+            ResourceType::TransactionalId => ResponseError::TransactionalIdAuthorizationFailed,
+            ResourceType::DelegationToken => ResponseError::DelegationTokenAuthorizationFailed,
+            ResourceType::Cluster | ResourceType::User | ResourceType::Any => {
+                ResponseError::ClusterAuthorizationFailed
+            }
+        }
+    }
+}
+
+impl KafkaCode for AclError {
+    fn error(&self) -> ResponseError {
+        match self {
+            AclError::InvalidRequest(_) => ResponseError::InvalidRequest,
+        }
+    }
+}
+
+impl KafkaCode for AclOpError {
+    fn error(&self) -> ResponseError {
+        match self {
+            AclOpError::Invalid(e) => e.error(),
+            AclOpError::Storage(_) => ResponseError::KafkaStorageError,
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -300,6 +333,22 @@ mod tests {
         assert_eq!(ScramAlterError::NotFound.kafka_code(), 91);
         assert_eq!(ScramAlterError::UnsupportedMechanism.kafka_code(), 33);
         assert_eq!(ScramAlterError::Unacceptable("x").kafka_code(), 93);
+    }
+
+    #[test]
+    fn authorization_codes_are_kafkas() {
+        let denied = |resource_type| Denied {
+            principal: "User:a".into(),
+            operation: crate::acl::Operation::Read,
+            resource_type,
+            name: "x".into(),
+        };
+        assert_eq!(denied(ResourceType::Topic).kafka_code(), 29);
+        assert_eq!(denied(ResourceType::Group).kafka_code(), 30);
+        assert_eq!(denied(ResourceType::Cluster).kafka_code(), 31);
+        assert_eq!(denied(ResourceType::TransactionalId).kafka_code(), 53);
+        assert_eq!(denied(ResourceType::DelegationToken).kafka_code(), 65);
+        assert_eq!(AclError::InvalidRequest("x".into()).kafka_code(), 42);
     }
 
     #[test]

@@ -9,7 +9,9 @@ use kafka_protocol::messages::fetch_response::{
 };
 use kafka_protocol::messages::*;
 
+use super::authz;
 use super::errors::KafkaCode;
+use crate::acl::Operation;
 use crate::broker::fetch::{FetchError, FetchSpec, PartitionSpec, TopicRef};
 use crate::broker::Broker;
 use crate::log::Isolation;
@@ -44,11 +46,28 @@ pub async fn handle(
     req: FetchRequest,
 ) -> (FetchResponse, FetchRecords) {
     let by_id = ctx.api_version >= 13;
+    // READ on each topic (an unknown id is the broker's to answer).
+    let denied: Vec<bool> = req
+        .topics
+        .iter()
+        .map(|t| {
+            let name = if by_id {
+                match broker.topic_by_id(t.topic_id) {
+                    Some(topic) => topic.name.clone(),
+                    None => return false,
+                }
+            } else {
+                t.topic.to_string()
+            };
+            authz::topic(broker, ctx, Operation::Read, &name).is_err()
+        })
+        .collect();
     let spec = FetchSpec {
         topics: req
             .topics
             .iter()
-            .map(|t| {
+            .zip(&denied)
+            .map(|(t, &denied)| {
                 let topic = if by_id {
                     TopicRef::Id(t.topic_id)
                 } else {
@@ -57,6 +76,7 @@ pub async fn handle(
                 let parts = t
                     .partitions
                     .iter()
+                    .filter(|_| !denied)
                     .map(|p| PartitionSpec {
                         partition: p.partition,
                         offset: p.fetch_offset,
@@ -76,7 +96,11 @@ pub async fn handle(
             Isolation::ReadUncommitted
         },
     };
-    let results = broker.fetch(&spec).await;
+    let results = if spec.topics.iter().all(|(_, parts)| parts.is_empty()) {
+        spec.topics.iter().map(|_| Vec::new()).collect()
+    } else {
+        broker.fetch(&spec).await
+    };
     let mut records = FetchRecords::new();
     let responses = req
         .topics
@@ -84,6 +108,26 @@ pub async fn handle(
         .zip(results)
         .enumerate()
         .map(|(ti, (t, results))| {
+            if denied[ti] {
+                let parts = t
+                    .partitions
+                    .iter()
+                    .map(|p| {
+                        PartitionData::default()
+                            .with_partition_index(p.partition)
+                            .with_error_code(authz::topic_denied())
+                            .with_high_watermark(-1)
+                            .with_last_stable_offset(-1)
+                            .with_log_start_offset(-1)
+                    })
+                    .collect();
+                let tr = FetchableTopicResponse::default().with_partitions(parts);
+                return if by_id {
+                    tr.with_topic_id(t.topic_id)
+                } else {
+                    tr.with_topic(t.topic)
+                };
+            }
             let parts = t
                 .partitions
                 .iter()

@@ -27,7 +27,8 @@ use kafka_protocol::messages::*;
 use kafka_protocol::protocol::StrBytes;
 
 use super::errors::KafkaCode;
-use super::{code, str_bytes, topic_name};
+use super::{authz, code, str_bytes, topic_name};
+use crate::acl::Operation;
 use crate::broker::offsets::Committed;
 use crate::broker::Broker;
 use crate::group;
@@ -81,8 +82,16 @@ pub async fn find_coordinator(
     let host = str_bytes(&listener.advertised_host);
     let port = listener.advertised_port as i32;
     // Rill coordinates every group and every transactional id (share groups: none).
-    let answer = |key_type: i8| -> (i16, Option<StrBytes>) {
-        if key_type == KEY_TYPE_GROUP || key_type == KEY_TYPE_TRANSACTION {
+    // DESCRIBE on the group or transactional id.
+    let answer = |key_type: i8, key: &str| -> (i16, Option<StrBytes>) {
+        let allowed = match key_type {
+            KEY_TYPE_GROUP => authz::group(broker, ctx, Operation::Describe, key),
+            KEY_TYPE_TRANSACTION => authz::txn_id(broker, ctx, Operation::Describe, key),
+            _ => Ok(()),
+        };
+        if let Err(d) = allowed {
+            (d.kafka_code(), Some(str_bytes(&d.to_string())))
+        } else if key_type == KEY_TYPE_GROUP || key_type == KEY_TYPE_TRANSACTION {
             (0, None)
         } else {
             (
@@ -96,7 +105,7 @@ pub async fn find_coordinator(
             .coordinator_keys
             .iter()
             .map(|k| {
-                let (err, msg) = answer(req.key_type);
+                let (err, msg) = answer(req.key_type, k);
                 let c = Coordinator::default()
                     .with_key(k.clone())
                     .with_error_code(err)
@@ -110,7 +119,7 @@ pub async fn find_coordinator(
             .collect();
         return FindCoordinatorResponse::default().with_coordinators(coordinators);
     }
-    let (err, msg) = answer(req.key_type);
+    let (err, msg) = answer(req.key_type, &req.key);
     let resp = FindCoordinatorResponse::default().with_error_code(err);
     let resp = if ctx.api_version >= 1 {
         resp.with_error_message(msg)
@@ -130,6 +139,12 @@ pub async fn join_group(
     req: JoinGroupRequest,
 ) -> JoinGroupResponse {
     let v = ctx.api_version;
+    if let Err(d) = authz::group(broker, ctx, Operation::Read, &req.group_id) {
+        return JoinGroupResponse::default()
+            .with_error_code(d.kafka_code())
+            .with_generation_id(-1)
+            .with_protocol_name((v < 7).then(|| str_bytes("")));
+    }
     let r = broker
         .groups
         .join(group::JoinGroup {
@@ -191,6 +206,9 @@ pub async fn sync_group(
     req: SyncGroupRequest,
 ) -> SyncGroupResponse {
     let v = ctx.api_version;
+    if let Err(d) = authz::group(broker, ctx, Operation::Read, &req.group_id) {
+        return SyncGroupResponse::default().with_error_code(d.kafka_code());
+    }
     let r = broker
         .groups
         .sync(group::SyncGroup {
@@ -228,9 +246,12 @@ pub async fn sync_group(
 
 pub async fn heartbeat(
     broker: &Arc<Broker>,
-    _ctx: &RequestContext,
+    ctx: &RequestContext,
     req: HeartbeatRequest,
 ) -> HeartbeatResponse {
+    if let Err(d) = authz::group(broker, ctx, Operation::Read, &req.group_id) {
+        return HeartbeatResponse::default().with_error_code(d.kafka_code());
+    }
     let err = broker
         .groups
         .heartbeat(group::Heartbeat {
@@ -249,6 +270,9 @@ pub async fn leave_group(
     req: LeaveGroupRequest,
 ) -> LeaveGroupResponse {
     let v = ctx.api_version;
+    if let Err(d) = authz::group(broker, ctx, Operation::Read, &req.group_id) {
+        return LeaveGroupResponse::default().with_error_code(d.kafka_code());
+    }
     let members = if v >= 3 {
         req.members
             .iter()
@@ -311,6 +335,11 @@ pub async fn describe_groups(
     let groups = described
         .into_iter()
         .map(|g| {
+            if let Err(e) = authz::group(broker, ctx, Operation::Describe, &g.group_id) {
+                return DescribedGroup::default()
+                    .with_group_id(GroupId(str_bytes(&g.group_id)))
+                    .with_error_code(e.kafka_code());
+            }
             let mut d = DescribedGroup::default()
                 .with_group_id(GroupId(str_bytes(&g.group_id)))
                 .with_error_code(g.error_code.kafka_code())
@@ -340,9 +369,15 @@ pub async fn describe_groups(
                     ))));
             }
             if v >= 3 && req.include_authorized_operations {
-                // Without an authorizer: every operation a group supports
-                // (READ 3, DELETE 6, DESCRIBE 8).
-                d = d.with_authorized_operations((1 << 3) | (1 << 6) | (1 << 8));
+                // Of the operations a group supports (READ 3, DELETE 6, DESCRIBE 8), those
+                // allowed (all of them without an authorizer).
+                d = d.with_authorized_operations(super::metadata::authorized_ops(
+                    broker,
+                    ctx,
+                    crate::acl::ResourceType::Group,
+                    &g.group_id,
+                    (1 << 3) | (1 << 6) | (1 << 8),
+                ));
             }
             d
         })
@@ -361,10 +396,16 @@ pub async fn list_groups(
     let listed = broker
         .groups
         .with(|c, _| (c.list_groups(&states, &types), Vec::new()));
+    let all_groups = authz::cluster(broker, ctx, Operation::Describe).is_ok();
     match listed {
         Ok(groups) => ListGroupsResponse::default().with_groups(
             groups
                 .iter()
+                // DESCRIBE on the cluster lists every group, else those one may describe.
+                .filter(|g| {
+                    all_groups
+                        || authz::group(broker, ctx, Operation::Describe, &g.group_id).is_ok()
+                })
                 .map(|g| {
                     let mut l = ListedGroup::default()
                         .with_group_id(GroupId(str_bytes(&g.group_id)))
@@ -385,10 +426,15 @@ pub async fn list_groups(
 
 pub async fn delete_groups(
     broker: &Arc<Broker>,
-    _ctx: &RequestContext,
+    ctx: &RequestContext,
     req: DeleteGroupsRequest,
 ) -> DeleteGroupsResponse {
-    let ids: Vec<String> = req.groups_names.iter().map(|g| g.to_string()).collect();
+    // DELETE on each group; the others are answered GROUP_AUTHORIZATION_FAILED.
+    let (ids, denied): (Vec<String>, Vec<String>) = req
+        .groups_names
+        .iter()
+        .map(|g| g.to_string())
+        .partition(|g| authz::group(broker, ctx, Operation::Delete, g).is_ok());
     // A group that only has committed offsets (no members ever joined here since the
     // last start) is deletable too, as in Kafka where such groups exist as Empty.
     let known: HashSet<String> = broker
@@ -415,6 +461,11 @@ pub async fn delete_groups(
                 .with_group_id(GroupId(str_bytes(&id)))
                 .with_error_code(err)
         })
+        .chain(denied.iter().map(|id| {
+            DeletableGroupResult::default()
+                .with_group_id(GroupId(str_bytes(id)))
+                .with_error_code(code(ResponseError::GroupAuthorizationFailed))
+        }))
         .collect();
     DeleteGroupsResponse::default().with_results(results)
 }
@@ -446,15 +497,24 @@ pub async fn offset_commit(
     let expire = (v <= 4 && req.retention_time_ms >= 0).then(|| now + req.retention_time_ms);
     let mut to_store: Vec<GroupOffset> = Vec::new();
     let mut results: Vec<(usize, i32, i16)> = Vec::new();
+    // READ on the group, then on each topic.
+    let group_denied = authz::group(broker, ctx, Operation::Read, &group_id)
+        .err()
+        .map(|d| d.kafka_code());
     for (ti, t) in req.topics.iter().enumerate() {
         let topic = broker.topic(&t.name);
+        let topic_denied = authz::topic(broker, ctx, Operation::Read, &t.name).is_err();
         for p in &t.partitions {
-            let err = commit_entry_error(
-                check,
-                topic.as_ref(),
-                p.partition_index,
-                p.committed_metadata.as_ref(),
-            );
+            let err = match group_denied {
+                Some(c) => c,
+                None if topic_denied => authz::topic_denied(),
+                None => commit_entry_error(
+                    check,
+                    topic.as_ref(),
+                    p.partition_index,
+                    p.committed_metadata.as_ref(),
+                ),
+            };
             if err == 0 {
                 to_store.push((
                     t.name.to_string(),
@@ -502,6 +562,38 @@ pub async fn offset_commit(
 /// as (topic, [(partition, offset, epoch, metadata, error)]).
 type FetchedTopic = (String, Vec<(i32, i64, i32, Option<String>, i16)>);
 
+/// A group's offsets as `fetch_group_offsets` reads them, for a principal with DESCRIBE
+/// on the group: partitions of named topics it may not describe get
+/// TOPIC_AUTHORIZATION_FAILED; asked for all, such topics are left out.
+async fn fetch_authorized_offsets(
+    broker: &Broker,
+    ctx: &RequestContext,
+    group_id: &str,
+    wanted: Option<Vec<(String, Vec<i32>)>>,
+    require_stable: bool,
+) -> Result<Vec<FetchedTopic>, i16> {
+    authz::group(broker, ctx, Operation::Describe, group_id).map_err(|d| d.kafka_code())?;
+    let listed = wanted.is_some();
+    let fetched = fetch_group_offsets(broker, group_id, wanted, require_stable).await?;
+    Ok(fetched
+        .into_iter()
+        .filter_map(|(t, rows)| {
+            if authz::topic(broker, ctx, Operation::Describe, &t).is_ok() {
+                Some((t, rows))
+            } else if listed {
+                let denied = authz::topic_denied();
+                let rows = rows
+                    .into_iter()
+                    .map(|r| (r.0, -1, -1, None, denied))
+                    .collect();
+                Some((t, rows))
+            } else {
+                None
+            }
+        })
+        .collect())
+}
+
 async fn fetch_group_offsets(
     broker: &Broker,
     group_id: &str,
@@ -546,7 +638,9 @@ pub async fn offset_fetch(
                     .map(|t| (t.name.to_string(), t.partition_indexes.clone()))
                     .collect()
             });
-            fetched.push(fetch_group_offsets(broker, &g.group_id, wanted, require_stable).await);
+            fetched.push(
+                fetch_authorized_offsets(broker, ctx, &g.group_id, wanted, require_stable).await,
+            );
         }
         let groups = req
             .groups
@@ -561,7 +655,9 @@ pub async fn offset_fetch(
                     (r, Vec::new())
                 });
                 if let Err(e) = checked {
-                    return resp.with_error_code(e.kafka_code());
+                    if fetched.is_ok() {
+                        return resp.with_error_code(e.kafka_code());
+                    }
                 }
                 match fetched {
                     Ok(topics) => resp.with_topics(
@@ -596,7 +692,7 @@ pub async fn offset_fetch(
             .map(|t| (t.name.to_string(), t.partition_indexes.clone()))
             .collect()
     });
-    match fetch_group_offsets(broker, &req.group_id, wanted, require_stable).await {
+    match fetch_authorized_offsets(broker, ctx, &req.group_id, wanted, require_stable).await {
         Ok(topics) => OffsetFetchResponse::default().with_topics(
             topics
                 .into_iter()
@@ -626,10 +722,13 @@ pub async fn offset_fetch(
 
 pub async fn offset_delete(
     broker: &Arc<Broker>,
-    _ctx: &RequestContext,
+    ctx: &RequestContext,
     req: OffsetDeleteRequest,
 ) -> OffsetDeleteResponse {
     let group_id = req.group_id.to_string();
+    if let Err(d) = authz::group(broker, ctx, Operation::Delete, &group_id) {
+        return OffsetDeleteResponse::default().with_error_code(d.kafka_code());
+    }
     let has_offsets = broker.has_offsets(&group_id);
     let check = broker
         .groups
@@ -656,7 +755,9 @@ pub async fn offset_delete(
                 .partitions
                 .iter()
                 .map(|p| {
-                    let err = if in_use {
+                    let err = if authz::topic(broker, ctx, Operation::Read, &t.name).is_err() {
+                        authz::topic_denied()
+                    } else if in_use {
                         group::GROUP_SUBSCRIBED_TO_TOPIC.kafka_code()
                     } else if broker
                         .topic(&t.name)

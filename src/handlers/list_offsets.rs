@@ -6,8 +6,9 @@ use kafka_protocol::messages::list_offsets_response::{
 };
 use kafka_protocol::messages::*;
 
-use super::code;
 use super::errors::KafkaCode;
+use super::{authz, code};
+use crate::acl::Operation;
 use crate::broker::Broker;
 use crate::log::{LogError, PartitionLog};
 use crate::server::dispatch::RequestContext;
@@ -51,6 +52,7 @@ pub async fn handle(
         .topics
         .into_iter()
         .map(|t| {
+            let allowed = authz::topic(broker, ctx, Operation::Describe, &t.name).is_ok();
             let topic = broker.topic(&t.name);
             let partitions = t
                 .partitions
@@ -61,6 +63,9 @@ pub async fn handle(
                         .with_timestamp(-1)
                         .with_offset(-1)
                         .with_leader_epoch(-1);
+                    if !allowed {
+                        return resp.with_error_code(authz::topic_denied());
+                    }
                     let Some(log) = topic.as_ref().and_then(|t| t.partition(p.partition_index))
                     else {
                         return resp.with_error_code(code(ResponseError::UnknownTopicOrPartition));

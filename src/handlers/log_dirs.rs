@@ -11,27 +11,40 @@ use kafka_protocol::messages::describe_log_dirs_response::{
 use kafka_protocol::messages::*;
 
 use super::errors::KafkaCode;
-use super::{str_bytes, topic_name};
+use super::{authz, str_bytes, topic_name};
+use crate::acl::Operation;
 use crate::broker::Broker;
 use crate::server::dispatch::RequestContext;
 
 pub async fn delete_records(
     broker: &Arc<Broker>,
-    _ctx: &RequestContext,
+    ctx: &RequestContext,
     req: DeleteRecordsRequest,
 ) -> DeleteRecordsResponse {
+    // DELETE on each topic.
+    let denied: Vec<bool> = req
+        .topics
+        .iter()
+        .map(|t| authz::topic(broker, ctx, Operation::Delete, &t.name).is_err())
+        .collect();
     let b = broker.clone();
     // Segment deletion is file I/O: off the async threads.
     let topics = tokio::task::spawn_blocking(move || {
         req.topics
             .into_iter()
-            .map(|t| {
+            .zip(denied)
+            .map(|(t, denied)| {
                 let partitions = t
                     .partitions
                     .iter()
                     .map(|p| {
                         let r = DeleteRecordsPartitionResult::default()
                             .with_partition_index(p.partition_index);
+                        if denied {
+                            return r
+                                .with_low_watermark(-1)
+                                .with_error_code(authz::topic_denied());
+                        }
                         match b.delete_records(t.name.as_str(), p.partition_index, p.offset) {
                             Ok(low) => r.with_low_watermark(low),
                             Err(e) => r.with_low_watermark(-1).with_error_code(e.kafka_code()),
@@ -51,9 +64,13 @@ pub async fn delete_records(
 
 pub async fn describe_log_dirs(
     broker: &Arc<Broker>,
-    _ctx: &RequestContext,
+    ctx: &RequestContext,
     req: DescribeLogDirsRequest,
 ) -> DescribeLogDirsResponse {
+    // DESCRIBE on the cluster.
+    if let Err(d) = authz::cluster(broker, ctx, Operation::Describe) {
+        return DescribeLogDirsResponse::default().with_error_code(d.kafka_code());
+    }
     // None: every partition; otherwise the requested ones that exist.
     let wanted: Vec<(String, Option<Vec<i32>>)> = match req.topics {
         None => broker

@@ -11,7 +11,8 @@ use kafka_protocol::messages::*;
 use uuid::Uuid;
 
 use super::errors::KafkaCode;
-use super::{code, str_bytes, topic_name};
+use super::{authz, code, str_bytes, topic_name};
+use crate::acl::{Operation, ResourceType};
 use crate::broker::{Broker, Topic, TopicError};
 use crate::server::dispatch::RequestContext;
 
@@ -25,6 +26,25 @@ pub const TOPIC_OPS: i32 =
 /// IDEMPOTENT_WRITE.
 pub const CLUSTER_OPS: i32 =
     (1 << 5) | (1 << 7) | (1 << 8) | (1 << 9) | (1 << 10) | (1 << 11) | (1 << 12);
+
+/// The operations of `ops` (a bit per operation code) the principal may do on the
+/// resource: all of them without an authorizer.
+pub(crate) fn authorized_ops(
+    broker: &Broker,
+    ctx: &RequestContext,
+    rt: ResourceType,
+    name: &str,
+    ops: i32,
+) -> i32 {
+    if !broker.authorizer_enabled() {
+        return ops;
+    }
+    Operation::ALL
+        .iter()
+        .filter(|op| ops & (1 << op.code()) != 0)
+        .filter(|op| authz::check(broker, ctx, **op, rt, name).is_ok())
+        .fold(0, |acc, op| acc | (1 << op.code()))
+}
 
 fn partitions(broker: &Broker, topic: &Topic) -> Vec<MetadataResponsePartition> {
     let node = BrokerId(broker.config.node_id);
@@ -68,16 +88,24 @@ pub async fn handle(
     };
     let auto_create =
         broker.config.auto_create_topics && (version < 4 || req.allow_auto_topic_creation);
+    let describable = |name: &str| authz::topic(broker, ctx, Operation::Describe, name).is_ok();
+    let denied = || code(ResponseError::TopicAuthorizationFailed);
     let topics: Vec<MetadataResponseTopic> = match wanted {
+        // Listing all topics shows only those the principal may describe.
         None => broker
             .topics()
             .iter()
+            .filter(|t| describable(&t.name))
             .map(|t| topic_entry(broker, t))
             .collect(),
         Some(list) => list
             .into_iter()
             .map(|t| match t.name {
                 Some(name) => {
+                    // Not describable: refused without telling whether it exists.
+                    if !describable(&name) {
+                        return error_entry(Some(name), Uuid::nil(), denied());
+                    }
                     if let Some(topic) = broker.topic(&name) {
                         return topic_entry(broker, &topic);
                     }
@@ -87,6 +115,12 @@ pub async fn handle(
                             Uuid::nil(),
                             code(ResponseError::UnknownTopicOrPartition),
                         );
+                    }
+                    // Auto-creation needs CREATE on the cluster or on the topic.
+                    if authz::cluster(broker, ctx, Operation::Create).is_err()
+                        && authz::topic(broker, ctx, Operation::Create, &name).is_err()
+                    {
+                        return error_entry(Some(name), Uuid::nil(), denied());
                     }
                     match broker.create_topic(&name, -1, -1, Default::default(), false) {
                         Ok(topic) => topic_entry(broker, &topic),
@@ -103,29 +137,37 @@ pub async fn handle(
                     }
                 }
                 None => match broker.topic_by_id(t.topic_id) {
-                    Some(topic) => topic_entry(broker, &topic),
+                    Some(topic) if describable(&topic.name) => topic_entry(broker, &topic),
+                    Some(_) => error_entry(None, t.topic_id, denied()),
                     None => error_entry(None, t.topic_id, code(ResponseError::UnknownTopicId)),
                 },
             })
             .collect(),
     };
-    let topic_ops = if version >= 8 && req.include_topic_authorized_operations {
-        TOPIC_OPS
-    } else {
-        OPS_OMITTED
-    };
+    let with_topic_ops = version >= 8 && req.include_topic_authorized_operations;
     let topics = topics
         .into_iter()
         .map(|t: MetadataResponseTopic| {
-            if t.error_code == 0 {
-                t.with_topic_authorized_operations(topic_ops)
-            } else {
-                t
+            if t.error_code != 0 {
+                return t;
             }
+            let ops = match (&t.name, with_topic_ops) {
+                (Some(name), true) => {
+                    authorized_ops(broker, ctx, ResourceType::Topic, name, TOPIC_OPS)
+                }
+                _ => OPS_OMITTED,
+            };
+            t.with_topic_authorized_operations(ops)
         })
         .collect();
     let cluster_ops = if (8..=10).contains(&version) && req.include_cluster_authorized_operations {
-        CLUSTER_OPS
+        authorized_ops(
+            broker,
+            ctx,
+            ResourceType::Cluster,
+            crate::acl::CLUSTER_NAME,
+            CLUSTER_OPS,
+        )
     } else {
         OPS_OMITTED
     };
@@ -146,13 +188,19 @@ pub async fn handle(
 /// topics sorted by name, paginated by `response_partition_limit` and a cursor.
 pub async fn describe_topic_partitions(
     broker: &Arc<Broker>,
-    _ctx: &RequestContext,
+    ctx: &RequestContext,
     req: DescribeTopicPartitionsRequest,
 ) -> DescribeTopicPartitionsResponse {
     let node = BrokerId(broker.config.node_id);
     let limit = req.response_partition_limit.clamp(1, 2000) as usize;
+    let describable = |name: &str| authz::topic(broker, ctx, Operation::Describe, name).is_ok();
     let mut names: Vec<String> = if req.topics.is_empty() {
-        broker.topics().iter().map(|t| t.name.clone()).collect()
+        broker
+            .topics()
+            .iter()
+            .filter(|t| describable(&t.name))
+            .map(|t| t.name.clone())
+            .collect()
     } else {
         req.topics.iter().map(|t| t.name.to_string()).collect()
     };
@@ -170,6 +218,14 @@ pub async fn describe_topic_partitions(
             if &name < ct {
                 continue;
             }
+        }
+        if !describable(&name) {
+            out.push(
+                DescribeTopicPartitionsResponseTopic::default()
+                    .with_name(Some(topic_name(&name)))
+                    .with_error_code(code(ResponseError::TopicAuthorizationFailed)),
+            );
+            continue;
         }
         let Some(topic) = broker.topic(&name) else {
             out.push(
@@ -211,7 +267,13 @@ pub async fn describe_topic_partitions(
             DescribeTopicPartitionsResponseTopic::default()
                 .with_name(Some(topic_name(&name)))
                 .with_topic_id(topic.id)
-                .with_topic_authorized_operations(TOPIC_OPS)
+                .with_topic_authorized_operations(authorized_ops(
+                    broker,
+                    ctx,
+                    ResourceType::Topic,
+                    &name,
+                    TOPIC_OPS,
+                ))
                 .with_partitions(parts),
         );
         if end < count {

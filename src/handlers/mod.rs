@@ -1,8 +1,10 @@
 //! One module per API family. Handlers take decoded kafka-protocol requests and return
 //! responses; the storage layers below them never see wire types.
 
+pub mod acls;
 pub mod admin;
 pub mod api_versions;
+pub(crate) mod authz;
 pub mod configs;
 pub mod consumer_groups;
 pub mod errors;

@@ -7,7 +7,8 @@ use kafka_protocol::messages::produce_response::{
 use kafka_protocol::messages::*;
 
 use super::errors::KafkaCode;
-use super::{code, str_bytes, topic_name};
+use super::{authz, code, str_bytes, topic_name};
+use crate::acl::Operation;
 use crate::broker::{Broker, ProduceError, Topic};
 use crate::log::{Appended, LogError};
 use crate::server::dispatch::RequestContext;
@@ -93,12 +94,25 @@ pub async fn handle(
         .as_ref()
         .filter(|t| ctx.api_version >= 12 && broker.transactions_v2() && !t.is_empty())
         .map(|t| t.to_string());
+    // A transactional producer needs WRITE on its transactional id (else every
+    // partition is refused with TRANSACTIONAL_ID_AUTHORIZATION_FAILED).
+    let txn_denied = req
+        .transactional_id
+        .as_ref()
+        .filter(|t| !t.is_empty())
+        .and_then(|t| authz::txn_id(broker, ctx, Operation::Write, t).err())
+        .map(|d| d.kafka_code());
     let mut responses = Vec::with_capacity(req.topic_data.len());
     for t in req.topic_data {
         let topic = resolve(broker, by_id, &t);
+        let allowed = authorized(broker, ctx, by_id, &t, topic.as_ref());
         let mut parts = Vec::with_capacity(t.partition_data.len());
         for p in t.partition_data {
-            let resp = match admit(acks, topic.as_ref(), by_id) {
+            let admitted = match txn_denied {
+                Some(code) => Err(code),
+                None => admit(acks, topic.as_ref(), by_id, allowed),
+            };
+            let resp = match admitted {
                 Ok(topic) => {
                     produce_partition(broker, topic, p, acks, implicit_txn.as_deref()).await
                 }
@@ -126,11 +140,36 @@ fn resolve(
     }
 }
 
+/// Whether the principal may WRITE to the topic: by name before it is looked up (an
+/// unknown topic one may not write is TOPIC_AUTHORIZATION_FAILED, as in Kafka), by id
+/// once it is found.
+fn authorized(
+    broker: &Broker,
+    ctx: &RequestContext,
+    by_id: bool,
+    t: &produce_request::TopicProduceData,
+    topic: Option<&Arc<Topic>>,
+) -> bool {
+    let name = match (by_id, topic) {
+        (false, _) => t.name.as_str(),
+        (true, Some(topic)) => topic.name.as_str(),
+        (true, None) => return true,
+    };
+    authz::topic(broker, ctx, Operation::Write, name).is_ok()
+}
+
 /// The topic a partition's records go to, or the error code when it is refused before
-/// the broker is asked (bad acks, unknown topic).
-fn admit(acks: i16, topic: Option<&Arc<Topic>>, by_id: bool) -> Result<&Arc<Topic>, i16> {
+/// the broker is asked (bad acks, not authorized, unknown topic).
+fn admit(
+    acks: i16,
+    topic: Option<&Arc<Topic>>,
+    by_id: bool,
+    allowed: bool,
+) -> Result<&Arc<Topic>, i16> {
     if !matches!(acks, -1..=1) {
         Err(code(ResponseError::InvalidRequiredAcks))
+    } else if !allowed {
+        Err(authz::topic_denied())
     } else if let Some(topic) = topic {
         Ok(topic)
     } else if by_id {
@@ -194,9 +233,10 @@ pub async fn handle_many(
         let mut topics = Vec::with_capacity(req.topic_data.len());
         for (ti, t) in req.topic_data.iter().enumerate() {
             let topic = resolve(broker, by_id, t);
+            let allowed = authorized(broker, ctx, by_id, t, topic.as_ref());
             let mut parts = Vec::with_capacity(t.partition_data.len());
             for (pi, p) in t.partition_data.iter().enumerate() {
-                match admit(req.acks, topic.as_ref(), by_id) {
+                match admit(req.acks, topic.as_ref(), by_id, allowed) {
                     Ok(topic) => {
                         let at = match groups
                             .iter()

@@ -8,8 +8,9 @@ use kafka_protocol::messages::describe_producers_response::{
 };
 use kafka_protocol::messages::*;
 
-use super::code;
 use super::errors::KafkaCode;
+use super::{authz, code};
+use crate::acl::{Operation, ResourceType};
 use crate::broker::Broker;
 use crate::server::dispatch::RequestContext;
 
@@ -28,6 +29,19 @@ pub async fn init_producer_id(
             .with_producer_id(ProducerId(-1))
             .with_producer_epoch(-1)
     };
+    // WRITE on the transactional id; without one, IDEMPOTENT_WRITE on the cluster or
+    // WRITE on some topic (Kafka 4).
+    let allowed = match &req.transactional_id {
+        Some(txn_id) => authz::txn_id(broker, ctx, Operation::Write, txn_id),
+        None if authz::any(broker, ctx, Operation::Write, ResourceType::Topic) => Ok(()),
+        None => authz::cluster(broker, ctx, Operation::IdempotentWrite),
+    };
+    if let Err(d) = allowed {
+        return InitProducerIdResponse::default()
+            .with_error_code(d.kafka_code())
+            .with_producer_id(ProducerId(-1))
+            .with_producer_epoch(-1);
+    }
     if let Some(txn_id) = &req.transactional_id {
         let expected = (ctx.api_version >= 3 && req.producer_id.0 >= 0)
             .then_some((req.producer_id.0, req.producer_epoch));
@@ -61,7 +75,7 @@ pub async fn init_producer_id(
 /// DescribeProducers v0: each partition's active idempotent/transactional producers.
 pub async fn describe_producers(
     broker: &Arc<Broker>,
-    _ctx: &RequestContext,
+    ctx: &RequestContext,
     req: DescribeProducersRequest,
 ) -> DescribeProducersResponse {
     let topics = req
@@ -69,11 +83,15 @@ pub async fn describe_producers(
         .into_iter()
         .map(|t| {
             let topic = broker.topic(&t.name);
+            let allowed = authz::topic(broker, ctx, Operation::Read, &t.name).is_ok();
             let partitions = t
                 .partition_indexes
                 .iter()
                 .map(|&p| {
                     let r = PartitionResponse::default().with_partition_index(p);
+                    if !allowed {
+                        return r.with_error_code(authz::topic_denied());
+                    }
                     let Some(log) = topic.as_ref().and_then(|t| t.partition(p)) else {
                         return r.with_error_code(code(ResponseError::UnknownTopicOrPartition));
                     };

@@ -7,7 +7,8 @@ use kafka_protocol::error::ResponseError;
 use kafka_protocol::messages::*;
 
 use super::errors::KafkaCode;
-use super::str_bytes;
+use super::{authz, str_bytes};
+use crate::acl::Operation;
 use crate::broker::Broker;
 use crate::quota::{validate_entity, NameMatch, QuotaKey, QuotaOp, Sensor};
 use crate::server::dispatch::RequestContext;
@@ -18,9 +19,15 @@ const MATCH_ANY: i8 = 2;
 
 pub async fn describe_client_quotas(
     broker: &Arc<Broker>,
-    _ctx: &RequestContext,
+    ctx: &RequestContext,
     req: DescribeClientQuotasRequest,
 ) -> DescribeClientQuotasResponse {
+    // DESCRIBE_CONFIGS on the cluster.
+    if let Err(d) = authz::cluster(broker, ctx, Operation::DescribeConfigs) {
+        return DescribeClientQuotasResponse::default()
+            .with_error_code(d.kafka_code())
+            .with_error_message(Some(str_bytes(&d.to_string())));
+    }
     let components: Result<Vec<(String, NameMatch)>, String> = req
         .components
         .iter()
@@ -83,10 +90,12 @@ pub async fn describe_client_quotas(
 
 pub async fn alter_client_quotas(
     broker: &Arc<Broker>,
-    _ctx: &RequestContext,
+    ctx: &RequestContext,
     req: AlterClientQuotasRequest,
 ) -> AlterClientQuotasResponse {
     let validate_only = req.validate_only;
+    // ALTER_CONFIGS on the cluster, else every entry is refused.
+    let denied = authz::cluster(broker, ctx, Operation::AlterConfigs).err();
     let entries = req
         .entries
         .into_iter()
@@ -110,6 +119,21 @@ pub async fn alter_client_quotas(
                     remove: o.remove,
                 })
                 .collect();
+            let entry = alter_client_quotas_response::EntryData::default().with_entity(
+                e.entity
+                    .iter()
+                    .map(|p| {
+                        alter_client_quotas_response::EntityData::default()
+                            .with_entity_type(p.entity_type.clone())
+                            .with_entity_name(p.entity_name.clone())
+                    })
+                    .collect(),
+            );
+            if let Some(d) = &denied {
+                return entry
+                    .with_error_code(d.kafka_code())
+                    .with_error_message(Some(str_bytes(&d.to_string())));
+            }
             let result = validate_entity(&parts)
                 .map_err(crate::broker::quotas::QuotaAlterError::from)
                 .and_then(|entity| broker.alter_client_quotas(&entity, &ops, validate_only));

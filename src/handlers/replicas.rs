@@ -13,24 +13,32 @@ use kafka_protocol::messages::offset_for_leader_epoch_response::{
 use kafka_protocol::messages::*;
 
 use super::errors::KafkaCode;
-use super::{str_bytes, topic_name};
+use super::{authz, str_bytes, topic_name};
+use crate::acl::Operation;
 use crate::broker::Broker;
 use crate::server::dispatch::RequestContext;
 
 pub async fn offset_for_leader_epoch(
     broker: &Arc<Broker>,
-    _ctx: &RequestContext,
+    ctx: &RequestContext,
     req: OffsetForLeaderEpochRequest,
 ) -> OffsetForLeaderEpochResponse {
     let topics = req
         .topics
         .into_iter()
         .map(|t| {
+            let allowed = authz::topic(broker, ctx, Operation::Describe, &t.topic).is_ok();
             let partitions = t
                 .partitions
                 .iter()
                 .map(|p| {
                     let r = EpochEndOffset::default().with_partition(p.partition);
+                    if !allowed {
+                        return r
+                            .with_error_code(authz::topic_denied())
+                            .with_leader_epoch(-1)
+                            .with_end_offset(-1);
+                    }
                     match broker.epoch_end_offset(
                         t.topic.as_str(),
                         p.partition,
@@ -55,9 +63,15 @@ pub async fn offset_for_leader_epoch(
 
 pub async fn elect_leaders(
     broker: &Arc<Broker>,
-    _ctx: &RequestContext,
+    ctx: &RequestContext,
     req: ElectLeadersRequest,
 ) -> ElectLeadersResponse {
+    // ALTER on the cluster.
+    if let Err(d) = authz::cluster(broker, ctx, Operation::Alter) {
+        return ElectLeadersResponse::default()
+            .with_error_code(d.kafka_code())
+            .with_replica_election_results(Vec::new());
+    }
     // For "every partition" Kafka reports only partitions where an election was tried:
     // none here.
     let Some(wanted) = req.topic_partitions else {
@@ -88,19 +102,31 @@ pub async fn elect_leaders(
 }
 
 pub async fn list_partition_reassignments(
-    _broker: &Arc<Broker>,
-    _ctx: &RequestContext,
+    broker: &Arc<Broker>,
+    ctx: &RequestContext,
     _req: ListPartitionReassignmentsRequest,
 ) -> ListPartitionReassignmentsResponse {
+    // DESCRIBE on the cluster.
+    if let Err(d) = authz::cluster(broker, ctx, Operation::Describe) {
+        return ListPartitionReassignmentsResponse::default()
+            .with_error_code(d.kafka_code())
+            .with_error_message(Some(str_bytes(&d.to_string())));
+    }
     // One node, one replica per partition: no reassignment is ever in progress.
     ListPartitionReassignmentsResponse::default()
 }
 
 pub async fn alter_partition_reassignments(
     broker: &Arc<Broker>,
-    _ctx: &RequestContext,
+    ctx: &RequestContext,
     req: AlterPartitionReassignmentsRequest,
 ) -> AlterPartitionReassignmentsResponse {
+    // ALTER on the cluster.
+    if let Err(d) = authz::cluster(broker, ctx, Operation::Alter) {
+        return AlterPartitionReassignmentsResponse::default()
+            .with_error_code(d.kafka_code())
+            .with_error_message(Some(str_bytes(&d.to_string())));
+    }
     let responses = req
         .topics
         .into_iter()

@@ -10,7 +10,8 @@ use kafka_protocol::messages::describe_user_scram_credentials_response::{
 use kafka_protocol::messages::*;
 
 use super::errors::KafkaCode;
-use super::str_bytes;
+use super::{authz, str_bytes};
+use crate::acl::Operation;
 use crate::auth::ScramMechanism;
 use crate::broker::users::{ScramAlteration, Upsertion};
 use crate::broker::Broker;
@@ -18,9 +19,15 @@ use crate::server::dispatch::RequestContext;
 
 pub async fn describe_user_scram_credentials(
     broker: &Arc<Broker>,
-    _ctx: &RequestContext,
+    ctx: &RequestContext,
     req: DescribeUserScramCredentialsRequest,
 ) -> DescribeUserScramCredentialsResponse {
+    // DESCRIBE on the cluster.
+    if let Err(d) = authz::cluster(broker, ctx, Operation::Describe) {
+        return DescribeUserScramCredentialsResponse::default()
+            .with_error_code(d.kafka_code())
+            .with_error_message(Some(str_bytes(&d.to_string())));
+    }
     let users = req
         .users
         .map(|list| list.into_iter().map(|u| u.name.to_string()).collect());
@@ -51,9 +58,28 @@ pub async fn describe_user_scram_credentials(
 
 pub async fn alter_user_scram_credentials(
     broker: &Arc<Broker>,
-    _ctx: &RequestContext,
+    ctx: &RequestContext,
     req: AlterUserScramCredentialsRequest,
 ) -> AlterUserScramCredentialsResponse {
+    // ALTER on the cluster; every user named is refused otherwise.
+    if let Err(d) = authz::cluster(broker, ctx, Operation::Alter) {
+        let users = req
+            .deletions
+            .iter()
+            .map(|x| x.name.clone())
+            .chain(req.upsertions.iter().map(|x| x.name.clone()));
+        let mut seen = std::collections::HashSet::new();
+        let results = users
+            .filter(|u| seen.insert(u.clone()))
+            .map(|u| {
+                AlterUserScramCredentialsResult::default()
+                    .with_user(u)
+                    .with_error_code(d.kafka_code())
+                    .with_error_message(Some(str_bytes(&d.to_string())))
+            })
+            .collect();
+        return AlterUserScramCredentialsResponse::default().with_results(results);
+    }
     let deletions = req
         .deletions
         .into_iter()

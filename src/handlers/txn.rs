@@ -22,7 +22,8 @@ use kafka_protocol::messages::*;
 use kafka_protocol::protocol::StrBytes;
 
 use super::errors::KafkaCode;
-use super::{code, str_bytes, topic_name};
+use super::{authz, code, str_bytes, topic_name};
+use crate::acl::Operation;
 use crate::broker::Broker;
 use crate::log::now_ms;
 use crate::meta::{CommittedOffset, TxnState};
@@ -39,19 +40,34 @@ fn fail_code(e: &TxnFailure) -> i16 {
 /// AddPartitionsToTxn v0–3 (the client versions; v4+ are broker-to-broker).
 pub async fn add_partitions_to_txn(
     broker: &Arc<Broker>,
-    _ctx: &RequestContext,
+    ctx: &RequestContext,
     req: AddPartitionsToTxnRequest,
 ) -> AddPartitionsToTxnResponse {
     let mut wanted = Vec::new();
-    let mut unknown = Vec::new();
+    // Refused partitions and their codes: WRITE on the transactional id, then on each
+    // topic, then unknown ones. If any is refused, none is added.
+    let mut unknown: Vec<((String, i32), i16)> = Vec::new();
+    let txn_denied = authz::txn_id(
+        broker,
+        ctx,
+        Operation::Write,
+        &req.v3_and_below_transactional_id,
+    )
+    .err()
+    .map(|d| d.kafka_code());
     for t in &req.v3_and_below_topics {
         let topic = broker.topic(&t.name);
+        let topic_denied = authz::topic(broker, ctx, Operation::Write, &t.name).is_err();
         for &p in &t.partitions {
             let key = (t.name.to_string(), p);
-            if topic.as_ref().and_then(|tp| tp.partition(p)).is_some() {
+            if let Some(c) = txn_denied {
+                unknown.push((key, c));
+            } else if topic_denied {
+                unknown.push((key, authz::topic_denied()));
+            } else if topic.as_ref().and_then(|tp| tp.partition(p)).is_some() {
                 wanted.push(key);
             } else {
-                unknown.push(key);
+                unknown.push((key, code(ResponseError::UnknownTopicOrPartition)));
             }
         }
     }
@@ -73,13 +89,10 @@ pub async fn add_partitions_to_txn(
     };
     let err_of = |t: &str, p: i32| match &result {
         Ok(()) => 0,
-        Err(e) if !unknown.is_empty() => {
-            if unknown.iter().any(|(ut, up)| ut == t && *up == p) {
-                code(ResponseError::UnknownTopicOrPartition)
-            } else {
-                *e
-            }
-        }
+        Err(e) if !unknown.is_empty() => unknown
+            .iter()
+            .find(|((ut, up), _)| ut == t && *up == p)
+            .map_or(*e, |(_, c)| *c),
         Err(e) => *e,
     };
     let topics = req
@@ -105,9 +118,15 @@ pub async fn add_partitions_to_txn(
 
 pub async fn add_offsets_to_txn(
     broker: &Arc<Broker>,
-    _ctx: &RequestContext,
+    ctx: &RequestContext,
     req: AddOffsetsToTxnRequest,
 ) -> AddOffsetsToTxnResponse {
+    // WRITE on the transactional id, READ on the group.
+    if let Err(d) = authz::txn_id(broker, ctx, Operation::Write, &req.transactional_id)
+        .and_then(|()| authz::group(broker, ctx, Operation::Read, &req.group_id))
+    {
+        return AddOffsetsToTxnResponse::default().with_error_code(d.kafka_code());
+    }
     let err = match broker
         .txns
         .add_offsets(
@@ -132,6 +151,12 @@ pub async fn end_txn(
     req: EndTxnRequest,
 ) -> EndTxnResponse {
     let tv2 = ctx.api_version >= 5 && broker.transactions_v2();
+    if let Err(d) = authz::txn_id(broker, ctx, Operation::Write, &req.transactional_id) {
+        return EndTxnResponse::default()
+            .with_error_code(d.kafka_code())
+            .with_producer_id(ProducerId(-1))
+            .with_producer_epoch(-1);
+    }
     match broker
         .txns
         .end_txn(
@@ -178,16 +203,26 @@ pub async fn txn_offset_commit(
     let now = now_ms();
     let mut staged = Vec::new();
     let mut per_partition: Vec<Vec<i16>> = Vec::new();
+    // WRITE on the transactional id, READ on the group, READ on each topic.
+    let denied = authz::txn_id(broker, ctx, Operation::Write, &req.transactional_id)
+        .and_then(|()| authz::group(broker, ctx, Operation::Read, &group))
+        .err()
+        .map(|d| d.kafka_code());
     for t in &req.topics {
         let topic = broker.topic(&t.name);
+        let topic_denied = authz::topic(broker, ctx, Operation::Read, &t.name).is_err();
         let mut errs = Vec::with_capacity(t.partitions.len());
         for p in &t.partitions {
-            let err = super::groups::commit_entry_error(
-                checked,
-                topic.as_ref(),
-                p.partition_index,
-                p.committed_metadata.as_ref(),
-            );
+            let err = match denied {
+                Some(c) => c,
+                None if topic_denied => authz::topic_denied(),
+                None => super::groups::commit_entry_error(
+                    checked,
+                    topic.as_ref(),
+                    p.partition_index,
+                    p.committed_metadata.as_ref(),
+                ),
+            };
             if err == 0 {
                 staged.push((
                     t.name.to_string(),
@@ -252,9 +287,13 @@ pub async fn txn_offset_commit(
 /// to end a hanging transaction the coordinator does not know).
 pub async fn write_txn_markers(
     broker: &Arc<Broker>,
-    _ctx: &RequestContext,
+    ctx: &RequestContext,
     req: WriteTxnMarkersRequest,
 ) -> WriteTxnMarkersResponse {
+    // CLUSTER_ACTION on the cluster (Kafka's brokers send these to each other).
+    let denied = authz::cluster(broker, ctx, Operation::ClusterAction)
+        .err()
+        .map(|d| d.kafka_code());
     let mut results = Vec::with_capacity(req.markers.len());
     for m in &req.markers {
         let mut topics = Vec::with_capacity(m.topics.len());
@@ -262,9 +301,11 @@ pub async fn write_txn_markers(
             let topic = broker.topic(&t.name);
             let mut parts = Vec::with_capacity(t.partition_indexes.len());
             for &p in &t.partition_indexes {
-                let err = match topic.as_ref().and_then(|tp| tp.partition(p)) {
-                    None => code(ResponseError::UnknownTopicOrPartition),
-                    Some(log) => match log.append_marker(
+                let log = topic.as_ref().and_then(|tp| tp.partition(p));
+                let err = match denied.map_or(Ok(log), Err) {
+                    Err(c) => c,
+                    Ok(None) => code(ResponseError::UnknownTopicOrPartition),
+                    Ok(Some(log)) => match log.append_marker(
                         m.producer_id.0,
                         m.producer_epoch,
                         m.coordinator_epoch,
@@ -301,7 +342,7 @@ pub async fn write_txn_markers(
 
 pub async fn describe_transactions(
     broker: &Arc<Broker>,
-    _ctx: &RequestContext,
+    ctx: &RequestContext,
     req: DescribeTransactionsRequest,
 ) -> DescribeTransactionsResponse {
     let coord = broker.txns.read().await;
@@ -310,6 +351,9 @@ pub async fn describe_transactions(
         .iter()
         .map(|id| {
             let resp = DescribedTxn::default().with_transactional_id(id.clone());
+            if let Err(d) = authz::txn_id(broker, ctx, Operation::Describe, id) {
+                return resp.with_error_code(d.kafka_code());
+            }
             let Some(r) = coord.get(id) else {
                 return resp.with_error_code(
                     TxnError::TransactionalIdNotFound(id.to_string()).kafka_code(),
@@ -385,6 +429,10 @@ pub async fn list_transactions(
                 pattern
                     .as_ref()
                     .is_none_or(|re| re.is_match(&r.transactional_id))
+            })
+            // Only the transactional ids one may describe.
+            .filter(|r| {
+                authz::txn_id(broker, ctx, Operation::Describe, &r.transactional_id).is_ok()
             })
             .map(|r| {
                 ListedTxn::default()

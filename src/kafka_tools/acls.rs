@@ -1,6 +1,6 @@
 //! kafka-acls.sh: `--add`, `--remove` and `--list` of ACL bindings with DescribeAcls,
-//! CreateAcls and DeleteAcls. A broker that does not offer these APIs (rill has no
-//! authorizer yet) makes the tool fail with the broker's answer, never a made-up success.
+//! CreateAcls and DeleteAcls. A broker that does not offer these APIs makes the tool fail
+//! with the broker's answer, never a made-up success.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::io::{BufRead, Write};

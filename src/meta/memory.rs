@@ -2,7 +2,8 @@ use std::collections::BTreeMap;
 use std::sync::Mutex;
 
 use super::{
-    CommittedOffset, GroupOffset, MetaError, MetadataStore, ScramRecord, TopicRecord, TxnRecord,
+    AclRecord, CommittedOffset, GroupOffset, MetaError, MetadataStore, ScramRecord, TopicRecord,
+    TxnRecord,
 };
 
 type OffsetKey = (String, String, i32);
@@ -17,6 +18,7 @@ pub struct MemoryStore {
     transactions: Mutex<BTreeMap<String, TxnRecord>>,
     configs: Mutex<BTreeMap<String, BTreeMap<String, String>>>,
     scram: Mutex<BTreeMap<(String, String), ScramRecord>>,
+    acls: Mutex<std::collections::BTreeSet<AclRecord>>,
 }
 
 impl MetadataStore for MemoryStore {
@@ -118,5 +120,19 @@ impl MetadataStore for MemoryStore {
     fn scram_records(&self) -> Result<Vec<ScramRecord>, MetaError> {
         let c = self.scram.lock().unwrap_or_else(|p| p.into_inner());
         Ok(c.values().cloned().collect())
+    }
+
+    fn alter_acls(&self, puts: &[AclRecord], removes: &[AclRecord]) -> Result<(), MetaError> {
+        let mut a = self.acls.lock().unwrap_or_else(|p| p.into_inner());
+        for r in removes {
+            a.remove(r);
+        }
+        a.extend(puts.iter().cloned());
+        Ok(())
+    }
+
+    fn acl_records(&self) -> Result<Vec<AclRecord>, MetaError> {
+        let a = self.acls.lock().unwrap_or_else(|p| p.into_inner());
+        Ok(a.iter().cloned().collect())
     }
 }

@@ -144,6 +144,21 @@ pub struct ScramRecord {
     pub iterations: u32,
 }
 
+/// One ACL binding as stored (Kafka's `AccessControlEntryRecord`), with Kafka's numeric
+/// codes for the resource type, pattern type, operation and permission.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+pub struct AclRecord {
+    pub resource_type: i8,
+    pub resource_name: String,
+    pub pattern_type: i8,
+    /// `User:alice`, `User:*`.
+    pub principal: String,
+    /// `*` or an IP address.
+    pub host: String,
+    pub operation: i8,
+    pub permission: i8,
+}
+
 /// A resource's dynamic configs, keyed as `MetadataStore::put_configs` stores them.
 pub type ResourceConfigs = (String, BTreeMap<String, String>);
 
@@ -187,6 +202,10 @@ pub trait MetadataStore: Send + Sync {
     ) -> Result<(), MetaError>;
     /// Every stored SCRAM credential, sorted by user and mechanism.
     fn scram_records(&self) -> Result<Vec<ScramRecord>, MetaError>;
+    /// Stores `puts` and removes `removes` (ACL bindings), all or nothing, durably.
+    fn alter_acls(&self, puts: &[AclRecord], removes: &[AclRecord]) -> Result<(), MetaError>;
+    /// Every stored ACL binding, sorted.
+    fn acl_records(&self) -> Result<Vec<AclRecord>, MetaError>;
 }
 
 #[cfg(test)]
@@ -321,6 +340,23 @@ mod tests {
                 rec("bob", "SCRAM-SHA-512", 4096)
             ]
         );
+        let acl = |name: &str, op: i8| AclRecord {
+            resource_type: 2,
+            resource_name: name.into(),
+            pattern_type: 3,
+            principal: "User:alice".into(),
+            host: "*".into(),
+            operation: op,
+            permission: 3,
+        };
+        store
+            .alter_acls(&[acl("t", 3), acl("t", 4), acl("a", 3)], &[])
+            .unwrap();
+        store.alter_acls(&[acl("b", 3)], &[acl("t", 4)]).unwrap();
+        assert_eq!(
+            store.acl_records().unwrap(),
+            vec![acl("a", 3), acl("b", 3), acl("t", 3)]
+        );
     }
 
     #[test]
@@ -350,5 +386,6 @@ mod tests {
         assert_eq!(s.transactions().unwrap()[0].state, TxnState::CompleteCommit);
         assert_eq!(s.all_configs().unwrap().len(), 1);
         assert_eq!(s.scram_records().unwrap().len(), 2);
+        assert_eq!(s.acl_records().unwrap().len(), 3);
     }
 }

@@ -2,14 +2,15 @@ use std::collections::BTreeMap;
 use std::path::Path;
 
 use super::{
-    CommittedOffset, GroupOffset, MetaError, MetadataStore, ScramRecord, TopicRecord, TxnRecord,
+    AclRecord, CommittedOffset, GroupOffset, MetaError, MetadataStore, ScramRecord, TopicRecord,
+    TxnRecord,
 };
 
 /// sled-backed store: tree `topics` keyed by name (JSON values), tree `offsets` keyed by
 /// (group, topic, partition) as `u16 len | group | u16 len | topic | i32 partition`,
 /// key `cluster_id` in the default tree, tree `configs` keyed by resource (`broker:1`,
-/// `group:g`), tree `scram` keyed by (user, mechanism) like offsets' keys. Each write is
-/// flushed before returning.
+/// `group:g`), tree `scram` keyed by (user, mechanism) like offsets' keys, tree `acls`
+/// keyed by the binding's JSON (empty values). Each write is flushed before returning.
 pub struct SledStore {
     db: sled::Db,
     topics: sled::Tree,
@@ -17,6 +18,7 @@ pub struct SledStore {
     transactions: sled::Tree,
     configs: sled::Tree,
     scram: sled::Tree,
+    acls: sled::Tree,
 }
 
 fn push_str(key: &mut Vec<u8>, s: &str) {
@@ -89,6 +91,7 @@ impl SledStore {
         let transactions = db.open_tree("transactions")?;
         let configs = db.open_tree("configs")?;
         let scram = db.open_tree("scram")?;
+        let acls = db.open_tree("acls")?;
         Ok(SledStore {
             db,
             topics,
@@ -96,6 +99,7 @@ impl SledStore {
             transactions,
             configs,
             scram,
+            acls,
         })
     }
 }
@@ -326,6 +330,38 @@ impl MetadataStore for SledStore {
             })?);
         }
         out.sort_by(|a, b| (&a.user, &a.mechanism).cmp(&(&b.user, &b.mechanism)));
+        Ok(out)
+    }
+
+    fn alter_acls(&self, puts: &[AclRecord], removes: &[AclRecord]) -> Result<(), MetaError> {
+        let key = |r: &AclRecord| {
+            serde_json::to_vec(r).map_err(|e| MetaError::Corrupt {
+                key: format!("acls/{}", r.resource_name),
+                reason: e.to_string(),
+            })
+        };
+        let mut batch = sled::Batch::default();
+        for r in removes {
+            batch.remove(key(r)?);
+        }
+        for r in puts {
+            batch.insert(key(r)?, &[] as &[u8]);
+        }
+        self.acls.apply_batch(batch)?;
+        self.acls.flush()?;
+        Ok(())
+    }
+
+    fn acl_records(&self) -> Result<Vec<AclRecord>, MetaError> {
+        let mut out: Vec<AclRecord> = Vec::new();
+        for item in self.acls.iter() {
+            let (k, _) = item?;
+            out.push(serde_json::from_slice(&k).map_err(|e| MetaError::Corrupt {
+                key: format!("acls/{}", String::from_utf8_lossy(&k)),
+                reason: e.to_string(),
+            })?);
+        }
+        out.sort();
         Ok(out)
     }
 }

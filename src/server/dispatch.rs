@@ -1,7 +1,7 @@
 //! Request dispatch: one table of (API key → supported versions), from which ApiVersions
 //! is generated, and one match that decodes, calls the handler and encodes the reply.
 
-use std::net::SocketAddr;
+use std::net::{IpAddr, SocketAddr};
 use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::sync::Arc;
 
@@ -58,6 +58,9 @@ pub const SUPPORTED: &[ApiSpec] = &[
     api(ApiKey::OffsetForLeaderEpoch, 2, 4),
     api(ApiKey::DescribeConfigs, 1, 4),
     api(ApiKey::AlterConfigs, 0, 2),
+    api(ApiKey::DescribeAcls, 1, 3),
+    api(ApiKey::CreateAcls, 1, 3),
+    api(ApiKey::DeleteAcls, 1, 3),
     api(ApiKey::DescribeLogDirs, 1, 4),
     api(ApiKey::CreatePartitions, 0, 3),
     api(ApiKey::DeleteGroups, 0, 2),
@@ -128,6 +131,8 @@ pub struct RequestContext {
     pub listener: usize,
     /// Who the connection is (`User:ANONYMOUS` on PLAINTEXT listeners).
     pub principal: Principal,
+    /// The client's address, which ACLs' hosts are matched against.
+    pub peer: IpAddr,
 }
 
 /// What a connection knows about itself, for each of its requests.
@@ -232,6 +237,7 @@ pub(crate) fn context(
         client_host: format!("/{}", session.peer.ip()),
         listener: session.listener,
         principal: session.principal.clone(),
+        peer: session.peer.ip(),
     })
 }
 
@@ -327,6 +333,7 @@ pub async fn dispatch(
             client_host: String::new(),
             listener: session.listener,
             principal: session.principal.clone(),
+            peer: session.peer.ip(),
         };
         return encode_response(&ctx, &handlers::api_versions::unsupported())
             .map(|b| Some(b.into()));
@@ -469,6 +476,9 @@ pub async fn dispatch(
             AlterClientQuotasRequest,
             handlers::quotas::alter_client_quotas
         ),
+        ApiKey::CreateAcls => call!(CreateAclsRequest, handlers::acls::create_acls),
+        ApiKey::DescribeAcls => call!(DescribeAclsRequest, handlers::acls::describe_acls),
+        ApiKey::DeleteAcls => call!(DeleteAclsRequest, handlers::acls::delete_acls),
         ApiKey::DescribeUserScramCredentials => call!(
             DescribeUserScramCredentialsRequest,
             handlers::scram_users::describe_user_scram_credentials

@@ -177,6 +177,7 @@ mod tests {
             client_host: String::new(),
             listener: 0,
             principal: crate::auth::Principal::anonymous(),
+            peer: std::net::Ipv4Addr::LOCALHOST.into(),
         }
     }
 
