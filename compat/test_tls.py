@@ -316,6 +316,38 @@ def test_mutual_tls_takes_the_certificate_subject_as_principal(mtls, pki, topic)
     assert logged(mtls, "subject=CN=alice,OU=dev,O=Example")
 
 
+def test_acls_apply_to_the_certificate_principal(broker_factory, pki, topic):
+    from confluent_kafka.admin import AclBinding, AclOperation, AclPermissionType, NewTopic, ResourcePatternType, ResourceType
+    from test_acl import produce_one
+
+    # The PLAINTEXT listener's ANONYMOUS is the administrator here.
+    b = broker_factory(
+        extra_args=[
+            "--listen",
+            "SSL://127.0.0.1:0",
+            *tls_args(pki),
+            "--tls-client-ca",
+            pki.ca,
+            "--authorizer",
+            "acl",
+            "--super-users",
+            "User:ANONYMOUS",
+        ]
+    )
+    admin = AdminClient({"bootstrap.servers": b.bootstrap})
+    admin.create_topics([NewTopic(topic, 1)])[topic].result(15)
+    alice = {**ck_ssl(b, pki), "ssl.certificate.location": pki.client_cert, "ssl.key.location": pki.client_key}
+    err = produce_one(alice, topic)
+    assert err is not None and err.code() == KafkaError.TOPIC_AUTHORIZATION_FAILED, err
+    principal = "User:CN=alice,OU=dev,O=Example"
+    acl = AclBinding(
+        ResourceType.TOPIC, topic, ResourcePatternType.LITERAL, principal, "*", AclOperation.WRITE, AclPermissionType.ALLOW
+    )
+    for f in admin.create_acls([acl]).values():
+        f.result(10)
+    assert produce_one(alice, topic) is None
+
+
 def test_mutual_tls_refuses_clients_without_a_trusted_certificate(mtls, pki, topic):
     # No certificate at all.
     err = ck_auth_error(ck_ssl(mtls, pki))
