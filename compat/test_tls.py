@@ -9,6 +9,7 @@ a port of its own; certificates come from a throwaway CA made with trustme.
 from __future__ import annotations
 
 import asyncio
+import datetime
 import shutil
 import ssl
 import subprocess
@@ -40,6 +41,12 @@ class Pki:
         )
         self.client_cert = self._write_chain(client, "client.pem")
         self.client_key = self._write(client.private_key_pem, "client.key")
+        past = datetime.datetime(2020, 1, 1, tzinfo=datetime.timezone.utc)
+        expired = ca.issue_cert(
+            "old.example", common_name="old", not_before=past, not_after=past + datetime.timedelta(days=1)
+        )
+        self.expired_cert = self._write_chain(expired, "expired.pem")
+        self.expired_key = self._write(expired.private_key_pem, "expired.key")
         foreign = trustme.CA(organization_name="Somebody else's CA")
         self.foreign_ca = self._write(foreign.cert_pem, "foreign-ca.pem")
         stranger = foreign.issue_cert("mallory.example", common_name="mallory")
@@ -370,6 +377,9 @@ def test_mutual_tls_refuses_clients_without_a_trusted_certificate(mtls, pki, top
                 s.sendall(b"\0\0\0\0")
                 s.recv(1)
     assert logged(mtls, "UnknownIssuer"), mtls.log_tail(20)
+    # An expired certificate from the trusted CA.
+    ck_auth_error({**ck_ssl(mtls, pki), "ssl.certificate.location": pki.expired_cert, "ssl.key.location": pki.expired_key})
+    assert logged(mtls, "certificate expired"), mtls.log_tail(20)
     # The broker keeps serving a client with a good certificate.
     good = {**ck_ssl(mtls, pki), "ssl.certificate.location": pki.client_cert, "ssl.key.location": pki.client_key}
     assert ck_roundtrip(good, topic, 2) == ["v0", "v1"]
