@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # The whole Rill test suite, runnable on a fresh Debian machine:
 #   1. installs what it needs (kcat, a Python venv with the pinned clients, KafkaJS),
-#   2. Rust checks: fmt, clippy, build, unit + protocol tests, bench smoke run,
+#   2. Rust checks: fmt, clippy, build, unit + protocol tests, a short fuzzing pass
+#      (scripts/fuzz.sh), bench smoke run,
 #   3. container tests: starts dockerd if none answers (installs docker.io if missing),
 #      builds the rill:dev image offline and runs compat/containers.rs, then stops the
 #      dockerd it started,
@@ -118,6 +119,12 @@ rust_checks() {
 
     step "a crate outside the repo using rill::testing::TestBroker (scripts/external-crate.sh)"
     scripts/external-crate.sh
+
+    # A short pass of every cargo-fuzz target (nightly; installs cargo-fuzz when missing).
+    # The committed corpora and crash reproducers already ran above, in `cargo test`
+    # (src/fuzzing.rs); this looks for new crashes. Most of its time is building.
+    step "scripts/fuzz.sh 10 (each fuzz target for 10 s)"
+    scripts/fuzz.sh 10
 
     if compgen -G "benches/*.rs" >/dev/null; then
         step "cargo bench -- --test (each benchmark run once, as a smoke test)"

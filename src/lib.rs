@@ -12,6 +12,9 @@ pub mod client;
 pub mod config;
 #[cfg(feature = "testcontainers")]
 pub mod containers;
+#[cfg(any(test, feature = "fuzzing"))]
+#[doc(hidden)]
+pub mod fuzzing;
 pub mod group;
 pub mod handlers;
 pub mod kafka_env;
@@ -25,3 +28,11 @@ pub mod testing;
 pub mod tls;
 pub mod txn;
 mod walls;
+
+// Unit tests run on the allocator the binary uses (main.rs): kafka-protocol reserves arrays
+// from the counts on the wire, which jemalloc does lazily and the system allocator refuses
+// (see ARCHITECTURE.md, "Hostile frames"); the fuzz corpora replayed in `fuzzing` hold such
+// frames.
+#[cfg(test)]
+#[global_allocator]
+static GLOBAL: tikv_jemallocator::Jemalloc = tikv_jemallocator::Jemalloc;

@@ -88,7 +88,7 @@ pub fn check_records(
 /// Validates a client's record set for the log with config `cfg`: one batch, the topic's
 /// record rules, and re-encoding when the topic's compression.type asks for it. The
 /// batch is borrowed as it arrived otherwise: the log writes it from there.
-fn prepare<'a>(
+pub(crate) fn prepare<'a>(
     cfg: &LogConfig,
     records: &'a [u8],
     topic: &str,

@@ -115,7 +115,9 @@ impl BatchHeader {
         LOG_OVERHEAD + self.batch_length.max(0) as usize
     }
     pub fn last_offset(&self) -> i64 {
-        self.base_offset + self.last_offset_delta as i64
+        // Saturating: a header from a client or a corrupt file may hold any base offset.
+        self.base_offset
+            .saturating_add(self.last_offset_delta as i64)
     }
     pub fn compression(&self) -> u8 {
         (self.attributes & ATTR_COMPRESSION_MASK) as u8
@@ -178,7 +180,7 @@ pub fn peek_span(b: &[u8]) -> Option<(i64, usize, i64)> {
     if len < (HEADER_LEN - LOG_OVERHEAD) as i32 {
         return None;
     }
-    let last = base + be_i32(b, OFF_LAST_OFFSET_DELTA) as i64;
+    let last = base.saturating_add(be_i32(b, OFF_LAST_OFFSET_DELTA) as i64);
     Some((base, LOG_OVERHEAD + len as usize, last))
 }
 
@@ -425,10 +427,10 @@ pub fn record_metas(batch: &[u8]) -> Option<Vec<RecordMeta>> {
         let timestamp = if h.is_log_append_time() {
             h.max_timestamp
         } else {
-            h.base_timestamp + ts_delta
+            h.base_timestamp.saturating_add(ts_delta)
         };
         out.push(RecordMeta {
-            offset: h.base_offset + off_delta,
+            offset: h.base_offset.saturating_add(off_delta),
             timestamp,
             key_len,
         });

@@ -244,6 +244,17 @@ impl Segment {
             if h.base_offset < self.next_offset && pos > 0 {
                 break; // offsets must increase
             }
+            // A segment holds offsets from its base up to base + u32::MAX (appends roll
+            // before that); a batch outside (a corrupt header, or a file named for
+            // another base) ends the valid part like a bad CRC.
+            let in_range = h
+                .base_offset
+                .checked_add(i64::from(h.last_offset_delta))
+                .and_then(|last| last.checked_sub(self.base))
+                .is_some_and(|rel| rel < u32::MAX as i64);
+            if h.base_offset < self.base || !in_range {
+                break;
+            }
             self.note_batch(&h, pos, total, cfg);
             pos += total;
             valid_end = pos;

@@ -417,3 +417,36 @@ fn append_many_matches_appending_one_by_one() {
         assert!(log.append(&b, &h, false).is_ok());
     }
 }
+
+/// Found by fuzzing (fuzz/regressions/segment_recovery/): recovery kept a first batch
+/// whose offsets lie below the segment's base (or beyond what its index can address), so
+/// the log's end went backwards and appends landed where reads could not find them.
+#[test]
+fn recovery_drops_batches_outside_the_segment() {
+    let dir = tempfile::tempdir().unwrap();
+    let stray = |base: i64| {
+        let mut b = simple_batch(2, 1_700_000_000_000, 5);
+        let head = batch::assigned_header(&b, base, None);
+        b[..batch::HEADER_LEN].copy_from_slice(&head);
+        b
+    };
+    // Segment 100 holding a batch at offset 0, and one at i64::MAX - 1 after it.
+    let mut bytes = stray(0);
+    bytes.extend(stray(i64::MAX - 1));
+    std::fs::write(dir.path().join("00000000000000000100.log"), &bytes).unwrap();
+    let log = PartitionLog::open(dir.path(), cfg(), false).unwrap();
+    assert_eq!(log.offsets(), (100, 100));
+    append_n(&log, 1, 2, 1_700_000_000_000);
+    assert_eq!(log.offsets(), (100, 102));
+    assert_eq!(read_all(&log).len(), 2);
+
+    // A batch whose last offset is past what the segment can address.
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(
+        dir.path().join("00000000000000000000.log"),
+        stray(i64::MAX - 1),
+    )
+    .unwrap();
+    let log = PartitionLog::open(dir.path(), cfg(), false).unwrap();
+    assert_eq!(log.offsets(), (0, 0));
+}
