@@ -1,20 +1,32 @@
 #!/usr/bin/env bash
-# Runs every cargo-fuzz target in fuzz/ for SECONDS each (libFuzzer's -max_total_time) and
-# fails if any of them crashes (a panic, an abort, a timeout or running out of memory).
+# Runs every fuzz target in fuzz/ for SECONDS each (libFuzzer's -max_total_time) and fails
+# if any of them crashes (a panic, an abort, a timeout or running out of memory).
 #
-#   scripts/fuzz.sh SECONDS [TARGET...]     all targets, or the ones named
+#   scripts/fuzz.sh [--dev] SECONDS [TARGET...]     all targets, or the ones named
 #
-# Installs what it needs when missing: the nightly toolchain and cargo-fuzz. Targets are
-# built without a sanitizer (the crate is safe Rust but for the mmap'd indexes; libFuzzer's
-# coverage guidance stays) and with debug assertions, so integer overflow panics.
+# The targets are cargo-fuzz's (`cargo +nightly fuzz run <target>` works the same for
+# development), but this script needs no cargo-fuzz: it builds them itself with nightly
+# and the flags cargo-fuzz passes (SanitizerCoverage for libFuzzer's guidance, `--cfg
+# fuzzing`, debug assertions so integer overflow panics; no sanitizer: the crate is safe
+# Rust but for the mmap'd indexes), for the host target so build scripts and proc macros
+# stay uninstrumented. It installs the nightly toolchain if missing.
+#
+#   --dev   build without optimisations: the build takes a fraction of the time and the
+#           targets run slower (what CI's short pass uses); default: release
+#
 # Each target starts from fuzz/corpus/<target>/ and fuzz/regressions/<target>/; new inputs
 # go to fuzz/target/corpus/<target>/ (not committed). A crash leaves its input in
 # fuzz/artifacts/<target>/: once fixed, commit it to fuzz/regressions/<target>/, where
 # `cargo test` replays it (src/fuzzing.rs).
 set -euo pipefail
 
+PROFILE=release
+if [ "${1:-}" = --dev ]; then
+    PROFILE=debug
+    shift
+fi
 if [ $# -lt 1 ] || ! [[ "$1" =~ ^[0-9]+$ ]]; then
-    echo "usage: scripts/fuzz.sh SECONDS [TARGET...]" >&2
+    echo "usage: scripts/fuzz.sh [--dev] SECONDS [TARGET...]" >&2
     exit 2
 fi
 SECONDS_PER_TARGET="$1"
@@ -27,17 +39,22 @@ FUZZ="$ROOT/fuzz"
 if ! rustup toolchain list | grep -q '^nightly'; then
     rustup toolchain install nightly --profile minimal
 fi
-if ! command -v cargo-fuzz >/dev/null 2>&1; then
-    cargo install cargo-fuzz --locked
-fi
-
-FLAGS=(--sanitizer none --debug-assertions)
-cargo +nightly fuzz build "${FLAGS[@]}"
+HOST="$(rustc +nightly -vV | sed -n 's/^host: //p')"
+RUSTFLAGS="-Cpasses=sancov-module -Cllvm-args=-sanitizer-coverage-level=4"
+RUSTFLAGS+=" -Cllvm-args=-sanitizer-coverage-inline-8bit-counters"
+RUSTFLAGS+=" -Cllvm-args=-sanitizer-coverage-pc-table"
+RUSTFLAGS+=" -Cllvm-args=-sanitizer-coverage-trace-compares"
+RUSTFLAGS+=" --cfg fuzzing -Cdebug-assertions -Coverflow-checks"
+BUILD=(cargo +nightly build --manifest-path "$FUZZ/Cargo.toml" --target "$HOST" --bins)
+[ "$PROFILE" = release ] && BUILD+=(--release)
+printf '==== building the fuzz targets (%s) [%s] ====\n' "$PROFILE" "$(date +%T)"
+RUSTFLAGS="$RUSTFLAGS" "${BUILD[@]}"
+BIN_DIR="$FUZZ/target/$HOST/$PROFILE"
 
 if [ $# -gt 0 ]; then
     TARGETS=("$@")
 else
-    mapfile -t TARGETS < <(cargo +nightly fuzz list)
+    mapfile -t TARGETS < <(sed -n 's/^name = "\(.*\)"$/\1/p' "$FUZZ/Cargo.toml" | grep -v '^rill-fuzz$')
 fi
 
 # The harnesses' temporary directories (a broker's data dir, partition logs) live here and
@@ -54,8 +71,9 @@ for t in "${TARGETS[@]}"; do
     mkdir -p "$FUZZ/target/corpus/$t" "$FUZZ/corpus/$t" "$FUZZ/regressions/$t"
     log="$FUZZ/target/fuzz-$t.log"
     status=0
-    cargo +nightly fuzz run "${FLAGS[@]}" "$t" \
-        "$FUZZ/target/corpus/$t" "$FUZZ/corpus/$t" "$FUZZ/regressions/$t" -- \
+    mkdir -p "$FUZZ/artifacts/$t"
+    "$BIN_DIR/$t" "$FUZZ/target/corpus/$t" "$FUZZ/corpus/$t" "$FUZZ/regressions/$t" \
+        -artifact_prefix="$FUZZ/artifacts/$t/" \
         -max_total_time="$SECONDS_PER_TARGET" -timeout=20 -rss_limit_mb=2048 \
         -print_final_stats=1 >"$log" 2>&1 || status=$?
     execs="$(grep -m1 'stat::number_of_executed_units' "$log" | awk '{print $2}')"
