@@ -163,7 +163,10 @@ fn acl_check(c: &mut Criterion) {
         resource_type: ResourceType::Topic,
         name: "orders-eu-7",
     };
-    let supers = vec!["User:admin".to_string()];
+    let supers = rill::acl::Policy {
+        super_users: vec!["User:admin".to_string()],
+        allow_if_no_acl: false,
+    };
     let mut g = c.benchmark_group("acl");
     for n in [1usize, 100, 10_000] {
         let mut bindings = vec![binding(

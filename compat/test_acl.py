@@ -1,6 +1,7 @@
 """ACLs with real clients: a broker with `--authorizer acl --super-users admin`, users
 over SASL_PLAINTEXT (PLAIN). Bindings created, listed and deleted through
-confluent-kafka's AdminClient and kafka-python's KafkaAdminClient (as the super user),
+confluent-kafka's AdminClient, kafka-python's KafkaAdminClient and KafkaJS's admin
+(compat/kafkajs/acl.js) as the super user,
 and enforced: a user's produce and consume are refused (each client's own
 authorization error) until ACLs allow them, and again once deleted; Metadata hides
 topics a user may not describe; a consumer group needs READ on the group. Each client's
@@ -9,8 +10,12 @@ defaults apart from the security settings.
 
 from __future__ import annotations
 
+import json
+import shutil
+import subprocess
 import time
 import uuid
+from pathlib import Path
 
 import pytest
 from confluent_kafka import Consumer, KafkaError, KafkaException, Producer
@@ -25,7 +30,8 @@ from confluent_kafka.admin import (
     ResourceType,
 )
 
-USERS = {"admin": "admin-secret", "alice": "alice-secret", "bob": "bob-secret"}
+USERS = {"admin": "admin-secret", "alice": "alice-secret", "bob": "bob-secret", "carol": "carol-secret"}
+KAFKAJS = Path(__file__).resolve().parent / "kafkajs"
 
 
 @pytest.fixture
@@ -228,3 +234,57 @@ def test_kafka_python_admin_client_and_enforcement(secured):
     acls, err = admin.describe_acls(flt)
     assert acls == []
     admin.close()
+
+
+kafkajs_missing = pytest.mark.skipif(
+    shutil.which("node") is None or not (KAFKAJS / "node_modules" / "kafkajs").is_dir(),
+    reason="node or compat/kafkajs/node_modules missing (npm ci in compat/kafkajs)",
+)
+
+
+def run_kafkajs(*args) -> dict:
+    proc = subprocess.run(
+        ["node", str(KAFKAJS / "acl.js"), *args], cwd=KAFKAJS, capture_output=True, text=True, timeout=120
+    )
+    results = [l[len("RESULT ") :] for l in proc.stdout.splitlines() if l.startswith("RESULT ")]
+    assert proc.returncode == 0 and len(results) == 1, f"exit {proc.returncode}\n{proc.stdout}\n{proc.stderr[-4000:]}"
+    return json.loads(results[0])
+
+
+def assert_topic_authorization_failed(err: dict | None, out: dict) -> None:
+    assert err is not None, out
+    proto = err if err["name"] == "KafkaJSProtocolError" else err["cause"]
+    assert err["name"] in ("KafkaJSProtocolError", "KafkaJSNonRetriableError"), out
+    assert proto is not None and proto["name"] == "KafkaJSProtocolError", out
+    assert proto["type"] == "TOPIC_AUTHORIZATION_FAILED", out
+
+
+@kafkajs_missing
+def test_kafkajs_admin_acls_and_enforcement(secured):
+    topic = unique("kjs")
+    out = run_kafkajs("lifecycle", secured.listeners["SASL_PLAINTEXT"], topic, USERS["admin"], "carol", USERS["carol"])
+
+    # Refused before the ACL: KafkaJS's protocol error for Kafka's code 29, which its
+    # retrier hands on as the cause of a KafkaJSNonRetriableError.
+    assert_topic_authorization_failed(out["before"], out)
+
+    assert out["created"] is True, out
+    resources = out["described"]
+    assert len(resources) == 1, out
+    res = resources[0]
+    assert (res["resourceType"], res["resourceName"], res["resourcePatternType"]) == (2, topic, 3), out
+    # WRITE (4), ALLOW (3), for carol from any host.
+    assert res["acls"] == [{"principal": "User:carol", "host": "*", "operation": 4, "permissionType": 3}], out
+
+    assert out["after"] is None, out
+
+    (deleted,) = out["deleted"]
+    assert deleted["errorCode"] == 0, out
+    assert [(a["resourceName"], a["principal"], a["operation"]) for a in deleted["matchingAcls"]] == [
+        (topic, "User:carol", 4)
+    ], out
+    assert out["left"] == [], out
+
+    # Refused again by the same producer (its Produce this time: the metadata is cached).
+    assert_topic_authorization_failed(out["afterDelete"], out)
+    assert out["high"] == ["1"], out

@@ -433,3 +433,87 @@ fn the_authorizer_denies_until_an_acl_allows() {
 }
 
 const ALL_OPS: i8 = 2;
+
+/// `--allow-everyone-if-no-acl-found true` (how librdkafka's test clusters run): what no
+/// binding names is allowed, to ANONYMOUS on PLAINTEXT too (the ACL APIs included, as the
+/// cluster has no binding); a topic named by a DENY for everyone is refused, and a topic
+/// named by someone else's ALLOW is refused to the rest.
+#[test]
+fn allow_everyone_if_no_acl_found() {
+    let rill = Rill::start(&[
+        "--authorizer",
+        "acl",
+        "--allow-everyone-if-no-acl-found",
+        "true",
+    ]);
+    let mut c = rill.client();
+    let open = create_topic(&mut c, "open", 1, &[]);
+    let secret = create_topic(&mut c, "secret", 1, &[]);
+    let one = batch(1, 0, Compression::None);
+    assert_eq!(
+        produce(&mut c, 9, "secret", secret, 0, one.clone()).error_code,
+        0
+    );
+
+    // kafka-acls.sh --add --deny-principal 'User:*' --operation All --deny-host '*' --topic secret
+    assert_eq!(
+        create(
+            &mut c,
+            3,
+            vec![creation(TOPIC, "secret", LITERAL, "User:*", ALL_OPS, DENY)]
+        ),
+        vec![0]
+    );
+    assert_eq!(
+        produce(&mut c, 9, "secret", secret, 0, one.clone()).error_code,
+        TOPIC_AUTHORIZATION_FAILED
+    );
+    assert_eq!(
+        fetch(&mut c, 12, "secret", secret, 0, 0).error_code,
+        TOPIC_AUTHORIZATION_FAILED
+    );
+    assert_eq!(
+        produce(&mut c, 9, "open", open, 0, one.clone()).error_code,
+        0
+    );
+    assert_eq!(fetch(&mut c, 12, "open", open, 0, 0).error_code, 0);
+    let names: Vec<_> = metadata(&mut c, None)
+        .topics
+        .iter()
+        .filter_map(|t| t.name.as_ref().map(|n| n.to_string()))
+        .collect();
+    assert_eq!(names, vec!["open"]);
+    // Idempotent producers: Kafka's by-resource-type check passes while no binding
+    // names its probe resource.
+    let r = c.send(
+        4,
+        &InitProducerIdRequest::default().with_transactional_id(None),
+    );
+    assert_eq!(r.error_code, 0);
+
+    // Someone else's ALLOW on "open": it is guarded now, and ANONYMOUS has no ALLOW.
+    assert_eq!(
+        create(
+            &mut c,
+            3,
+            vec![creation(TOPIC, "open", LITERAL, "User:bob", WRITE, ALLOW)]
+        ),
+        vec![0]
+    );
+    assert_eq!(
+        produce(&mut c, 9, "open", open, 0, one.clone()).error_code,
+        TOPIC_AUTHORIZATION_FAILED
+    );
+
+    // Removing every binding opens both again.
+    let r = c.send(
+        3,
+        &DeleteAclsRequest::default().with_filters(vec![delete_filter(ANY, None, ANY, None)]),
+    );
+    assert_eq!(r.filter_results[0].matching_acls.len(), 2);
+    assert_eq!(
+        produce(&mut c, 9, "secret", secret, 0, one.clone()).error_code,
+        0
+    );
+    assert_eq!(produce(&mut c, 9, "open", open, 0, one).error_code, 0);
+}

@@ -143,8 +143,8 @@ pub struct ServeArgs {
     #[arg(long, env = "RILL_USERS_FILE")]
     pub users_file: Option<PathBuf>,
     /// Authorize requests against ACLs: `acl` (Kafka's StandardAuthorizer: DENY wins, no
-    /// matching ACL denies) or `none` (everything allowed; the ACL APIs still store and
-    /// list bindings).
+    /// matching ALLOW denies; see --allow-everyone-if-no-acl-found) or `none` (everything
+    /// allowed; the ACL APIs still store and list bindings).
     #[arg(long, env = "RILL_AUTHORIZER", default_value = "none",
           value_parser = clap::builder::PossibleValuesParser::new(["acl", "none"]))]
     pub authorizer: String,
@@ -152,6 +152,12 @@ pub struct ServeArgs {
     /// (`User:admin;User:ops`) or comma-separated user names (`admin,ops`).
     #[arg(long, env = "RILL_SUPER_USERS", value_parser = parse_super_users)]
     pub super_users: Option<SuperUsers>,
+    /// Kafka's `allow.everyone.if.no.acl.found`: with --authorizer acl, an action on a
+    /// resource that no ACL binding names (for any principal, host or operation) is
+    /// allowed. Once a binding names it, only its ALLOWs count.
+    #[arg(long, env = "RILL_ALLOW_EVERYONE_IF_NO_ACL_FOUND", default_value_t = false,
+          action = clap::ArgAction::Set)]
+    pub allow_everyone_if_no_acl_found: bool,
     /// Where logs and metadata live. Default: $XDG_DATA_HOME/rill or ~/.local/share/rill.
     #[arg(long, env = "RILL_DATA_DIR")]
     pub data_dir: Option<PathBuf>,
@@ -564,6 +570,7 @@ async fn serve_async(args: ServeArgs) -> Result<(), CliError> {
         broker_configs: broker_configs(&args),
         acl_authorizer: args.authorizer == "acl",
         super_users: args.super_users.clone().unwrap_or_default().0,
+        allow_everyone_if_no_acl_found: args.allow_everyone_if_no_acl_found,
     };
     let broker = tokio::task::block_in_place(|| Broker::open(config))?;
     if let Some(users) = &users {
@@ -576,6 +583,9 @@ async fn serve_async(args: ServeArgs) -> Result<(), CliError> {
     }
     if broker.config.listeners.iter().any(|l| l.protocol.is_sasl()) && users.is_none() {
         tracing::info!("SASL listener without --users-file: only users stored earlier (AlterUserScramCredentials) can authenticate");
+    }
+    if args.allow_everyone_if_no_acl_found && !broker.authorizer_enabled() {
+        tracing::warn!("--allow-everyone-if-no-acl-found has no effect without --authorizer acl (everything is allowed)");
     }
     let (tx, rx) = tokio::sync::watch::channel(false);
     let b = broker.clone();

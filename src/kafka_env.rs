@@ -90,6 +90,10 @@ const FLAG_BACKED: &[(&str, &str)] = &[
     ("max.connections.per.ip", "RILL_MAX_CONNECTIONS_PER_IP"),
     ("connections.max.idle.ms", "RILL_CONNECTIONS_MAX_IDLE_MS"),
     ("super.users", "RILL_SUPER_USERS"),
+    (
+        "allow.everyone.if.no.acl.found",
+        "RILL_ALLOW_EVERYONE_IF_NO_ACL_FOUND",
+    ),
 ];
 
 /// `KAFKA_*` variables of the images that are not broker configs, and configs that only
@@ -402,12 +406,18 @@ pub fn map_env(vars: &[(String, String)]) -> Result<Mapped, KafkaEnvError> {
             continue;
         }
         if name == "allow.everyone.if.no.acl.found" {
-            out.ignored.push(var.clone());
-            if value.trim().eq_ignore_ascii_case("true") {
-                out.notes.push(format!(
-                    "{var}=true is not supported: with --authorizer acl a request no ACL matches is denied"
-                ));
+            // A boolean as Kafka's ConfigDef reads one (either case), for the flag's
+            // parser, which takes `true`/`false` only.
+            let v = value.trim().to_ascii_lowercase();
+            if v != "true" && v != "false" {
+                return Err(KafkaEnvError::Bad {
+                    var: var.clone(),
+                    value: value.clone(),
+                    why: "Expected value to be either true or false".into(),
+                });
             }
+            out.rill_env
+                .push(("RILL_ALLOW_EVERYONE_IF_NO_ACL_FOUND".into(), v, var.clone()));
             continue;
         }
         if let Some((_, rill)) = FLAG_BACKED.iter().find(|(k, _)| k == name) {
@@ -819,6 +829,31 @@ mod tests {
         )]))
         .unwrap_err();
         assert!(e.to_string().contains("KAFKA_AUTHORIZER_CLASS_NAME"), "{e}");
+    }
+
+    #[test]
+    fn allow_everyone_if_no_acl_found_maps_to_its_flag() {
+        for (value, want) in [("true", "true"), ("TRUE", "true"), (" false ", "false")] {
+            let m =
+                map_env(&env(&[("KAFKA_ALLOW_EVERYONE_IF_NO_ACL_FOUND", value)])).expect("maps");
+            assert_eq!(
+                rill(&m, "RILL_ALLOW_EVERYONE_IF_NO_ACL_FOUND").as_deref(),
+                Some(want),
+                "{value:?}"
+            );
+            assert!(!m
+                .ignored
+                .contains(&"KAFKA_ALLOW_EVERYONE_IF_NO_ACL_FOUND".to_string()));
+        }
+        let e = map_env(&env(&[("KAFKA_ALLOW_EVERYONE_IF_NO_ACL_FOUND", "yes")])).unwrap_err();
+        assert!(
+            e.to_string()
+                .contains("KAFKA_ALLOW_EVERYONE_IF_NO_ACL_FOUND"),
+            "{e}"
+        );
+        // --broker-config points at the flag, as for the other flag-backed names.
+        let e = parse_broker_config("allow.everyone.if.no.acl.found=true").unwrap_err();
+        assert!(e.contains("RILL_ALLOW_EVERYONE_IF_NO_ACL_FOUND"), "{e}");
     }
 
     #[test]

@@ -27,6 +27,9 @@
 #   RILL_LIBRDKAFKA_JOBS            make -j for the build (default 2)
 #   RILL_LIBRDKAFKA_GROUP_DELAY_MS  broker's group.initial.rebalance.delay.ms (default 3000,
 #                                   Kafka's default, which the suite's timings assume)
+#   RILL_LIBRDKAFKA_AUTHORIZER      `acl` (default: --authorizer acl with
+#                                   --allow-everyone-if-no-acl-found true, as the suite's
+#                                   trivup clusters run Kafka) or `none` (no authorizer)
 #   RILL_LIBRDKAFKA_DEBUG           librdkafka `debug=` contexts for the clients (e.g. protocol,broker)
 #   RILL_LOG_LEVEL                  broker log level (default info)
 #
@@ -57,6 +60,8 @@ TEST_TIMEOUT="${RILL_LIBRDKAFKA_TEST_TIMEOUT:-900}"
 KAFKA_VERSION="${RILL_LIBRDKAFKA_KAFKA_VERSION:-4.0.0}"
 LOG_DIR="${RILL_LIBRDKAFKA_LOG_DIR:-$HERE/logs}"
 GROUP_DELAY_MS="${RILL_LIBRDKAFKA_GROUP_DELAY_MS:-3000}"
+AUTHORIZER="${RILL_LIBRDKAFKA_AUTHORIZER:-acl}"
+case "$AUTHORIZER" in acl | none) ;; *) printf '[librdkafka] error: RILL_LIBRDKAFKA_AUTHORIZER must be acl or none\n' >&2; exit 2 ;; esac
 read -r -a RUNNER_ARGS <<<"${RILL_LIBRDKAFKA_RUNNER_ARGS:-}"
 
 say() { printf '[librdkafka] %s\n' "$*"; }
@@ -269,8 +274,17 @@ start_broker() {
     [ "$SCENARIO" = noautocreate ] && auto=false
     # The suite expects Kafka's default group.initial.rebalance.delay.ms (3000;
     # e.g. 0113 waits "3000 ms (default)"), while rill defaults to 0.
-    if "$RILL_BIN" serve --help 2>/dev/null | grep -q -- '--group-initial-rebalance-delay-ms'; then
+    local help
+    help="$("$RILL_BIN" serve --help 2>/dev/null || true)"
+    if grep -q -- '--group-initial-rebalance-delay-ms' <<<"$help"; then
         extra+=(--group-initial-rebalance-delay-ms "$GROUP_DELAY_MS")
+    fi
+    # The suite's trivup clusters run Kafka's ACL authorizer with
+    # allow.everyone.if.no.acl.found=true: everything is allowed until a test adds ACLs
+    # (0109, 0115, 0119 deny one topic with kafka-acls.sh and expect
+    # TOPIC_AUTHORIZATION_FAILED for it only). RILL_LIBRDKAFKA_AUTHORIZER=none turns it off.
+    if [ "$AUTHORIZER" = acl ] && grep -q -- '--allow-everyone-if-no-acl-found' <<<"$help"; then
+        extra+=(--authorizer acl --allow-everyone-if-no-acl-found true)
     fi
     "$RILL_BIN" serve --ephemeral --listen 127.0.0.1:0 --ready-file "$ready" \
         --default-partitions 4 --auto-create-topics "$auto" "${extra[@]+"${extra[@]}"}" \
@@ -292,7 +306,7 @@ start_broker() {
         echo "bootstrap.servers=$BOOTSTRAP"
         [ -z "${RILL_LIBRDKAFKA_DEBUG:-}" ] || echo "debug=$RILL_LIBRDKAFKA_DEBUG"
     } >"$WORK/test.conf"
-    say "$("$RILL_BIN" --version 2>/dev/null | head -1) serving on $BOOTSTRAP (scenario $SCENARIO, pid $BROKER_PID, log $blog)"
+    say "$("$RILL_BIN" --version 2>/dev/null | head -1) serving on $BOOTSTRAP (scenario $SCENARIO, authorizer $AUTHORIZER, pid $BROKER_PID, log $blog)"
 }
 
 rm -rf "$LOG_DIR"

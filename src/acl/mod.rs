@@ -2,7 +2,8 @@
 //! permissions with Kafka's codes; bindings and their validation (Kafka's
 //! `AclControlManager` and `AclApis`); filters with Kafka's matching (`AclBindingFilter`:
 //! ANY, MATCH, null fields meaning any); and `AclSet`, the index the authorizer checks
-//! (Kafka's `StandardAuthorizer`: DENY wins over ALLOW, no matching ACL denies, super users
+//! (Kafka's `StandardAuthorizer`: DENY wins over ALLOW, no matching ALLOW denies unless no
+//! binding names the resource and `allow.everyone.if.no.acl.found` is set, super users
 //! may do anything, ALLOW of READ/WRITE/DELETE/ALTER implies DESCRIBE and ALLOW of
 //! ALTER_CONFIGS implies DESCRIBE_CONFIGS, hosts matched against the client's address).
 //!
@@ -17,7 +18,7 @@ use std::net::IpAddr;
 use thiserror::Error;
 
 use crate::meta::AclRecord;
-pub use set::{check, AclSet};
+pub use set::{check, check_any, AclSet, Policy, Verdict};
 
 /// The only name a CLUSTER resource has (Kafka's `Resource.CLUSTER_NAME`).
 pub const CLUSTER_NAME: &str = "kafka-cluster";

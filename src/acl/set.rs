@@ -225,16 +225,20 @@ impl AclSet {
         self.all.iter()
     }
 
-    /// Whether the bindings allow `action` to `who`: a matching DENY wins over any
-    /// ALLOW, and with neither the answer is no (Kafka's default,
-    /// `allow.everyone.if.no.acl.found=false`). Super users are the caller's business.
-    pub fn allows(&self, who: &Requester<'_>, action: &Action<'_>) -> bool {
+    /// What the bindings say about `action` by `who` (Kafka's
+    /// `StandardAuthorizerData.findAclRule`): a matching DENY wins over any ALLOW; with
+    /// neither, `NoAcls` when no binding names the resource at all (whatever its
+    /// principal, host or operation), else `Denied`. Super users are the caller's
+    /// business.
+    pub fn decide(&self, who: &Requester<'_>, action: &Action<'_>) -> Verdict {
         let Some(idx) = self.by_type.get(&action.resource_type) else {
-            return false;
+            return Verdict::NoAcls;
         };
+        let mut has_acls = false;
         let mut allowed = false;
         let mut denied = false;
         idx.each_match(action.name, |e| {
+            has_acls = true;
             match e.result(who, action.operation) {
                 Some(Permission::Deny) => denied = true,
                 Some(Permission::Allow) => allowed = true,
@@ -242,7 +246,21 @@ impl AclSet {
             }
             denied
         });
-        allowed && !denied
+        if denied {
+            Verdict::Denied
+        } else if allowed {
+            Verdict::Allowed
+        } else if has_acls {
+            Verdict::Denied
+        } else {
+            Verdict::NoAcls
+        }
+    }
+
+    /// Whether the bindings allow `action` to `who`, with Kafka's default
+    /// (`allow.everyone.if.no.acl.found=false`: no matching ALLOW means no).
+    pub fn allows(&self, who: &Requester<'_>, action: &Action<'_>) -> bool {
+        self.decide(who, action) == Verdict::Allowed
     }
 
     /// Kafka's `authorizeByResourceType`: whether `who` may do `op` on at least one
@@ -284,15 +302,49 @@ impl AclSet {
     }
 }
 
+/// What the bindings say about one action (`AclSet::decide`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Verdict {
+    /// A binding allows it and none denies it.
+    Allowed,
+    /// A binding denies it, or the resource has bindings and none allows it.
+    Denied,
+    /// No binding names the resource: `allow.everyone.if.no.acl.found` decides.
+    NoAcls,
+}
+
+/// The authorizer's settings: Kafka's `super.users` and `allow.everyone.if.no.acl.found`.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Policy {
+    /// `User:<name>` principals that may do anything.
+    pub super_users: Vec<String>,
+    /// Allow an action on a resource no binding names (Kafka's default: false).
+    pub allow_if_no_acl: bool,
+}
+
+impl Policy {
+    fn is_super(&self, who: &Requester<'_>) -> bool {
+        self.super_users.iter().any(|s| s == who.principal)
+    }
+
+    fn admits(&self, verdict: Verdict) -> bool {
+        match verdict {
+            Verdict::Allowed => true,
+            Verdict::Denied => false,
+            Verdict::NoAcls => self.allow_if_no_acl,
+        }
+    }
+}
+
 /// The whole check: super users may do anything; everyone else needs the bindings'
-/// permission.
+/// permission, or, with `allow_if_no_acl`, a resource no binding names.
 pub fn check(
     set: &AclSet,
-    super_users: &[String],
+    policy: &Policy,
     who: &Requester<'_>,
     action: &Action<'_>,
 ) -> Result<(), Denied> {
-    if super_users.iter().any(|s| s == who.principal) || set.allows(who, action) {
+    if policy.is_super(who) || policy.admits(set.decide(who, action)) {
         Ok(())
     } else {
         Err(Denied {
@@ -302,4 +354,27 @@ pub fn check(
             name: action.name.to_string(),
         })
     }
+}
+
+/// The resource name Kafka's `Authorizer.authorizeByResourceType` checks first, so that
+/// super users (and, with `allow.everyone.if.no.acl.found`, everyone while no binding
+/// covers that name) pass whatever the other bindings say.
+const PROBE_NAME: &str = "hardcode";
+
+/// Kafka's `authorizeByResourceType`: whether `who` may do `op` on at least one resource
+/// of the type. As Kafka's, it first checks one literal resource (named `hardcode`) the
+/// way `check` does, then looks for an ALLOW binding no DENY covers.
+pub fn check_any(
+    set: &AclSet,
+    policy: &Policy,
+    who: &Requester<'_>,
+    op: Operation,
+    rt: ResourceType,
+) -> bool {
+    let probe = Action {
+        operation: op,
+        resource_type: rt,
+        name: PROBE_NAME,
+    };
+    check(set, policy, who, &probe).is_ok() || set.allows_any(who, op, rt)
 }

@@ -190,15 +190,155 @@ fn implied_operations() {
 
 #[test]
 fn super_users_may_do_anything() {
-    let supers = vec!["User:admin".to_string()];
+    let supers = Policy {
+        super_users: vec!["User:admin".to_string()],
+        allow_if_no_acl: false,
+    };
     let set = AclSet::new([topic("t", Literal, "User:*", All, Deny)]);
     assert!(check(&set, &supers, &who("User:admin"), &on_topic(Delete, "t")).is_ok());
+    assert!(check(&set, &supers, &who("User:admin"), &on_topic(Delete, "u")).is_ok());
     let denied = check(&set, &supers, &who("User:alice"), &on_topic(Delete, "t")).unwrap_err();
     assert_eq!(denied.resource_type, ResourceType::Topic);
     assert_eq!(
         denied.to_string(),
         "Principal User:alice is not authorized to DELETE TOPIC t"
     );
+}
+
+fn everyone_if_no_acl() -> Policy {
+    Policy {
+        super_users: Vec::new(),
+        allow_if_no_acl: true,
+    }
+}
+
+#[test]
+fn verdicts_tell_a_resource_without_bindings_apart() {
+    let alice = who("User:alice");
+    assert_eq!(
+        AclSet::default().decide(&alice, &on_topic(Read, "t")),
+        Verdict::NoAcls
+    );
+    let set = AclSet::new([
+        topic("t", Literal, "User:bob", Write, Allow),
+        topic("p-", Prefixed, "User:bob", Read, Allow),
+        binding(
+            ResourceType::Group,
+            "*",
+            Literal,
+            "User:bob",
+            "*",
+            Read,
+            Allow,
+        ),
+    ]);
+    // Bindings for someone else, another operation, a prefix or the wildcard of the
+    // resource type all name the resource: no longer "no ACLs".
+    assert_eq!(set.decide(&alice, &on_topic(Read, "t")), Verdict::Denied);
+    assert_eq!(set.decide(&alice, &on_topic(Read, "p-1")), Verdict::Denied);
+    let any_group = Action {
+        operation: Read,
+        resource_type: ResourceType::Group,
+        name: "g",
+    };
+    assert_eq!(set.decide(&alice, &any_group), Verdict::Denied);
+    // A literal that only starts like the name, another name, another type: no ACLs.
+    assert_eq!(set.decide(&alice, &on_topic(Read, "tt")), Verdict::NoAcls);
+    assert_eq!(set.decide(&alice, &on_topic(Read, "p")), Verdict::NoAcls);
+    let txn = Action {
+        operation: Write,
+        resource_type: ResourceType::TransactionalId,
+        name: "t",
+    };
+    assert_eq!(set.decide(&alice, &txn), Verdict::NoAcls);
+    assert_eq!(
+        set.decide(&who("User:bob"), &on_topic(Write, "t")),
+        Verdict::Allowed
+    );
+}
+
+#[test]
+fn allow_everyone_if_no_acl_found() {
+    let alice = who("User:alice");
+    let everyone = everyone_if_no_acl();
+    let deny_all = Policy::default();
+    // librdkafka's 0109/0115/0119: one topic denied to everybody, the rest unguarded.
+    let set = AclSet::new([binding(
+        ResourceType::Topic,
+        "secret",
+        Literal,
+        "User:*",
+        "*",
+        All,
+        Deny,
+    )]);
+    assert!(check(&set, &everyone, &alice, &on_topic(Write, "other")).is_ok());
+    assert!(check(&set, &deny_all, &alice, &on_topic(Write, "other")).is_err());
+    let denied = check(&set, &everyone, &alice, &on_topic(Describe, "secret")).unwrap_err();
+    assert_eq!(denied.name, "secret");
+    // Once a binding names the resource, only its ALLOWs count: bob's ALLOW makes the
+    // topic guarded, and alice is refused.
+    let set = AclSet::new([topic("t", Literal, "User:bob", Read, Allow)]);
+    assert!(check(&set, &everyone, &who("User:bob"), &on_topic(Read, "t")).is_ok());
+    assert!(check(&set, &everyone, &alice, &on_topic(Read, "t")).is_err());
+    assert!(check(&set, &everyone, &who("User:bob"), &on_topic(Write, "t")).is_err());
+    // Also for bindings reaching it through a prefix or the wildcard.
+    let set = AclSet::new([topic("ord", Prefixed, "User:bob", Read, Allow)]);
+    assert!(check(&set, &everyone, &alice, &on_topic(Read, "orders")).is_err());
+    assert!(check(&set, &everyone, &alice, &on_topic(Read, "returns")).is_ok());
+    let set = AclSet::new([topic("*", Literal, "User:bob", Read, Allow)]);
+    assert!(check(&set, &everyone, &alice, &on_topic(Read, "returns")).is_err());
+}
+
+#[test]
+fn by_resource_type_with_allow_everyone() {
+    let alice = who("User:alice");
+    let everyone = everyone_if_no_acl();
+    // No topic bindings: Kafka's probe of the resource named "hardcode" is allowed.
+    assert!(check_any(
+        &AclSet::default(),
+        &everyone,
+        &alice,
+        Write,
+        ResourceType::Topic
+    ));
+    assert!(!check_any(
+        &AclSet::default(),
+        &Policy::default(),
+        &alice,
+        Write,
+        ResourceType::Topic
+    ));
+    // A DENY on one topic leaves "hardcode" unguarded.
+    let set = AclSet::new([topic("secret", Literal, "User:*", All, Deny)]);
+    assert!(check_any(
+        &set,
+        &everyone,
+        &alice,
+        Write,
+        ResourceType::Topic
+    ));
+    // A DENY on every topic guards it.
+    let set = AclSet::new([topic("*", Literal, "User:*", Write, Deny)]);
+    assert!(!check_any(
+        &set,
+        &everyone,
+        &alice,
+        Write,
+        ResourceType::Topic
+    ));
+    // Super users pass whatever the bindings say.
+    let admin = Policy {
+        super_users: vec!["User:admin".into()],
+        allow_if_no_acl: false,
+    };
+    assert!(check_any(
+        &set,
+        &admin,
+        &who("User:admin"),
+        Write,
+        ResourceType::Topic
+    ));
 }
 
 #[test]

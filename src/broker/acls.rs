@@ -10,7 +10,7 @@ use thiserror::Error;
 
 use super::Broker;
 use crate::acl::{
-    self, AclBinding, AclCreation, AclError, AclFilter, AclSet, Action, Denied, Operation,
+    self, AclBinding, AclCreation, AclError, AclFilter, AclSet, Action, Denied, Operation, Policy,
     Requester, ResourceType,
 };
 use crate::auth::Principal;
@@ -36,15 +36,15 @@ pub struct Acls {
     set: RwLock<AclSet>,
     /// Whether requests are checked (`--authorizer acl`).
     enforce: bool,
-    /// `User:<name>` principals that may do anything.
-    super_users: Vec<String>,
+    /// Super users and `allow.everyone.if.no.acl.found`.
+    policy: Policy,
 }
 
 impl Acls {
     pub fn load(
         meta: &dyn MetadataStore,
         enforce: bool,
-        super_users: Vec<String>,
+        policy: Policy,
     ) -> Result<Acls, MetaError> {
         let mut bindings = Vec::new();
         for r in meta.acl_records()? {
@@ -59,12 +59,17 @@ impl Acls {
             }
         }
         if enforce {
-            tracing::info!(acls = bindings.len(), super_users = ?super_users, "ACL authorizer on");
+            tracing::info!(
+                acls = bindings.len(),
+                super_users = ?policy.super_users,
+                allow_everyone_if_no_acl_found = policy.allow_if_no_acl,
+                "ACL authorizer on"
+            );
         }
         Ok(Acls {
             set: RwLock::new(AclSet::new(bindings)),
             enforce,
-            super_users,
+            policy,
         })
     }
 
@@ -98,7 +103,7 @@ impl Broker {
             principal: principal.as_str(),
             host,
         };
-        let r = acl::check(&self.acls.read(), &self.acls.super_users, &who, &action);
+        let r = acl::check(&self.acls.read(), &self.acls.policy, &who, &action);
         if let Err(d) = &r {
             tracing::debug!(denied = %d, host = %host, "authorization failed");
         }
@@ -106,7 +111,8 @@ impl Broker {
     }
 
     /// Whether `principal` may do `op` on some resource of type `rt` (Kafka's
-    /// `authorizeByResourceType`). Always true without an authorizer.
+    /// `authorizeByResourceType`, super users and `allow.everyone.if.no.acl.found`
+    /// included). Always true without an authorizer.
     pub fn authorize_any(
         &self,
         principal: &Principal,
@@ -114,20 +120,14 @@ impl Broker {
         op: Operation,
         rt: ResourceType,
     ) -> bool {
-        if !self.acls.enforce
-            || self
-                .acls
-                .super_users
-                .iter()
-                .any(|s| s == principal.as_str())
-        {
+        if !self.acls.enforce {
             return true;
         }
         let who = Requester {
             principal: principal.as_str(),
             host,
         };
-        self.acls.read().allows_any(&who, op, rt)
+        acl::check_any(&self.acls.read(), &self.acls.policy, &who, op, rt)
     }
 
     /// CreateAcls: each creation validated as Kafka does; the valid new ones are stored

@@ -78,6 +78,9 @@ pub struct BrokerConfig {
     pub acl_authorizer: bool,
     /// `--super-users`: `User:<name>` principals the authorizer allows everything.
     pub super_users: Vec<String>,
+    /// `--allow-everyone-if-no-acl-found` (Kafka's `allow.everyone.if.no.acl.found`): the
+    /// authorizer allows an action on a resource no ACL binding names.
+    pub allow_everyone_if_no_acl_found: bool,
 }
 
 impl BrokerConfig {
@@ -133,6 +136,7 @@ impl BrokerConfig {
             broker_configs: BTreeMap::new(),
             acl_authorizer: false,
             super_users: Vec::new(),
+            allow_everyone_if_no_acl_found: false,
         }
     }
 }
@@ -323,7 +327,14 @@ impl Broker {
         );
         let statics = configs::static_configs(&config);
         let users = users::Users::load(&meta)?;
-        let acls = acls::Acls::load(&meta, config.acl_authorizer, config.super_users.clone())?;
+        let acls = acls::Acls::load(
+            &meta,
+            config.acl_authorizer,
+            crate::acl::Policy {
+                super_users: config.super_users.clone(),
+                allow_if_no_acl: config.allow_everyone_if_no_acl_found,
+            },
+        )?;
         let broker = Broker {
             config,
             cluster_id,
