@@ -140,12 +140,29 @@ impl BatchHeader {
     }
 }
 
-/// `seq + delta` in the producer sequence space, which wraps from i32::MAX to 0.
+/// `seq + delta` in the producer sequence space, which wraps from i32::MAX to 0. Computed
+/// in i64, so a corrupt (negative) delta from a recovered file cannot overflow.
 pub fn increment_sequence(seq: i32, delta: i32) -> i32 {
-    if seq > i32::MAX - delta {
-        delta - (i32::MAX - seq) - 1
+    let sum = i64::from(seq) + i64::from(delta);
+    if sum > i64::from(i32::MAX) {
+        (sum - i64::from(i32::MAX) - 1) as i32
     } else {
-        seq + delta
+        sum as i32
+    }
+}
+
+#[cfg(test)]
+mod sequence_tests {
+    use super::increment_sequence;
+
+    #[test]
+    fn sequences_wrap_and_corrupt_deltas_do_not_overflow() {
+        assert_eq!(increment_sequence(5, 3), 8);
+        assert_eq!(increment_sequence(i32::MAX, 1), 0);
+        assert_eq!(increment_sequence(i32::MAX - 1, 3), 1);
+        // Found by fuzzing segment recovery: a negative delta read from a damaged file.
+        let _ = increment_sequence(0, i32::MIN);
+        let _ = increment_sequence(i32::MIN, -1);
     }
 }
 
