@@ -21,7 +21,7 @@ import trustme
 from confluent_kafka import Consumer, KafkaError, Producer
 from confluent_kafka.admin import AdminClient
 
-from test_sasl import MECHANISMS, USERS, ck_auth_error, ck_roundtrip, kafkajs_missing, port, run_kafkajs, unique
+from test_sasl import MECHANISMS, USERS, kp_roundtrip, ck_auth_error, ck_roundtrip, kafkajs_missing, port, run_kafkajs, unique
 
 
 class Pki:
@@ -193,22 +193,10 @@ def kp_sasl_ssl(b, pki: Pki, mechanism: str, user: str = "alice", password: str 
 @pytest.mark.parametrize("mechanism", ["PLAIN", "SCRAM-SHA-512"])
 def test_kafka_python_over_sasl_ssl(tls, pki, topic, mechanism):
     import kafka.errors as Errors
-    from kafka import KafkaConsumer, KafkaProducer
+    from kafka import KafkaProducer
 
     conf = kp_sasl_ssl(tls, pki, mechanism)
-    p = KafkaProducer(**conf)
-    for i in range(5):
-        p.send(topic, f"kp{i}".encode())
-    p.flush(20)
-    p.close()
-    c = KafkaConsumer(topic, group_id=unique("kp"), auto_offset_reset="earliest", consumer_timeout_ms=15000, **conf)
-    got = []
-    for m in c:
-        got.append(m.value.decode())
-        if len(got) == 5:
-            break
-    c.close()
-    assert got == [f"kp{i}" for i in range(5)]
+    kp_roundtrip(conf, topic)
     with pytest.raises((Errors.SaslAuthenticationFailedError, Errors.KafkaTimeoutError)):
         KafkaProducer(**kp_sasl_ssl(tls, pki, mechanism, "bob", "wrong"), bootstrap_timeout_ms=5000)
     assert logged(tls, "SASL authentication failed")
