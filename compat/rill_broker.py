@@ -75,6 +75,9 @@ class RillBroker:
         self.bootstrap: str | None = None
         # Listener name -> "host:port" (only the PLAINTEXT one for a single listener).
         self.listeners: dict[str, str] = {}
+        # The HTTP listener's "http://host:port" when it is on (the ready file's last line);
+        # pass extra_args=["--http-listen", "127.0.0.1:0"] for one of its own.
+        self.http: str | None = None
         self.starts = 0
         # Exit codes of earlier runs, with how each was stopped.
         self.history: list[tuple[str, int | None]] = []
@@ -139,7 +142,11 @@ class RillBroker:
                     if not host or not port.isdigit() or int(port) == 0:
                         raise BrokerError(f"ready file has a malformed address: {text!r}")
                     self.listeners = {"PLAINTEXT": addr}
+                    self.http = None
                     for line in lines[1:]:
+                        if line.startswith("http://"):
+                            self.http = line.strip()
+                            continue
                         name, sep, listener_addr = line.strip().partition("://")
                         if sep:
                             self.listeners[name] = listener_addr

@@ -58,7 +58,9 @@ class EnvBroker:
         deadline = time.monotonic() + 20
         while time.monotonic() < deadline:
             if self.ready.exists() and self.ready.read_text().endswith("\n"):
-                return self.ready.read_text().strip()
+                # The Kafka listeners' lines (not the HTTP listener's).
+                lines = self.ready.read_text().strip().splitlines()
+                return "\n".join(line for line in lines if not line.startswith("http://"))
             assert self.proc.poll() is None, self.log.read_text()
             time.sleep(0.02)
         raise AssertionError("not ready: " + self.log.read_text())

@@ -2,6 +2,7 @@
 
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
 use std::path::PathBuf;
+use std::sync::Arc;
 
 use clap::{Args, Parser, Subcommand};
 use thiserror::Error;
@@ -288,9 +289,15 @@ pub struct ServeArgs {
     pub log_level: String,
     /// Once listening, write the first listener's advertised `host:port` to this file
     /// (for scripts/tests); with several listeners, one `NAME://host:port` line per
-    /// listener follows.
+    /// listener follows; then, when the HTTP listener is on, one `http://host:port` line.
     #[arg(long, env = "RILL_READY_FILE")]
     pub ready_file: Option<PathBuf>,
+    /// The HTTP listener (`/health`, `/ready`, `/metrics`, the JSON API and the web
+    /// console): `host:port`, or `none`. Default: localhost:9644 (127.0.0.1), and if that
+    /// port is taken the broker starts without it (a warning says so); an address given
+    /// here that cannot be bound is an error. Port 0 picks a free port.
+    #[arg(long, env = "RILL_HTTP_LISTEN", value_parser = crate::http::HttpListen::parse)]
+    pub http_listen: Option<crate::http::HttpListen>,
 }
 
 /// `--super-users`, as `User:<name>` principals.
@@ -323,6 +330,8 @@ pub enum CliError {
     NoDataDir,
     #[error("invalid --log-level: {0}")]
     LogLevel(String),
+    #[error("{0}")]
+    HttpListen(String),
     #[error(transparent)]
     Broker(#[from] BrokerError),
     #[error(transparent)]
@@ -526,6 +535,21 @@ async fn serve_async(args: ServeArgs) -> Result<(), CliError> {
         None => None,
     };
     let (sockets, bound) = bind_all(&specs).await?;
+    let http_state = Arc::new(crate::http::HttpState::default());
+    let (http_stop_tx, http_stop_rx) = tokio::sync::watch::channel(false);
+    let http = match bind_http(args.http_listen.as_ref()).await? {
+        Some(listener) => {
+            let addr = listener.local_addr()?;
+            tracing::info!(%addr, "HTTP listening (/health, /ready)");
+            let task = tokio::spawn(crate::http::serve(
+                listener,
+                http_state.clone(),
+                http_stop_rx,
+            ));
+            Some((addr, task))
+        }
+        None => None,
+    };
     let advertised = listener::advertised(&specs, &bound, args.advertise.as_deref())?;
     let endpoints: Vec<Endpoint> = specs
         .iter()
@@ -573,6 +597,7 @@ async fn serve_async(args: ServeArgs) -> Result<(), CliError> {
         allow_everyone_if_no_acl_found: args.allow_everyone_if_no_acl_found,
     };
     let broker = tokio::task::block_in_place(|| Broker::open(config))?;
+    http_state.set_broker(broker.clone());
     if let Some(users) = &users {
         let written = tokio::task::block_in_place(|| broker.seed_users(users))?;
         tracing::info!(
@@ -589,13 +614,16 @@ async fn serve_async(args: ServeArgs) -> Result<(), CliError> {
     }
     let (tx, rx) = tokio::sync::watch::channel(false);
     let b = broker.clone();
+    let hs = http_state.clone();
     tokio::spawn(async move {
         wait_for_signal().await;
         tracing::info!("shutting down");
+        hs.set_phase(crate::http::Phase::Stopping);
         let _ = tx.send(true);
         b.begin_shutdown();
     });
     let server = tokio::spawn(crate::server::run(sockets, tls, broker.clone(), rx));
+    http_state.set_phase(crate::http::Phase::Ready);
     let first = broker.config.listener(0);
     let ready = listener::host_port(&first.advertised_host, first.advertised_port);
     if let Some(path) = &args.ready_file {
@@ -607,6 +635,9 @@ async fn serve_async(args: ServeArgs) -> Result<(), CliError> {
                 text.push_str(&l.advertised());
                 text.push('\n');
             }
+        }
+        if let Some((addr, _)) = &http {
+            text.push_str(&format!("http://{addr}\n"));
         }
         let tmp = path.with_extension("tmp");
         std::fs::write(&tmp, text)?;
@@ -631,16 +662,61 @@ async fn serve_async(args: ServeArgs) -> Result<(), CliError> {
         use std::io::Write;
         let mut out = std::io::stdout().lock();
         let _ = writeln!(out, "rill is ready on {ready}");
+        if let Some((addr, _)) = &http {
+            let _ = writeln!(out, "rill console on http://{addr}/");
+        }
         let _ = out.flush();
     }
     if let Err(e) = server.await {
         tracing::error!(error = %e, "server task failed");
+    }
+    let _ = http_stop_tx.send(true);
+    if let Some((_, task)) = http {
+        let _ = task.await;
     }
     tokio::task::block_in_place(|| broker.close())?;
     drop(broker);
     drop(ephemeral);
     tracing::info!("stopped cleanly");
     Ok(())
+}
+
+/// Binds the HTTP listener: the address given (an error if it cannot be bound), or the
+/// default, skipped with a warning when taken.
+async fn bind_http(
+    listen: Option<&crate::http::HttpListen>,
+) -> Result<Option<TcpListener>, CliError> {
+    let explicit = listen.is_some();
+    let default;
+    let listen = match listen {
+        Some(l) => l,
+        None => {
+            default = crate::http::HttpListen::parse(crate::http::DEFAULT_HTTP_LISTEN)
+                .map_err(|e| CliError::HttpListen(e.to_string()))?;
+            &default
+        }
+    };
+    let addrs = listen.addrs();
+    if addrs.is_empty() && *listen != crate::http::HttpListen::Off {
+        return Err(CliError::HttpListen(format!(
+            "--http-listen {listen:?}: the host resolves to no address"
+        )));
+    }
+    let mut last = None;
+    for addr in addrs {
+        match TcpListener::bind(addr).await {
+            Ok(l) => return Ok(Some(l)),
+            Err(e) => last = Some((addr, e)),
+        }
+    }
+    match last {
+        Some((addr, source)) if explicit => Err(CliError::Bind { addr, source }),
+        Some((addr, e)) => {
+            tracing::warn!(%addr, error = %e, "the default HTTP port is taken: no /health, /metrics or console (set --http-listen)");
+            Ok(None)
+        }
+        None => Ok(None),
+    }
 }
 
 /// The TLS files, when given; an error if a TLS listener has none.

@@ -17,6 +17,7 @@ pub mod containers;
 pub mod fuzzing;
 pub mod group;
 pub mod handlers;
+pub mod http;
 pub mod kafka_env;
 pub mod kafka_tools;
 pub mod listener;
