@@ -17,6 +17,7 @@ use axum::Router;
 use crate::broker::Broker;
 
 pub(crate) mod api;
+mod console;
 
 /// Where `--http-listen` binds when it is not given.
 pub const DEFAULT_HTTP_LISTEN: &str = "localhost:9644";
@@ -129,6 +130,7 @@ pub fn router(state: Arc<HttpState>) -> Router {
         .route("/health", get(health))
         .route("/ready", get(ready))
         .nest("/api", api::router())
+        .merge(console::router())
         .with_state(state)
 }
 
