@@ -75,7 +75,7 @@ def test_overview_shows_topic_and_group_lag(console):
         g.find_element(By.TAG_NAME, "a").click()
         wait_for(d, lambda: loaded(d, "group"))
         assert d.find_element(By.ID, "group-lag").text == "6"
-        assert f"{topic}-0" in d.find_element(By.ID, "members-table").text
+        assert f"{topic}: 0" in d.find_element(By.ID, "members-table").text
         lag_row = d.find_element(By.CSS_SELECTOR, f'#offsets-table tr[data-tp="{topic}-0"]')
         assert [td.text for td in lag_row.find_elements(By.TAG_NAME, "td")][2:5] == ["4", "10", "6"]
     finally:

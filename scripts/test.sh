@@ -49,7 +49,7 @@ stamp_of() {
 }
 
 # ---------------------------------------------------------------- prerequisites
-step "prerequisites: system packages (kcat, python3 venv, node)"
+step "prerequisites: system packages (kcat, python3 venv, node, chromium + chromium-driver)"
 missing=()
 command -v kcat >/dev/null 2>&1 || missing+=(kcat)
 command -v python3 >/dev/null 2>&1 || missing+=(python3)
@@ -58,6 +58,10 @@ if command -v python3 >/dev/null 2>&1 && ! python3 -c 'import venv, ensurepip' >
 fi
 command -v node >/dev/null 2>&1 || missing+=(nodejs)
 command -v npm >/dev/null 2>&1 || missing+=(npm)
+# The web console's browser test (compat/test_console.py): Debian's headless Chromium
+# and its WebDriver; no test downloads a browser.
+[ -x /usr/bin/chromium ] || missing+=(chromium)
+[ -x /usr/bin/chromedriver ] || missing+=(chromium-driver)
 if [ "${#missing[@]}" -gt 0 ]; then
     echo "installing: ${missing[*]}"
     apt_install "${missing[@]}"
@@ -67,6 +71,7 @@ fi
 kcat -V 2>&1 | grep -m1 '^Version' || true
 python3 --version
 echo "node $(node --version), npm $(npm --version 2>/dev/null)"
+/usr/bin/chromium --version 2>/dev/null || true
 
 step "prerequisites: Python venv ($VENV) with compat/requirements.txt"
 req_stamp="$(stamp_of compat/requirements.txt)"

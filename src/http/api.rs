@@ -19,7 +19,9 @@ use kafka_protocol::error::ResponseError;
 use serde::Deserialize;
 use serde_json::{json, Value};
 
+use super::auth::Who;
 use super::HttpState;
+use crate::acl::{Operation, ResourceType};
 use crate::broker::configs::ConfigResource;
 use crate::broker::{Broker, Topic};
 use crate::group::GroupState;
@@ -53,7 +55,7 @@ struct Sample {
 }
 
 /// The routes under `/api`.
-pub(crate) fn router() -> Router<Arc<HttpState>> {
+pub(crate) fn router(state: Arc<HttpState>) -> Router<Arc<HttpState>> {
     let api = Arc::new(ApiState {
         started: Instant::now(),
         started_ms: now_ms(),
@@ -72,6 +74,10 @@ pub(crate) fn router() -> Router<Arc<HttpState>> {
         .route("/groups/{id}/offsets", post(reset_offsets))
         .fallback(not_found)
         .layer(Extension(api))
+        .layer(axum::middleware::from_fn_with_state(
+            state,
+            super::auth::identify,
+        ))
 }
 
 /// An API error: HTTP status, Kafka's error name, message.
@@ -103,6 +109,22 @@ impl ApiError {
             code: error_name(&err),
             message: e.to_string(),
         }
+    }
+
+    fn internal(e: impl std::fmt::Display) -> ApiError {
+        ApiError::new(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            "UNKNOWN_SERVER_ERROR",
+            e.to_string(),
+        )
+    }
+
+    fn unknown_partition(topic: &str, partition: i32) -> ApiError {
+        ApiError::new(
+            StatusCode::NOT_FOUND,
+            "UNKNOWN_TOPIC_OR_PARTITION",
+            format!("Partition {partition} of topic '{topic}' does not exist."),
+        )
     }
 
     fn unknown_topic(name: &str) -> ApiError {
@@ -187,6 +209,12 @@ fn broker_of(state: &HttpState) -> Result<Arc<Broker>, ApiError> {
     })
 }
 
+/// `op` on topic `name`, or 403 TOPIC_AUTHORIZATION_FAILED.
+fn allowed(who: &Who, broker: &Broker, op: Operation, name: &str) -> Result<(), ApiError> {
+    who.check(broker, op, ResourceType::Topic, name)
+        .map_err(|e| ApiError::kafka(&e))
+}
+
 fn topic_of(broker: &Broker, name: &str) -> Result<Arc<Topic>, ApiError> {
     broker
         .topic(name)
@@ -198,9 +226,14 @@ fn topic_of(broker: &Broker, name: &str) -> Result<Arc<Topic>, ApiError> {
 async fn cluster(
     State(state): State<Arc<HttpState>>,
     Extension(api): Extension<Arc<ApiState>>,
+    Extension(who): Extension<Who>,
 ) -> ApiResult {
     let broker = broker_of(&state)?;
-    let topics = broker.topics();
+    let topics: Vec<Arc<Topic>> = broker
+        .topics()
+        .into_iter()
+        .filter(|t| who.sees(&broker, ResourceType::Topic, &t.name))
+        .collect();
     let partitions: i64 = topics.iter().map(|t| t.partition_count() as i64).sum();
     let listeners: Vec<Value> = broker
         .config
@@ -227,6 +260,7 @@ async fn cluster(
         "topics": topics.len(),
         "partitions": partitions,
         "authorizer": broker.config.acl_authorizer,
+        "principal": who.principal.as_str(),
     }))
 }
 
@@ -297,6 +331,17 @@ impl ApiState {
     }
 }
 
+impl ApiState {
+    /// Drops the samples of deleted topics (checked once there are noticeably more).
+    fn forget_deleted(&self, topics: &[Arc<Topic>]) {
+        let mut samples = self.samples.lock().unwrap_or_else(|p| p.into_inner());
+        if samples.len() > topics.len() + 64 {
+            let live: BTreeSet<&str> = topics.iter().map(|t| t.name.as_str()).collect();
+            samples.retain(|name, _| live.contains(name.as_str()));
+        }
+    }
+}
+
 fn topic_summary(api: &ApiState, t: &Topic) -> Value {
     let (records, ends, bytes) = topic_totals(t);
     let rates = api.rates(&t.name, ends, bytes);
@@ -314,15 +359,17 @@ fn topic_summary(api: &ApiState, t: &Topic) -> Value {
 async fn list_topics(
     State(state): State<Arc<HttpState>>,
     Extension(api): Extension<Arc<ApiState>>,
+    Extension(who): Extension<Who>,
     query: Result<Query<PageQuery>, QueryRejection>,
 ) -> ApiResult {
     let Query(q) = query?;
     let broker = broker_of(&state)?;
     let (offset, limit) = q.window(50);
-    let matching: Vec<Arc<Topic>> = broker
-        .topics()
+    let all = broker.topics();
+    api.forget_deleted(&all);
+    let matching: Vec<Arc<Topic>> = all
         .into_iter()
-        .filter(|t| q.matches(&t.name))
+        .filter(|t| q.matches(&t.name) && who.sees(&broker, ResourceType::Topic, &t.name))
         .collect();
     let page: Vec<Value> = matching
         .iter()
@@ -359,10 +406,24 @@ fn minus_one_i16() -> i16 {
 async fn create_topic(
     State(state): State<Arc<HttpState>>,
     Extension(api): Extension<Arc<ApiState>>,
+    Extension(who): Extension<Who>,
     body: Result<Json<NewTopic>, JsonRejection>,
 ) -> ApiResult {
     let Json(req) = body?;
     let broker = broker_of(&state)?;
+    // As CreateTopics: CREATE on the cluster, or else on the topic.
+    if who
+        .check(
+            &broker,
+            Operation::Create,
+            ResourceType::Cluster,
+            crate::acl::CLUSTER_NAME,
+        )
+        .is_err()
+    {
+        who.check(&broker, Operation::Create, ResourceType::Topic, &req.name)
+            .map_err(|e| ApiError::kafka(&e))?;
+    }
     let topic = broker
         .create_topic(
             &req.name,
@@ -375,8 +436,13 @@ async fn create_topic(
     Ok((StatusCode::CREATED, Json(topic_summary(&api, &topic))).into_response())
 }
 
-async fn delete_topic(State(state): State<Arc<HttpState>>, Path(name): Path<String>) -> ApiResult {
+async fn delete_topic(
+    State(state): State<Arc<HttpState>>,
+    Extension(who): Extension<Who>,
+    Path(name): Path<String>,
+) -> ApiResult {
     let broker = broker_of(&state)?;
+    allowed(&who, &broker, Operation::Delete, &name)?;
     let topic = topic_of(&broker, &name)?;
     broker
         .delete_topic(&topic)
@@ -398,11 +464,21 @@ fn source_name(s: crate::config::Source) -> &'static str {
 
 async fn describe_topic(
     State(state): State<Arc<HttpState>>,
+    Extension(who): Extension<Who>,
     Path(name): Path<String>,
     query: Result<Query<PageQuery>, QueryRejection>,
 ) -> ApiResult {
     let Query(q) = query?;
     let broker = broker_of(&state)?;
+    allowed(&who, &broker, Operation::Describe, &name)?;
+    let configs_allowed = who
+        .check(
+            &broker,
+            Operation::DescribeConfigs,
+            ResourceType::Topic,
+            &name,
+        )
+        .is_ok();
     let topic = topic_of(&broker, &name)?;
     let (offset, limit) = q.window(MAX_PAGE);
     let all = topic.partitions();
@@ -424,9 +500,14 @@ async fn describe_topic(
             })
         })
         .collect();
-    let configs: Vec<Value> = broker
-        .describe_configs(&ConfigResource::Topic(name.clone()), None)
-        .map_err(|e| ApiError::kafka(&e))?
+    let described = if configs_allowed {
+        broker
+            .describe_configs(&ConfigResource::Topic(name.clone()), None)
+            .map_err(|e| ApiError::kafka(&e))?
+    } else {
+        Vec::new()
+    };
+    let configs: Vec<Value> = described
         .into_iter()
         .map(|c| {
             json!({
@@ -572,20 +653,18 @@ fn decode(h: &BatchHeader, records: &[batch::RecordView<'_>]) -> Vec<(i64, Value
 
 async fn read_messages(
     State(state): State<Arc<HttpState>>,
+    Extension(who): Extension<Who>,
     Path(name): Path<String>,
     query: Result<Query<MessagesQuery>, QueryRejection>,
 ) -> ApiResult {
     let Query(q) = query?;
     let broker = broker_of(&state)?;
+    allowed(&who, &broker, Operation::Read, &name)?;
     let topic = topic_of(&broker, &name)?;
     let partition = q.partition.unwrap_or(0);
-    let log = topic.partition(partition).ok_or_else(|| {
-        ApiError::new(
-            StatusCode::NOT_FOUND,
-            "UNKNOWN_TOPIC_OR_PARTITION",
-            format!("Partition {partition} of topic '{name}' does not exist."),
-        )
-    })?;
+    let log = topic
+        .partition(partition)
+        .ok_or_else(|| ApiError::unknown_partition(&name, partition))?;
     let limit = q.limit.unwrap_or(50).clamp(1, MAX_MESSAGES);
     let result = tokio::task::spawn_blocking(move || {
         let (start, end) = log.offsets();
@@ -610,13 +689,7 @@ async fn read_messages(
         }))
     })
     .await
-    .map_err(|e| {
-        ApiError::new(
-            StatusCode::INTERNAL_SERVER_ERROR,
-            "UNKNOWN_SERVER_ERROR",
-            e.to_string(),
-        )
-    })??;
+    .map_err(ApiError::internal)??;
     ok(result)
 }
 
@@ -637,11 +710,13 @@ struct NewHeader {
 
 async fn produce_message(
     State(state): State<Arc<HttpState>>,
+    Extension(who): Extension<Who>,
     Path(name): Path<String>,
     body: Result<Json<NewMessage>, JsonRejection>,
 ) -> ApiResult {
     let Json(m) = body?;
     let broker = broker_of(&state)?;
+    allowed(&who, &broker, Operation::Write, &name)?;
     let topic = topic_of(&broker, &name)?;
     let count = topic.partition_count();
     let partition = match (m.partition, &m.key) {
@@ -849,6 +924,7 @@ fn all_group_ids(broker: &Broker) -> Result<Vec<String>, ApiError> {
 
 async fn list_groups(
     State(state): State<Arc<HttpState>>,
+    Extension(who): Extension<Who>,
     query: Result<Query<PageQuery>, QueryRejection>,
 ) -> ApiResult {
     let Query(q) = query?;
@@ -856,7 +932,7 @@ async fn list_groups(
     let (offset, limit) = q.window(50);
     let ids: Vec<String> = all_group_ids(&broker)?
         .into_iter()
-        .filter(|id| q.matches(id))
+        .filter(|id| q.matches(id) && who.sees(&broker, ResourceType::Group, id))
         .collect();
     let mut page = Vec::new();
     for id in ids.iter().skip(offset).take(limit) {
@@ -891,8 +967,14 @@ fn unknown_group(id: &str) -> ApiError {
     )
 }
 
-async fn describe_group(State(state): State<Arc<HttpState>>, Path(id): Path<String>) -> ApiResult {
+async fn describe_group(
+    State(state): State<Arc<HttpState>>,
+    Extension(who): Extension<Who>,
+    Path(id): Path<String>,
+) -> ApiResult {
     let broker = broker_of(&state)?;
+    who.check(&broker, Operation::Describe, ResourceType::Group, &id)
+        .map_err(|e| ApiError::kafka(&e))?;
     let view = match group_view(&broker, &id) {
         Some(v) => v,
         None if broker.has_offsets(&id) => offsets_only(&id),
@@ -969,11 +1051,15 @@ struct ResetRequest {
 
 async fn reset_offsets(
     State(state): State<Arc<HttpState>>,
+    Extension(who): Extension<Who>,
     Path(id): Path<String>,
     body: Result<Json<ResetRequest>, JsonRejection>,
 ) -> ApiResult {
     let Json(req) = body?;
     let broker = broker_of(&state)?;
+    // As OffsetCommit: READ on the group and on each topic.
+    who.check(&broker, Operation::Read, ResourceType::Group, &id)
+        .map_err(|e| ApiError::kafka(&e))?;
     if id.is_empty() {
         return Err(ApiError::new(
             StatusCode::BAD_REQUEST,
@@ -988,11 +1074,7 @@ async fn reset_offsets(
             match &req.partitions {
                 Some(ps) => {
                     if let Some(p) = ps.iter().find(|p| topic.partition(**p).is_none()) {
-                        return Err(ApiError::new(
-                            StatusCode::NOT_FOUND,
-                            "UNKNOWN_TOPIC_OR_PARTITION",
-                            format!("Partition {p} of topic '{t}' does not exist."),
-                        ));
+                        return Err(ApiError::unknown_partition(t, *p));
                     }
                     ps.iter().map(|p| (t.clone(), *p)).collect()
                 }
@@ -1015,9 +1097,10 @@ async fn reset_offsets(
     }
     let mut new = Vec::with_capacity(targets.len());
     for (t, p) in &targets {
+        allowed(&who, &broker, Operation::Read, t)?;
         let log = topic_of(&broker, t)?
             .partition(*p)
-            .ok_or_else(|| ApiError::unknown_topic(t))?;
+            .ok_or_else(|| ApiError::unknown_partition(t, *p))?;
         let (start, end) = log.offsets();
         let offset = match req.strategy.as_str() {
             "earliest" => start,
@@ -1033,13 +1116,7 @@ async fn reset_offsets(
                 let log = log.clone();
                 tokio::task::spawn_blocking(move || log.offset_for_timestamp(ts))
                     .await
-                    .map_err(|e| {
-                        ApiError::new(
-                            StatusCode::INTERNAL_SERVER_ERROR,
-                            "UNKNOWN_SERVER_ERROR",
-                            e.to_string(),
-                        )
-                    })?
+                    .map_err(ApiError::internal)?
                     .map_err(|e| ApiError::kafka(&e))?
                     .map_or(end, |(o, _)| o)
             }

@@ -20,9 +20,14 @@ struct Api {
 
 impl Api {
     async fn start() -> Api {
+        Api::start_with(|_| {}).await
+    }
+
+    async fn start_with(configure: impl FnOnce(&mut BrokerConfig)) -> Api {
         let dir = tempfile::tempdir().expect("tempdir");
-        let broker =
-            Broker::open(BrokerConfig::in_process(dir.path().to_path_buf())).expect("open");
+        let mut config = BrokerConfig::in_process(dir.path().to_path_buf());
+        configure(&mut config);
+        let broker = Broker::open(config).expect("open");
         let state = Arc::new(HttpState::default());
         state.set_broker(broker.clone());
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
@@ -41,12 +46,30 @@ impl Api {
 
     /// One request; (status, JSON body).
     async fn call(&self, method: &str, path: &str, body: Option<Value>) -> (u16, Value) {
+        self.call_as(None, method, path, body).await
+    }
+
+    /// One request with HTTP Basic credentials `user:password`.
+    async fn call_as(
+        &self,
+        login: Option<&str>,
+        method: &str,
+        path: &str,
+        body: Option<Value>,
+    ) -> (u16, Value) {
+        use base64::Engine;
         let mut s = tokio::net::TcpStream::connect(self.addr)
             .await
             .expect("connect");
         let body = body.map(|b| b.to_string()).unwrap_or_default();
+        let auth = login
+            .map(|l| {
+                let b64 = base64::engine::general_purpose::STANDARD.encode(l);
+                format!("authorization: Basic {b64}\r\n")
+            })
+            .unwrap_or_default();
         let req = format!(
-            "{method} {path} HTTP/1.1\r\nhost: test\r\nconnection: close\r\ncontent-type: application/json\r\ncontent-length: {}\r\n\r\n{body}",
+            "{method} {path} HTTP/1.1\r\nhost: test\r\nconnection: close\r\n{auth}content-type: application/json\r\ncontent-length: {}\r\n\r\n{body}",
             body.len()
         );
         s.write_all(req.as_bytes()).await.expect("write");
@@ -355,4 +378,121 @@ async fn group_lag_and_offset_reset() {
         (status, e["code"].as_str()),
         (404, Some("GROUP_ID_NOT_FOUND"))
     );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn secured_console_needs_a_user_and_shows_what_acls_allow() {
+    use crate::acl::{AclCreation, Operation, PatternType, Permission, ResourceType};
+    let api = Api::start_with(|c| {
+        c.acl_authorizer = true;
+        c.super_users = vec!["User:admin".into()];
+    })
+    .await;
+    api.broker
+        .seed_users(&[
+            ("alice".into(), "alice-pw".into()),
+            ("admin".into(), "admin-pw".into()),
+        ])
+        .expect("users");
+    for t in ["visible", "hidden"] {
+        api.broker
+            .create_topic(t, 1, -1, Default::default(), false)
+            .expect("create");
+    }
+    let allow = |rt, name: &str, op| AclCreation {
+        resource_type: Ok(rt),
+        resource_name: name.into(),
+        pattern_type: Ok(PatternType::Literal),
+        principal: "User:alice".into(),
+        host: "*".into(),
+        operation: Ok(op),
+        permission: Ok(Permission::Allow),
+    };
+    let made = api.broker.create_acls(vec![
+        allow(ResourceType::Topic, "visible", Operation::Read),
+        allow(ResourceType::Group, "alice-group", Operation::Read),
+    ]);
+    assert!(made.iter().all(Result::is_ok), "{made:?}");
+    let commit = CommittedOffset {
+        offset: 0,
+        leader_epoch: -1,
+        metadata: None,
+        commit_timestamp: 0,
+        expire_timestamp: None,
+    };
+    for g in ["alice-group", "other-group"] {
+        api.broker
+            .commit_offsets(g, &[("visible".into(), 0, commit.clone())])
+            .expect("commit");
+    }
+
+    // No or bad credentials: 401 with a Basic challenge, for the API and the page.
+    let (status, e) = api.call("GET", "/api/topics", None).await;
+    assert_eq!(
+        (status, e["code"].as_str()),
+        (401, Some("SASL_AUTHENTICATION_FAILED"))
+    );
+    let (status, _) = api
+        .call_as(Some("alice:wrong"), "GET", "/api/topics", None)
+        .await;
+    assert_eq!(status, 401);
+
+    // alice sees (READ implies DESCRIBE) only her topic and group.
+    let alice = Some("alice:alice-pw");
+    let (status, t) = api.call_as(alice, "GET", "/api/topics", None).await;
+    assert_eq!(status, 200, "{t}");
+    let names: Vec<&str> = t["topics"]
+        .as_array()
+        .map(|a| a.iter().filter_map(|t| t["name"].as_str()).collect())
+        .unwrap_or_default();
+    assert_eq!(names, vec!["visible"]);
+    let (_, g) = api.call_as(alice, "GET", "/api/groups", None).await;
+    assert_eq!(g["total"], 1, "{g}");
+    assert_eq!(g["groups"][0]["group_id"], "alice-group");
+    let (_, c) = api.call_as(alice, "GET", "/api/cluster", None).await;
+    assert_eq!(
+        (c["principal"].as_str(), c["topics"].as_i64()),
+        (Some("User:alice"), Some(1))
+    );
+    let (status, e) = api.call_as(alice, "GET", "/api/topics/hidden", None).await;
+    assert_eq!(
+        (status, e["code"].as_str()),
+        (403, Some("TOPIC_AUTHORIZATION_FAILED"))
+    );
+    let (status, _) = api
+        .call_as(alice, "GET", "/api/topics/visible/messages", None)
+        .await;
+    assert_eq!(status, 200);
+    let (status, e) = api
+        .call_as(
+            alice,
+            "POST",
+            "/api/topics/visible/messages",
+            Some(json!({"value": "x"})),
+        )
+        .await;
+    assert_eq!(
+        (status, e["code"].as_str()),
+        (403, Some("TOPIC_AUTHORIZATION_FAILED"))
+    );
+    let (status, _) = api
+        .call_as(alice, "POST", "/api/topics", Some(json!({"name": "mine"})))
+        .await;
+    assert_eq!(status, 403);
+    let (status, e) = api
+        .call_as(alice, "GET", "/api/groups/other-group", None)
+        .await;
+    assert_eq!(
+        (status, e["code"].as_str()),
+        (403, Some("GROUP_AUTHORIZATION_FAILED"))
+    );
+
+    // The super user sees and may do everything.
+    let admin = Some("admin:admin-pw");
+    let (_, t) = api.call_as(admin, "GET", "/api/topics", None).await;
+    assert_eq!(t["total"], 2);
+    let (status, _) = api
+        .call_as(admin, "POST", "/api/topics", Some(json!({"name": "mine"})))
+        .await;
+    assert_eq!(status, 201);
 }

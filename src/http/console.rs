@@ -15,7 +15,7 @@ const SCRIPT: &str = include_str!("console/console.js");
 const STYLE: &str = include_str!("console/console.css");
 
 /// `/`, `/console.js`, `/console.css`.
-pub(crate) fn router() -> Router<Arc<HttpState>> {
+pub(crate) fn router(state: Arc<HttpState>) -> Router<Arc<HttpState>> {
     Router::new()
         .route("/", get(|| asset("text/html; charset=utf-8", INDEX)))
         .route(
@@ -26,6 +26,10 @@ pub(crate) fn router() -> Router<Arc<HttpState>> {
             "/console.css",
             get(|| asset("text/css; charset=utf-8", STYLE)),
         )
+        .layer(axum::middleware::from_fn_with_state(
+            state,
+            super::auth::identify,
+        ))
 }
 
 async fn asset(content_type: &'static str, body: &'static str) -> impl IntoResponse {

@@ -17,6 +17,7 @@ use axum::Router;
 use crate::broker::Broker;
 
 pub(crate) mod api;
+mod auth;
 mod console;
 
 /// Where `--http-listen` binds when it is not given.
@@ -129,8 +130,8 @@ pub fn router(state: Arc<HttpState>) -> Router {
     Router::new()
         .route("/health", get(health))
         .route("/ready", get(ready))
-        .nest("/api", api::router())
-        .merge(console::router())
+        .nest("/api", api::router(state.clone()))
+        .merge(console::router(state.clone()))
         .with_state(state)
 }
 
@@ -148,6 +149,8 @@ pub async fn serve(
             }
         }
     };
+    // The peer address: ACLs may name hosts.
+    let app = app.into_make_service_with_connect_info::<SocketAddr>();
     if let Err(e) = axum::serve(listener, app)
         .with_graceful_shutdown(stop)
         .await

@@ -509,30 +509,14 @@ pub fn parse_records(records: &[u8], count: i32) -> Option<Vec<RecordView<'_>>> 
         at += n1;
         let (offset_delta, n2) = read_varint(rec.get(at..)?)?;
         at += n2;
-        let (key_len, n3) = read_varint(rec.get(at..)?)?;
-        at += n3;
-        let key = if key_len < 0 {
-            None
-        } else {
-            let k = rec.get(at..at + usize::try_from(key_len).ok()?)?;
-            at += k.len();
-            Some(k)
-        };
-        let (value_len, n4) = read_varint(rec.get(at..)?)?;
-        at += n4;
-        let value = if value_len < 0 {
-            None
-        } else {
-            let v = rec.get(at..at + usize::try_from(value_len).ok()?)?;
-            at += v.len();
-            Some(v)
-        };
+        let key = read_nullable(rec, &mut at)?;
+        let value = read_nullable(rec, &mut at)?;
         out.push(RecordView {
             raw: records.get(pos..end)?,
             offset_delta,
             timestamp_delta,
             key,
-            tombstone: value_len < 0,
+            tombstone: value.is_none(),
             value,
             headers: rec.get(at..)?,
         });
@@ -553,22 +537,25 @@ pub fn parse_headers(b: &[u8]) -> Option<Vec<Header<'_>>> {
     }
     let mut out = Vec::with_capacity(count as usize);
     for _ in 0..count {
-        let (klen, n) = read_varint(b.get(at..)?)?;
-        at += n;
-        let key = b.get(at..at + usize::try_from(klen).ok()?)?;
-        at += key.len();
-        let (vlen, n) = read_varint(b.get(at..)?)?;
-        at += n;
-        let value = if vlen < 0 {
-            None
-        } else {
-            let v = b.get(at..at + usize::try_from(vlen).ok()?)?;
-            at += v.len();
-            Some(v)
-        };
+        // A header key is never null.
+        let key = read_nullable(b, &mut at)??;
+        let value = read_nullable(b, &mut at)?;
         out.push((key, value));
     }
     Some(out)
+}
+
+/// A varint length and that many bytes at `*at` (a negative length is null), moving
+/// `*at` past them. `None` if malformed.
+fn read_nullable<'a>(b: &'a [u8], at: &mut usize) -> Option<Option<&'a [u8]>> {
+    let (len, n) = read_varint(b.get(*at..)?)?;
+    *at += n;
+    if len < 0 {
+        return Some(None);
+    }
+    let v = b.get(*at..*at + usize::try_from(len).ok()?)?;
+    *at += v.len();
+    Some(Some(v))
 }
 
 /// A batch's records section, decompressed (bounded) if needed.
