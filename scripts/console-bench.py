@@ -15,6 +15,7 @@ response times seen by a plain HTTP client. Prints a Markdown table (median and 
 from __future__ import annotations
 
 import argparse
+import shutil
 import json
 import statistics
 import sys
@@ -132,6 +133,7 @@ def main() -> None:
     finally:
         # A clean shutdown fsyncs every partition: 10k of them take a while.
         b.stop(timeout=300)
+        shutil.rmtree(work, ignore_errors=True)
 
     cluster = f"{topics} topics, {topics * args.per_topic} partitions"
     print(f"\n{cluster}; {args.runs} runs each; times in ms\n")

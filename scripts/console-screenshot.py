@@ -8,6 +8,7 @@ that lags (confluent-kafka), photographed by headless Chromium's own `--screensh
 from __future__ import annotations
 
 import argparse
+import shutil
 import json
 import os
 import subprocess
@@ -64,9 +65,9 @@ def main() -> None:
             m = consumer.poll(0.2)
             if m is not None and not m.error():
                 got += 1
-                if got % 100 == 0:
-                    consumer.commit(asynchronous=False)
-        consumer.commit(asynchronous=False)
+                last = m
+        if last is not None:
+            consumer.commit(asynchronous=False)  # every partition's position
         # A second look a little later gives the in-rates something to show.
         for i in range(300):
             p.produce("clickstream", value=json.dumps({"page": f"/p/{i % 23}", "ms": 40 + i % 300}))
@@ -81,7 +82,7 @@ def main() -> None:
         p.flush(10)
         consumer.poll(0.1)  # keep the member alive
         subprocess.run([chromium.CHROMIUM, "--headless=new", "--no-sandbox", "--disable-gpu",
-                        "--disable-dev-shm-usage", "--hide-scrollbars", "--window-size=1400,860",
+                        "--disable-dev-shm-usage", "--hide-scrollbars", "--window-size=1400,600",
                         "--virtual-time-budget=3000", f"--screenshot={args.out}", urls],
                        check=True, capture_output=True, timeout=60)
         print(f"wrote {args.out}")
@@ -89,6 +90,7 @@ def main() -> None:
         if consumer is not None:
             consumer.close()
         b.stop()
+        shutil.rmtree(work, ignore_errors=True)
 
 
 if __name__ == "__main__":
