@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import time
+import urllib.request
 import uuid
 
 import pytest
@@ -80,6 +81,18 @@ def test_overview_shows_topic_and_group_lag(console):
         assert [td.text for td in lag_row.find_elements(By.TAG_NAME, "td")][2:5] == ["4", "10", "6"]
     finally:
         c.close()
+
+    # Once the consumer has left, reset the group to the earliest offsets from the page.
+    def state():
+        with urllib.request.urlopen(f"{b.http}/api/groups/billing") as r:
+            return json.load(r)["state"]
+    wait_for(d, lambda: state() == "Empty")
+    d.get("about:blank")  # a fresh load, not the group page already open
+    d.get(f"{b.http}/#/group/billing")
+    wait_for(d, lambda: loaded(d, "group"))
+    d.find_element(By.CSS_SELECTOR, '#reset-strategy option[value="earliest"]').click()
+    d.find_element(By.CSS_SELECTOR, "#reset-form button").click()
+    wait_for(d, lambda: loaded(d, "group") and d.find_element(By.ID, "group-lag").text == "10")
 
 
 def test_message_browser_pretty_prints_json(console):

@@ -67,7 +67,7 @@ function done(name) {
 }
 
 function page(title, ...kids) {
-  app.replaceChildren(h("h1", {}, title), ...kids);
+  app.replaceChildren(h("h1", {}, title), ...kids.filter((k) => k != null));
 }
 
 // ------------------------------------------------------------------- overview
