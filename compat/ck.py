@@ -153,6 +153,17 @@ def consumer(bootstrap: str, **extra) -> Consumer:
     return Consumer(conf)
 
 
+def poll_messages(c: Consumer, n: int, timeout: float = 30.0) -> list:
+    """Polls `c` until it has returned `n` messages (errors skipped) or `timeout` passes."""
+    got = []
+    deadline = time.monotonic() + timeout
+    while len(got) < n and time.monotonic() < deadline:
+        m = c.poll(0.2)
+        if m is not None and not m.error():
+            got.append(m)
+    return got
+
+
 @dataclass
 class Got:
     partition: int

@@ -5,7 +5,6 @@ confluent-kafka with its default settings."""
 from __future__ import annotations
 
 import json
-import time
 import urllib.request
 import uuid
 
@@ -14,6 +13,7 @@ from confluent_kafka import Consumer, Producer
 from confluent_kafka.admin import AdminClient
 
 import chromium
+import ck
 
 pytestmark = pytest.mark.timeout(180)
 
@@ -53,12 +53,7 @@ def test_overview_shows_topic_and_group_lag(console):
     c = Consumer({"bootstrap.servers": b.bootstrap, "group.id": "billing", "auto.offset.reset": "earliest",
                   "enable.auto.commit": False})
     c.subscribe([topic])
-    got = []
-    deadline = time.monotonic() + 30
-    while len(got) < 4 and time.monotonic() < deadline:
-        m = c.poll(0.5)
-        if m is not None and not m.error():
-            got.append(m)
+    got = ck.poll_messages(c, 4)
     assert len(got) == 4
     c.commit(message=got[-1], asynchronous=False)  # committed: offset 4 of 10
     try:
@@ -145,12 +140,7 @@ def test_create_topic_from_the_page_reaches_metadata(console):
     c = Consumer({"bootstrap.servers": b.bootstrap, "group.id": "reader", "auto.offset.reset": "earliest"})
     c.subscribe([topic])
     try:
-        deadline = time.monotonic() + 30
-        m = None
-        while time.monotonic() < deadline:
-            m = c.poll(0.5)
-            if m is not None and not m.error():
-                break
-        assert m is not None and m.value() == b"hello from the console" and m.key() == b"k"
+        got = ck.poll_messages(c, 1)
+        assert [(m.key(), m.value()) for m in got] == [(b"k", b"hello from the console")]
     finally:
         c.close()

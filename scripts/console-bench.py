@@ -15,8 +15,8 @@ response times seen by a plain HTTP client. Prints a Markdown table (median and 
 from __future__ import annotations
 
 import argparse
-import shutil
 import json
+import shutil
 import statistics
 import sys
 import tempfile
@@ -28,6 +28,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "compat"))
 
 import chromium  # noqa: E402
+import ck  # noqa: E402
 from rill_broker import RillBroker  # noqa: E402
 
 
@@ -78,15 +79,9 @@ def main() -> None:
         c = Consumer({"bootstrap.servers": b.bootstrap, "group.id": "bench-readers",
                       "auto.offset.reset": "earliest", "enable.auto.commit": False})
         c.subscribe(["bench-00000"])
-        got = 0
-        deadline = time.monotonic() + 60
-        while got < 5 and time.monotonic() < deadline:
-            m = c.poll(0.5)
-            if m is not None and not m.error():
-                got += 1
-                last = m
+        got = ck.poll_messages(c, 5, timeout=60)
         if got:
-            c.commit(message=last, asynchronous=False)
+            c.commit(message=got[-1], asynchronous=False)
 
         rows = []
         for label, path in [

@@ -8,9 +8,9 @@ that lags (confluent-kafka), photographed by headless Chromium's own `--screensh
 from __future__ import annotations
 
 import argparse
-import shutil
 import json
 import os
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -21,6 +21,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "compat"))
 
 import chromium  # noqa: E402
+import ck  # noqa: E402
 from rill_broker import RillBroker  # noqa: E402
 
 
@@ -59,14 +60,7 @@ def main() -> None:
         consumer = Consumer({"bootstrap.servers": b.bootstrap, "group.id": "billing",
                              "auto.offset.reset": "earliest", "enable.auto.commit": False})
         consumer.subscribe(["orders", "payments"])
-        got, last = 0, None
-        deadline = time.monotonic() + 30
-        while got < 900 and time.monotonic() < deadline:
-            m = consumer.poll(0.2)
-            if m is not None and not m.error():
-                got += 1
-                last = m
-        if last is not None:
+        if ck.poll_messages(consumer, 900):
             consumer.commit(asynchronous=False)  # every partition's position
         # A second look a little later gives the in-rates something to show.
         for i in range(300):
