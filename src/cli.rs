@@ -68,8 +68,13 @@ pub struct HealthArgs {
     /// host:port to ask. Default: the address `rill serve` wrote to `RILL_READY_FILE`, then
     /// the first listen address from `RILL_LISTEN` (or `KAFKA_LISTENERS`), with
     /// 0.0.0.0/::/localhost asked on 127.0.0.1.
-    #[arg(long)]
+    #[arg(long, conflicts_with = "http")]
     pub bootstrap: Option<String>,
+    /// Ask the HTTP listener's `/ready` at host:port instead. Default (without
+    /// --bootstrap): the `http://` line of `RILL_READY_FILE` when there is one, which works
+    /// whatever the Kafka listeners' security; else ApiVersions as above.
+    #[arg(long)]
+    pub http: Option<String>,
     /// How long to wait for the answer.
     #[arg(long, default_value_t = 2000)]
     pub timeout_ms: u64,
@@ -811,15 +816,32 @@ fn health_addresses() -> Vec<String> {
     out
 }
 
+/// The HTTP listener `rill serve` wrote to `RILL_READY_FILE` (its `http://` line).
+fn ready_file_http() -> Option<String> {
+    let text = std::fs::read_to_string(std::env::var_os("RILL_READY_FILE")?).ok()?;
+    text.lines()
+        .find_map(|l| l.trim().strip_prefix("http://").map(|a| a.to_string()))
+}
+
 fn health(args: HealthArgs) -> Result<(), CliError> {
     let timeout = std::time::Duration::from_millis(args.timeout_ms.max(1));
-    let candidates = match args.bootstrap {
-        Some(addr) => vec![addr],
-        None => health_addresses(),
+    let candidates: Vec<(String, bool)> = match (args.bootstrap, args.http) {
+        (Some(addr), _) => vec![(addr, false)],
+        (None, Some(http)) => vec![(http, true)],
+        (None, None) => ready_file_http()
+            .map(|h| (h, true))
+            .into_iter()
+            .chain(health_addresses().into_iter().map(|a| (a, false)))
+            .collect(),
     };
     let mut last = None;
-    for addr in candidates {
-        match ask_api_versions(&addr, timeout) {
+    for (addr, http) in candidates {
+        let asked = if http {
+            ask_ready(&addr, timeout)
+        } else {
+            ask_api_versions(&addr, timeout)
+        };
+        match asked {
             Ok(()) => return Ok(()),
             Err(why) => last = Some(CliError::Unhealthy { addr, why }),
         }
@@ -828,6 +850,40 @@ fn health(args: HealthArgs) -> Result<(), CliError> {
         addr: String::new(),
         why: "no address to ask".into(),
     }))
+}
+
+/// `GET /ready` on the HTTP listener: Ok on 200; the error says what went wrong.
+fn ask_ready(addr: &str, timeout: std::time::Duration) -> Result<(), String> {
+    use std::io::{Read, Write};
+    use std::net::ToSocketAddrs;
+    let addr = addr.trim_start_matches("http://").trim_end_matches('/');
+    let target = addr
+        .to_socket_addrs()
+        .map_err(|e| e.to_string())?
+        .next()
+        .ok_or("no address")?;
+    let mut s =
+        std::net::TcpStream::connect_timeout(&target, timeout).map_err(|e| e.to_string())?;
+    s.set_read_timeout(Some(timeout))
+        .and_then(|()| s.set_write_timeout(Some(timeout)))
+        .map_err(|e| e.to_string())?;
+    write!(
+        s,
+        "GET /ready HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n\r\n"
+    )
+    .map_err(|e| e.to_string())?;
+    let mut answer = Vec::new();
+    s.take(4096)
+        .read_to_end(&mut answer)
+        .map_err(|e| e.to_string())?;
+    let answer = String::from_utf8_lossy(&answer);
+    let status = answer.lines().next().unwrap_or("");
+    if status.split_whitespace().nth(1) == Some("200") {
+        Ok(())
+    } else {
+        let body = answer.split("\r\n\r\n").nth(1).unwrap_or("").trim();
+        Err(format!("/ready answered {status:?} {body}"))
+    }
 }
 
 /// One ApiVersions v0 round trip; the error says what went wrong.
