@@ -68,7 +68,9 @@ impl Rill {
                 if s.ends_with('\n') {
                     let mut lines = s.lines();
                     rill.addr = lines.next().unwrap_or_default().trim().to_string();
+                    // Kafka listeners' lines; not the HTTP listener's `http://` line.
                     rill.listeners = lines
+                        .filter(|l| !l.starts_with("http://"))
                         .filter_map(|l| l.trim().split_once("://"))
                         .map(|(n, a)| (n.to_string(), a.to_string()))
                         .collect();

@@ -292,7 +292,7 @@ start_broker() {
     BROKER_PID=$!
     for _ in $(seq 1 200); do
         if [ -s "$ready" ]; then
-            BOOTSTRAP="$(tr -d '[:space:]' <"$ready")"
+            BOOTSTRAP="$(head -n1 "$ready" | tr -d '[:space:]')"
             [ -n "$BOOTSTRAP" ] && break
         fi
         kill -0 "$BROKER_PID" 2>/dev/null || {
