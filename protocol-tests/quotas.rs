@@ -312,6 +312,21 @@ fn a_producer_over_its_byte_rate_is_throttled() {
     assert!(next.throttle_time_ms >= 0);
 }
 
+/// A broker with `key` set to `value` for the protocol tests' client id, and a client.
+fn with_client_quota(key: &str, value: f64) -> (Rill, Client) {
+    let rill = Rill::start(&[]);
+    let mut c = rill.client();
+    let set = alter(
+        &mut c,
+        1,
+        &[("client-id", Some("protocol-tests"))],
+        &[(key, value, false)],
+        false,
+    );
+    assert_eq!(set.0, 0, "{set:?}");
+    (rill, c)
+}
+
 fn creatable(name: &str, partitions: i32) -> create_topics_request::CreatableTopic {
     create_topics_request::CreatableTopic::default()
         .with_name(TopicName(s(name)))
@@ -326,19 +341,7 @@ fn creatable(name: &str, partitions: i32) -> create_topics_request::CreatableTop
 #[test]
 fn controller_mutations_over_the_quota_are_refused_or_throttled() {
     const THROTTLED: i16 = 89;
-    let rill = Rill::start(&[]);
-    let mut c = rill.client();
-    assert_eq!(
-        alter(
-            &mut c,
-            1,
-            &[("client-id", Some("protocol-tests"))],
-            &[("controller_mutation_rate", 1.0, false)],
-            false
-        )
-        .0,
-        0
-    );
+    let (rill, mut c) = with_client_quota("controller_mutation_rate", 1.0);
     let req = CreateTopicsRequest::default()
         .with_timeout_ms(5000)
         .with_topics(vec![
@@ -417,19 +420,7 @@ fn controller_mutations_over_the_quota_are_refused_or_throttled() {
 /// client with another client id is not throttled.
 #[test]
 fn request_percentage_throttles_a_busy_client() {
-    let rill = Rill::start(&[]);
-    let mut c = rill.client();
-    assert_eq!(
-        alter(
-            &mut c,
-            1,
-            &[("client-id", Some("protocol-tests"))],
-            &[("request_percentage", 0.000_001, false)],
-            false
-        )
-        .0,
-        0
-    );
+    let (rill, mut c) = with_client_quota("request_percentage", 0.000_001);
     let metadata = MetadataRequest::default().with_topics(None);
     let first = c.send::<MetadataRequest>(12, &metadata);
     assert!(

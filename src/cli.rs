@@ -852,21 +852,29 @@ fn health(args: HealthArgs) -> Result<(), CliError> {
     }))
 }
 
-/// `GET /ready` on the HTTP listener: Ok on 200; the error says what went wrong.
-fn ask_ready(addr: &str, timeout: std::time::Duration) -> Result<(), String> {
-    use std::io::{Read, Write};
+/// A connection to `addr` whose connect, reads and writes give up after `timeout`.
+fn connect_with_timeout(
+    addr: &str,
+    timeout: std::time::Duration,
+) -> Result<std::net::TcpStream, String> {
     use std::net::ToSocketAddrs;
-    let addr = addr.trim_start_matches("http://").trim_end_matches('/');
     let target = addr
         .to_socket_addrs()
         .map_err(|e| e.to_string())?
         .next()
         .ok_or("no address")?;
-    let mut s =
-        std::net::TcpStream::connect_timeout(&target, timeout).map_err(|e| e.to_string())?;
+    let s = std::net::TcpStream::connect_timeout(&target, timeout).map_err(|e| e.to_string())?;
     s.set_read_timeout(Some(timeout))
         .and_then(|()| s.set_write_timeout(Some(timeout)))
         .map_err(|e| e.to_string())?;
+    Ok(s)
+}
+
+/// `GET /ready` on the HTTP listener: Ok on 200; the error says what went wrong.
+fn ask_ready(addr: &str, timeout: std::time::Duration) -> Result<(), String> {
+    use std::io::{Read, Write};
+    let addr = addr.trim_start_matches("http://").trim_end_matches('/');
+    let mut s = connect_with_timeout(addr, timeout)?;
     write!(
         s,
         "GET /ready HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n\r\n"
@@ -889,17 +897,7 @@ fn ask_ready(addr: &str, timeout: std::time::Duration) -> Result<(), String> {
 /// One ApiVersions v0 round trip; the error says what went wrong.
 fn ask_api_versions(addr: &str, timeout: std::time::Duration) -> Result<(), String> {
     use std::io::{Read, Write};
-    use std::net::ToSocketAddrs;
-    let target = addr
-        .to_socket_addrs()
-        .map_err(|e| e.to_string())?
-        .next()
-        .ok_or("no address")?;
-    let mut s =
-        std::net::TcpStream::connect_timeout(&target, timeout).map_err(|e| e.to_string())?;
-    s.set_read_timeout(Some(timeout))
-        .and_then(|()| s.set_write_timeout(Some(timeout)))
-        .map_err(|e| e.to_string())?;
+    let mut s = connect_with_timeout(addr, timeout)?;
     // ApiVersions v0: size 10, api key 18, version 0, correlation id 1, null client id.
     s.write_all(&[0, 0, 0, 10, 0, 18, 0, 0, 0, 0, 0, 1, 0xff, 0xff])
         .map_err(|e| e.to_string())?;
