@@ -222,5 +222,38 @@ fn metrics_show_traffic_requests_errors_partitions_and_group_lag() {
         &[("listener", "PLAINTEXT")]
     )
     .is_some_and(|n| n >= 1.0));
+    // Every metric the Grafana dashboard and README's table name is in the scrape.
+    let root = env!("CARGO_MANIFEST_DIR");
+    for doc in ["docs/grafana/rill-dashboard.json", "README.md"] {
+        let text = std::fs::read_to_string(format!("{root}/{doc}")).expect(doc);
+        let names = metric_names(&text);
+        assert!(names.len() > 10, "{doc} names {names:?}");
+        for n in names {
+            let base = n.strip_suffix("_bucket").unwrap_or(&n);
+            assert!(
+                s.samples.iter().any(|x| x.metric == base),
+                "{doc} names {n}, which /metrics does not have"
+            );
+        }
+    }
     drop(c);
+}
+
+/// The `rill_…` metric names a text mentions.
+fn metric_names(text: &str) -> std::collections::BTreeSet<String> {
+    let mut out = std::collections::BTreeSet::new();
+    let mut rest = text;
+    while let Some(i) = rest.find("rill_") {
+        let tail = &rest[i..];
+        let end = tail
+            .find(|c: char| !(c.is_ascii_lowercase() || c == '_'))
+            .unwrap_or(tail.len());
+        let name = tail[..end].trim_end_matches('_');
+        // Not a metric: the crate's own paths (rill_broker.py and the like).
+        if name.len() > "rill_".len() && !name.starts_with("rill_broker") {
+            out.insert(name.to_string());
+        }
+        rest = &tail[end..];
+    }
+    out
 }
