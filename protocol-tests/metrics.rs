@@ -236,6 +236,27 @@ fn metrics_show_traffic_requests_errors_partitions_and_group_lag() {
             );
         }
     }
+
+    // A deleted topic leaves no partition gauges behind (the others stay).
+    let r = c.send(
+        4,
+        &DeleteTopicsRequest::default()
+            .with_topic_names(vec![name("metered")])
+            .with_timeout_ms(5000),
+    );
+    assert_eq!(r.responses[0].error_code, 0);
+    create_topic(&mut c, "other", 1, &[]);
+    let s = scrape(&http);
+    assert_eq!(value(&s, "rill_partition_log_end_offset", &p0), None);
+    assert_eq!(value(&s, "rill_group_lag", &g0), None);
+    assert_eq!(
+        value(
+            &s,
+            "rill_partition_log_end_offset",
+            &[("topic", "other"), ("partition", "0")]
+        ),
+        Some(0.0)
+    );
     drop(c);
 }
 

@@ -43,7 +43,7 @@ cleanup() {
 trap cleanup EXIT
 
 "$BIN" serve --listen 127.0.0.1:0 --http-listen 127.0.0.1:0 --data-dir "$WORK/data" \
-    --log-level warn --ready-file "$WORK/ready" 2>"$WORK/rill.log" &
+    --log-level warn --ready-file "$WORK/ready" >/dev/null 2>"$WORK/rill.log" &
 BROKER_PID=$!
 for _ in $(seq 1 1000); do [ -s "$WORK/ready" ] && break; sleep 0.01; done
 ADDR="$(head -n1 "$WORK/ready")"

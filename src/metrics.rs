@@ -162,6 +162,63 @@ pub struct Metrics {
     pub cleaner_bytes_read: Counter,
     pub cleaner_bytes_reclaimed: Counter,
     pub cleaner_records_removed: Counter,
+    /// The per-partition gauges `/metrics` sets at each scrape (see `http/metrics.rs`):
+    /// kept between scrapes so a scrape only sets values.
+    pub(crate) partition_gauges: Mutex<PartitionGauges>,
+}
+
+/// Per-partition gauges in a recorder of their own, registered once per partition. A
+/// recorder cannot forget a series, so when a partition goes away the whole set is
+/// started again (`reset`).
+pub(crate) struct PartitionGauges {
+    pub(crate) recorder: PrometheusRecorder,
+    /// Topic name → per partition: [log start offset, log end offset, size].
+    pub(crate) topics: HashMap<String, Vec<[Gauge; 3]>>,
+}
+
+impl PartitionGauges {
+    pub(crate) const NAMES: [(&'static str, &'static str); 3] = [
+        (
+            "rill_partition_log_start_offset",
+            "The partition's log start offset (first offset still stored).",
+        ),
+        (
+            "rill_partition_log_end_offset",
+            "The partition's log end offset (high watermark: the next offset to be written).",
+        ),
+        (
+            "rill_partition_size_bytes",
+            "Bytes of the partition's segment files.",
+        ),
+    ];
+
+    pub(crate) fn new() -> PartitionGauges {
+        let recorder = new_recorder();
+        for (name, help) in Self::NAMES {
+            recorder.describe_gauge(name.into(), None, SharedString::const_str(help));
+        }
+        PartitionGauges {
+            recorder,
+            topics: HashMap::new(),
+        }
+    }
+
+    /// The gauges of `topic`'s partitions `0..partitions`, registering what is missing.
+    pub(crate) fn topic(&mut self, topic: &str, partitions: usize) -> &[[Gauge; 3]] {
+        let recorder = &self.recorder;
+        let gauges = self.topics.entry(topic.to_string()).or_default();
+        while gauges.len() < partitions {
+            let p = gauges.len().to_string();
+            gauges.push(Self::NAMES.map(|(name, _)| {
+                let labels = vec![
+                    Label::new("topic", topic.to_string()),
+                    Label::new("partition", p.clone()),
+                ];
+                recorder.register_gauge(&key(name, labels), &META)
+            }));
+        }
+        &gauges[..partitions]
+    }
 }
 
 impl std::fmt::Debug for Metrics {
@@ -215,6 +272,7 @@ impl Metrics {
                 .collect(),
             errors: Mutex::new(HashMap::new()),
             listeners,
+            partition_gauges: Mutex::new(PartitionGauges::new()),
         }
     }
 

@@ -21,20 +21,8 @@ const CONTENT_TYPE: &str = "text/plain; version=0.0.4; charset=utf-8";
 
 static META: Metadata<'static> = Metadata::new("rill", Level::INFO, Some(module_path!()));
 
-/// The scrape-time gauges and their help texts.
+/// The groups' scrape-time gauges and their help texts.
 const GAUGES: &[(&str, &str)] = &[
-    (
-        "rill_partition_log_start_offset",
-        "The partition's log start offset (first offset still stored).",
-    ),
-    (
-        "rill_partition_log_end_offset",
-        "The partition's log end offset (high watermark: the next offset to be written).",
-    ),
-    (
-        "rill_partition_size_bytes",
-        "Bytes of the partition's segment files.",
-    ),
     (
         "rill_group_members",
         "Members of the consumer group now (classic or KIP-848).",
@@ -68,8 +56,44 @@ pub(crate) async fn metrics(State(state): State<Arc<HttpState>>) -> Response {
 /// The whole exposition: recorded metrics, then the scrape-time gauges.
 pub(crate) fn render(broker: &Broker) -> String {
     let mut out = broker.metrics.render();
-    out.push_str(&state_gauges(broker));
+    out.push_str(&partition_gauges(broker));
+    out.push_str(&group_gauges(broker));
     out
+}
+
+/// Sets every partition's gauges (one partition lock each, no disk access) and renders
+/// them. The gauges are registered once and
+/// kept; when a topic or partition is gone, the set is started again so it leaves no
+/// stale series.
+fn partition_gauges(broker: &Broker) -> String {
+    let topics = broker.topics();
+    let mut pg = broker
+        .metrics
+        .partition_gauges
+        .lock()
+        .unwrap_or_else(|p| p.into_inner());
+    let counts: HashMap<&str, usize> = topics
+        .iter()
+        .map(|t| (t.name.as_str(), t.partition_count().max(0) as usize))
+        .collect();
+    let stale = pg
+        .topics
+        .iter()
+        .any(|(name, gauges)| counts.get(name.as_str()).is_none_or(|n| *n < gauges.len()));
+    if stale {
+        *pg = crate::metrics::PartitionGauges::new();
+    }
+    for t in &topics {
+        let parts = t.partitions();
+        let gauges = pg.topic(&t.name, parts.len());
+        for (p, g) in parts.iter().zip(gauges) {
+            let (start, end) = p.offsets();
+            g[0].set(start as f64);
+            g[1].set(end as f64);
+            g[2].set(p.size_bytes() as f64);
+        }
+    }
+    pg.recorder.handle().render()
 }
 
 fn labels(pairs: &[(&'static str, String)]) -> Vec<Label> {
@@ -79,10 +103,10 @@ fn labels(pairs: &[(&'static str, String)]) -> Vec<Label> {
         .collect()
 }
 
-/// The gauges of current state, through a recorder of their own (dropped after this
-/// scrape). Costs one lock per partition (no disk access) and one read of each group's
-/// committed offsets from the metadata store.
-fn state_gauges(broker: &Broker) -> String {
+/// The groups' gauges, through a recorder of their own (dropped after this scrape, so a
+/// group or commit that is gone leaves no stale series): one coordinator lock, and one
+/// read of each group's committed offsets from the metadata store.
+fn group_gauges(broker: &Broker) -> String {
     let rec = crate::metrics::new_recorder();
     for (name, help) in GAUGES {
         rec.describe_gauge((*name).into(), None, SharedString::const_str(help));
@@ -90,18 +114,6 @@ fn state_gauges(broker: &Broker) -> String {
     let set = |name: &'static str, l: Vec<Label>, v: f64| {
         rec.register_gauge(&Key::from_parts(name, l), &META).set(v);
     };
-    let topics = broker.topics();
-    let mut ends: HashMap<(&str, i32), i64> = HashMap::new();
-    for t in &topics {
-        for (i, p) in t.partitions().iter().enumerate() {
-            let (start, end) = p.offsets();
-            let l = labels(&[("topic", t.name.clone()), ("partition", i.to_string())]);
-            set("rill_partition_log_start_offset", l.clone(), start as f64);
-            set("rill_partition_log_end_offset", l.clone(), end as f64);
-            set("rill_partition_size_bytes", l, p.size_bytes() as f64);
-            ends.insert((t.name.as_str(), i as i32), end);
-        }
-    }
     let live = broker
         .groups
         .with(|c, _now| (c.group_summaries(), Vec::new()));
@@ -117,6 +129,7 @@ fn state_gauges(broker: &Broker) -> String {
         }
         Err(e) => tracing::warn!(error = %e, "listing groups' offsets for /metrics failed"),
     }
+    let mut topics = HashMap::new();
     for (group, (state, members)) in &groups {
         set(
             "rill_group_members",
@@ -136,9 +149,15 @@ fn state_gauges(broker: &Broker) -> String {
             }
         };
         for (topic, partition, offset) in committed {
-            let Some(end) = ends.get(&(topic.as_str(), partition)) else {
+            let log = topics
+                .entry(topic.clone())
+                .or_insert_with(|| broker.topic(&topic))
+                .as_ref()
+                .and_then(|t| t.partition(partition));
+            let Some(log) = log else {
                 continue; // a deleted topic or partition
             };
+            let (_, end) = log.offsets();
             set(
                 "rill_group_lag",
                 labels(&[
