@@ -16,6 +16,8 @@ use axum::Router;
 
 use crate::broker::Broker;
 
+mod metrics;
+
 /// Where `--http-listen` binds when it is not given.
 pub const DEFAULT_HTTP_LISTEN: &str = "localhost:9644";
 
@@ -126,6 +128,7 @@ pub fn router(state: Arc<HttpState>) -> Router {
     Router::new()
         .route("/health", get(health))
         .route("/ready", get(ready))
+        .route("/metrics", get(metrics::metrics))
         .with_state(state)
 }
 

@@ -15,6 +15,7 @@ use super::throttle::{Busy, ThrottleTime};
 use crate::auth::Principal;
 use crate::broker::Broker;
 use crate::handlers;
+use crate::handlers::error_codes::ErrorCodes;
 
 /// One supported API and the versions Rill implements and tests.
 #[derive(Debug, Clone, Copy)]
@@ -91,6 +92,47 @@ pub const PRODUCE_MIN_ACCEPTED: i16 = 3;
 
 pub fn spec(key: i16) -> Option<&'static ApiSpec> {
     SUPPORTED.iter().find(|s| s.key as i16 == key)
+}
+
+/// Kafka's name of an API (`Produce`), for metric labels.
+pub(crate) fn api_name(key: ApiKey) -> &'static str {
+    // By API key; the names are made once per process.
+    static NAMES: std::sync::OnceLock<Vec<&'static str>> = std::sync::OnceLock::new();
+    let names = NAMES.get_or_init(|| {
+        let top = SUPPORTED
+            .iter()
+            .map(|s| s.key as i16 as usize)
+            .max()
+            .unwrap_or(0);
+        let mut names = vec!["Unknown"; top + 1];
+        for s in SUPPORTED {
+            names[s.key as i16 as usize] = Box::leak(format!("{:?}", s.key).into_boxed_str());
+        }
+        names
+    });
+    usize::try_from(key as i16)
+        .ok()
+        .and_then(|k| names.get(k))
+        .copied()
+        .unwrap_or("Unknown")
+}
+
+/// Counts the error codes of a response in `rill_request_errors_total`.
+fn count_errors<R: ErrorCodes>(broker: &Broker, ctx: &RequestContext, resp: &R) {
+    resp.error_codes(&mut |code| {
+        if code != 0 {
+            broker
+                .metrics
+                .request_error(ctx.api_key as i16, api_name(ctx.api_key), code);
+        }
+    });
+}
+
+/// Records one request's latency (and so its count) in `rill_request_duration_seconds`.
+fn record_request(broker: &Broker, key: ApiKey, version: i16, started: std::time::Instant) {
+    if let Some(h) = broker.metrics.request(key as i16, version, api_name(key)) {
+        h.record(started.elapsed().as_secs_f64());
+    }
 }
 
 /// Errors that end the connection (the client gets no reply, as with Kafka).
@@ -300,13 +342,15 @@ pub async fn dispatch_produce_group(
             }
         }
     }
+    let started = std::time::Instant::now();
     let throttles: Vec<i32> = ctxs
         .iter()
         .zip(&reqs)
         .map(|(ctx, req)| handlers::quotas::produce_throttle(broker, ctx, req))
         .collect();
     let (responses, busy) = Busy::new(handlers::produce::handle_many(broker, &ctxs, reqs)).await;
-    // The group's handling time, shared evenly by its requests for the request quota.
+    // The group's handling time, shared evenly by its requests for the request quota;
+    // each request of the group took as long as the group (latency metric).
     let each = busy / ctxs.len().max(1) as u32;
     let mut out: Vec<_> = ctxs
         .iter()
@@ -314,7 +358,10 @@ pub async fn dispatch_produce_group(
         .zip(throttles)
         .map(|((ctx, resp), throttle)| {
             let throttle = throttle.max(handlers::quotas::request_throttle(broker, ctx, each));
-            throttled_produce(ctx, resp, throttle)
+            count_errors(broker, ctx, &resp);
+            let reply = throttled_produce(ctx, resp, throttle);
+            record_request(broker, ctx.api_key, ctx.api_version, started);
+            reply
         })
         .collect();
     out.extend(failed.map(Err));
@@ -322,8 +369,22 @@ pub async fn dispatch_produce_group(
 }
 
 /// Handles one request frame (the bytes after its size prefix). `Ok(None)` means "send
-/// nothing" (acks=0 produce).
+/// nothing" (acks=0 produce). Its latency is recorded by API and version.
 pub async fn dispatch(
+    broker: &Arc<Broker>,
+    frame: Bytes,
+    session: &Session,
+) -> Result<Option<Reply>, DispatchError> {
+    let started = std::time::Instant::now();
+    let (key, version, _) = prefix(&frame);
+    let reply = dispatch_one(broker, frame, session).await;
+    if let Some(spec) = spec(key) {
+        record_request(broker, spec.key, version, started);
+    }
+    reply
+}
+
+async fn dispatch_one(
     broker: &Arc<Broker>,
     frame: Bytes,
     session: &Session,
@@ -352,6 +413,7 @@ pub async fn dispatch(
         ($req:ty, $handler:path) => {{
             let req: $req = decode(&mut body, key, version)?;
             let (mut resp, busy) = Busy::new($handler(broker, &ctx, req)).await;
+            count_errors(broker, &ctx, &resp);
             // The handler's own throttle (controller mutations) or the request quota's.
             let throttle =
                 handlers::quotas::request_throttle(broker, &ctx, busy).max(resp.throttle_time());
@@ -366,6 +428,7 @@ pub async fn dispatch(
             let req: ProduceRequest = decode(&mut body, key, version)?;
             let throttle = handlers::quotas::produce_throttle(broker, &ctx, &req);
             let (resp, busy) = Busy::new(handlers::produce::handle(broker, &ctx, req)).await;
+            count_errors(broker, &ctx, &resp);
             let throttle = throttle.max(handlers::quotas::request_throttle(broker, &ctx, busy));
             throttled_produce(&ctx, resp, throttle)
         }
@@ -373,6 +436,7 @@ pub async fn dispatch(
             let req: FetchRequest = decode(&mut body, key, version)?;
             let ((resp, records), busy) =
                 Busy::new(handlers::fetch::handle(broker, &ctx, req)).await;
+            count_errors(broker, &ctx, &resp);
             let bytes = records.iter().map(|(_, f)| f.len()).sum();
             let request = handlers::quotas::request_throttle(broker, &ctx, busy);
             match handlers::quotas::fetch_throttle(broker, &ctx, bytes, request) {
