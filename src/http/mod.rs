@@ -17,6 +17,8 @@ use axum::Router;
 use crate::broker::Broker;
 
 mod metrics;
+pub(crate) mod api;
+mod console;
 
 /// Where `--http-listen` binds when it is not given.
 pub const DEFAULT_HTTP_LISTEN: &str = "localhost:9644";
@@ -129,6 +131,8 @@ pub fn router(state: Arc<HttpState>) -> Router {
         .route("/health", get(health))
         .route("/ready", get(ready))
         .route("/metrics", get(metrics::metrics))
+        .nest("/api", api::router())
+        .merge(console::router())
         .with_state(state)
 }
 
