@@ -16,9 +16,9 @@ use axum::Router;
 
 use crate::broker::Broker;
 
-mod metrics;
 pub(crate) mod api;
 mod console;
+mod metrics;
 
 /// Where `--http-listen` binds when it is not given.
 pub const DEFAULT_HTTP_LISTEN: &str = "localhost:9644";
