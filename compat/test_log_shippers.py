@@ -143,7 +143,11 @@ def check_arrived(got: list[ck.Got], expected: dict[bytes, int]) -> None:
 
 @pytest.mark.parametrize(
     "partitioning,extra_action",
-    [("default", ""), ("round-robin", 'partitions.number="3"'), ("librdkafka", 'partitions.auto="on"')],
+    [
+        pytest.param("default", "", id="default"),
+        pytest.param("round-robin", 'partitions.number="3"', id="partitions.number"),
+        pytest.param("librdkafka", 'partitions.auto="on"', id="partitions.auto"),
+    ],
 )
 def test_rsyslog_omkafka_ships_to_topic(broker, topic, rsyslog, partitioning, extra_action):
     """500 syslog lines over TCP into rsyslog reach a 3-partition rill topic through
