@@ -61,8 +61,9 @@ command -v node >/dev/null 2>&1 || missing+=(nodejs)
 command -v npm >/dev/null 2>&1 || missing+=(npm)
 # Debian's own clients for compat/test_go.py, test_debian_clients.py and test_log_shippers.py:
 # Go (sarama and kafka-go sources, built offline in GOPATH mode), kafka-python 2.0.2 for the
-# system python, rsyslog with omkafka.
-for pkg in golang-go golang-github-shopify-sarama-dev golang-github-segmentio-kafka-go-dev \
+# system python, rsyslog with omkafka. gcc and libc6-dev (golang-go only recommends them): sarama
+# imports a cgo zstd binding.
+for pkg in golang-go gcc libc6-dev golang-github-shopify-sarama-dev golang-github-segmentio-kafka-go-dev \
     python3-kafka rsyslog rsyslog-kafka; do
     dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q 'install ok installed' || missing+=("$pkg")
 done
