@@ -171,7 +171,7 @@ def test_sarama_async_producer(broker, topic):
     """sarama.NewAsyncProducer with its defaults (Return.Errors only): 500 records, none
     reported failed, all read back exactly once by confluent-kafka with gap-free offsets
     (sarama's partitioner hashes keys with FNV-1a, so only the spread over all 3
-    partitions is checked)."""
+    partitions is checked), and by a sarama consumer group."""
     ck.create_topic(broker, topic, partitions=3)
     r = ok(run_go("sarama", broker, "-version", "max", "produce-async", "-t", topic, "-n", "500", "-tag", "a"), "produce-async")
     assert r.events("sent") == [{"event": "sent", "n": 500}]
@@ -183,6 +183,17 @@ def test_sarama_async_producer(broker, topic):
         per.setdefault(g.partition, []).append(g.offset)
     for p, offs in per.items():
         assert sorted(offs) == list(range(len(offs))), f"partition {p}: offsets not 0..n-1"
+
+    # And sarama's own consumer group reads them back: every record once, same content.
+    group = f"{topic}-g"
+    r = ok(run_go("sarama", broker, "-version", "max", "consume-group", "-t", topic, "-g", group, "-n", "500"), "consume-group")
+    by_pos = {(g.partition, g.offset): g for g in got}
+    read = r.records()
+    assert sorted((x["partition"], x["offset"]) for x in read) == sorted(by_pos), "not every record exactly once"
+    for x in read:
+        g = by_pos[(x["partition"], x["offset"])]
+        assert (x["key"].encode(), x["value"].encode()) == (g.key, g.value), (x, g)
+        assert x["headers"] == {k: v.decode() for k, v in g.headers}, (x, g)
 
 
 def sarama_group_round(broker: str, topic: str, group: str, n: int, *extra: str) -> tuple[GoResult, list]:
