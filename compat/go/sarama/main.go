@@ -4,7 +4,7 @@
 //
 //	sarama -b HOST:PORT [-version default|max] produce-sync  -t TOPIC -n N [-tag S]
 //	sarama -b HOST:PORT [-version default|max] produce-async -t TOPIC -n N [-tag S]
-//	sarama -b HOST:PORT [-version default|max] consume-group -t TOPIC -g GROUP -n N [-timeout 30s]
+//	sarama -b HOST:PORT [-version default|max] consume-group -t TOPIC -g GROUP -n N [-timeout 30s] [-retention D]
 //	sarama -b HOST:PORT [-version default|max] create-topic  -t TOPIC -p PARTITIONS
 //	sarama -b HOST:PORT [-version default|max] list-topics
 //
@@ -62,12 +62,11 @@ func message(topic, tag string, i int, headers bool) *sarama.ProducerMessage {
 }
 
 type handler struct {
-	want  int
-	mu    sync.Mutex
-	seen  int
-	done  chan struct{}
-	once  sync.Once
-	claim map[int32]bool
+	want int
+	mu   sync.Mutex
+	seen int
+	done chan struct{}
+	once sync.Once
 }
 
 func (h *handler) Setup(s sarama.ConsumerGroupSession) error {
@@ -113,6 +112,7 @@ func main() {
 	group := sub.String("g", "", "consumer group")
 	partitions := sub.Int("p", 1, "partitions")
 	timeout := sub.Duration("timeout", 30*time.Second, "give up after")
+	retention := sub.Duration("retention", 0, "Consumer.Offsets.Retention (0: the default, OffsetCommit v1)")
 	if err := sub.Parse(flag.Args()[1:]); err != nil {
 		fail("%v", err)
 	}
@@ -176,6 +176,7 @@ func main() {
 		// Offsets.Initial is OffsetNewest by default; the test reads what was produced
 		// before the group started, so it starts a new group at the oldest offset.
 		conf.Consumer.Offsets.Initial = sarama.OffsetOldest
+		conf.Consumer.Offsets.Retention = *retention
 		g, err := sarama.NewConsumerGroup(brokers, *group, conf)
 		if err != nil {
 			fail("NewConsumerGroup: %v", err)
