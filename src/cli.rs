@@ -620,8 +620,9 @@ async fn serve_async(args: ServeArgs) -> Result<(), CliError> {
     let (tx, rx) = tokio::sync::watch::channel(false);
     let b = broker.clone();
     let hs = http_state.clone();
+    let signalled = wait_for_signal();
     tokio::spawn(async move {
-        wait_for_signal().await;
+        signalled.await;
         tracing::info!("shutting down");
         hs.set_phase(crate::http::Phase::Stopping);
         let _ = tx.send(true);
@@ -912,26 +913,34 @@ fn ask_api_versions(addr: &str, timeout: std::time::Duration) -> Result<(), Stri
     }
 }
 
-async fn wait_for_signal() {
+/// SIGTERM (unix) or Ctrl-C, with the handlers installed when this is called (not when
+/// the future is first polled): a SIGTERM right after the ready line must stop the broker
+/// cleanly, not kill it.
+fn wait_for_signal() -> impl std::future::Future<Output = ()> {
     #[cfg(unix)]
-    {
-        use tokio::signal::unix::{signal, SignalKind};
-        match signal(SignalKind::terminate()) {
-            Ok(mut term) => {
-                tokio::select! {
-                    _ = tokio::signal::ctrl_c() => {}
-                    _ = term.recv() => {}
-                }
+    let term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate());
+    // ctrl_c() registers its handler on first poll; poll it once now.
+    let mut ctrl_c = Box::pin(tokio::signal::ctrl_c());
+    let _ = futures_poll_once(ctrl_c.as_mut());
+    async move {
+        #[cfg(unix)]
+        if let Ok(mut term) = term {
+            tokio::select! {
+                _ = ctrl_c => {}
+                _ = term.recv() => {}
             }
-            Err(_) => {
-                let _ = tokio::signal::ctrl_c().await;
-            }
+            return;
         }
+        let _ = ctrl_c.await;
     }
-    #[cfg(not(unix))]
-    {
-        let _ = tokio::signal::ctrl_c().await;
-    }
+}
+
+/// Polls a future once with a no-op waker (to make it register what it waits for).
+fn futures_poll_once<F: std::future::Future>(
+    f: std::pin::Pin<&mut F>,
+) -> std::task::Poll<F::Output> {
+    let mut cx = std::task::Context::from_waker(std::task::Waker::noop());
+    f.poll(&mut cx)
 }
 
 #[cfg(test)]
