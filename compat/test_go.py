@@ -307,7 +307,7 @@ def test_sarama_admin_list_topics(broker_factory, topic):
     strict=True,
     raises=OldVersionRefused,
     reason="sarama's default Config.Version (0.8.2) produces with Produce v0; rill, like Kafka 4 (KIP-896), "
-    "refuses Produce v0-2 and closes the connection: 'unsupported version 0 of Produce (supported 0..=13)', "
+    "refuses Produce v0-2 and closes the connection: 'unsupported version 0 of Produce (supported 3..=13)', "
     "sarama reports 'SendMessage 0: EOF' after its retries",
 )
 def test_sarama_default_version_sync_producer(broker_factory, topic):
@@ -398,7 +398,7 @@ def test_kafkago_reader_joins_group(broker, topic):
     strict=True,
     raises=OldVersionRefused,
     reason="kafka-go 0.2.1's Writer produces with Produce v2 (v1 message sets); rill, like Kafka 4 (KIP-896), "
-    "refuses Produce v0-2 and closes the connection: 'unsupported version 2 of Produce (supported 0..=13)', "
+    "refuses Produce v0-2 and closes the connection: 'unsupported version 2 of Produce (supported 3..=13)', "
     "WriteMessages fails with 'EOF' or retries until 'context deadline exceeded'",
 )
 def test_kafkago_writer(broker_factory, topic):

@@ -265,7 +265,7 @@ pub(crate) fn context(
         return Err(DispatchError::UnsupportedVersion {
             key,
             version,
-            min: spec.min,
+            min,
             max: spec.max,
         });
     }
