@@ -12,6 +12,7 @@ mod groups;
 mod idempotence;
 mod list_offsets;
 mod metadata;
+mod metrics;
 mod ops;
 mod produce_fetch;
 mod quotas;

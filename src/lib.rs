@@ -23,6 +23,7 @@ pub mod kafka_tools;
 pub mod listener;
 pub mod log;
 pub mod meta;
+pub mod metrics;
 pub mod quota;
 pub mod server;
 pub mod testing;

@@ -67,7 +67,7 @@ impl Broker {
 
     /// One pass over the requested partitions: the results, the bytes gathered, and
     /// whether any partition failed (which ends the long poll).
-    fn gather(&self, spec: &FetchSpec) -> (FetchResults, usize, bool) {
+    fn gather(&self, spec: &FetchSpec) -> (FetchResults, Vec<Option<Arc<Topic>>>, usize, bool) {
         let mut remaining = if spec.max_bytes <= 0 {
             usize::MAX
         } else {
@@ -76,6 +76,7 @@ impl Broker {
         let mut total = 0usize;
         let mut any_error = false;
         let mut out = Vec::with_capacity(spec.topics.len());
+        let mut topics = Vec::with_capacity(spec.topics.len());
         for (t, parts) in &spec.topics {
             // Looked up on every pass, so a topic deleted during the wait is reported.
             let topic = self.resolve(t);
@@ -92,8 +93,9 @@ impl Broker {
                 results.push(r);
             }
             out.push(results);
+            topics.push(topic);
         }
-        (out, total, any_error)
+        (out, topics, total, any_error)
     }
 
     fn read_partition(
@@ -136,6 +138,23 @@ impl Broker {
         }
     }
 
+    /// Adds what a fetch returns to its topics' `rill_topic_*_out_total` counters.
+    fn count_out(&self, topics: &[Option<Arc<Topic>>], results: &FetchResults) {
+        for (topic, reads) in topics.iter().zip(results) {
+            let Some(topic) = topic else { continue };
+            let (mut bytes, mut records) = (0u64, 0u64);
+            for read in reads.iter().flatten() {
+                bytes += read.records.len() as u64;
+                records += read.offsets_spanned.max(0) as u64;
+            }
+            if bytes > 0 {
+                let c = self.topic_counters(topic);
+                c.bytes_out.increment(bytes);
+                c.records_out.increment(records);
+            }
+        }
+    }
+
     /// Reads the requested partitions, long-polling as the spec says.
     pub async fn fetch(&self, spec: &FetchSpec) -> FetchResults {
         let deadline = Instant::now() + spec.max_wait;
@@ -143,12 +162,15 @@ impl Broker {
             let notified = self.data_arrived.notified();
             tokio::pin!(notified);
             notified.as_mut().enable();
-            let (results, total, any_error) = self.gather(spec);
+            let (results, topics, total, any_error) = self.gather(spec);
             if total >= spec.min_bytes
                 || any_error
                 || Instant::now() >= deadline
                 || self.is_stopping()
             {
+                if total > 0 {
+                    self.count_out(&topics, &results);
+                }
                 return results;
             }
             tokio::select! {

@@ -49,6 +49,8 @@ pub struct Flusher {
     pub policy: FsyncPolicy,
     queue: Mutex<Queue>,
     wake: Notify,
+    /// `rill_fsync_duration_seconds`: each round's duration.
+    rounds: Option<metrics::Histogram>,
 }
 
 impl Flusher {
@@ -57,6 +59,20 @@ impl Flusher {
             policy,
             queue: Mutex::new(Queue::default()),
             wake: Notify::new(),
+            rounds: None,
+        }
+    }
+
+    /// Records each fsync round's duration in `h`.
+    pub fn with_histogram(mut self, h: metrics::Histogram) -> Flusher {
+        self.rounds = Some(h);
+        self
+    }
+
+    /// Records one fsync round (group commit, or a periodic flush) that took `d`.
+    pub fn record_round(&self, d: Duration) {
+        if let Some(h) = &self.rounds {
+            h.record(d.as_secs_f64());
         }
     }
 
@@ -88,9 +104,11 @@ impl Flusher {
                 continue;
             }
             let logs = batch.logs;
+            let started = std::time::Instant::now();
             let res = tokio::task::spawn_blocking(move || flush_all(&logs))
                 .await
                 .unwrap_or_else(|e| Err(format!("fsync task failed: {e}")));
+            self.record_round(started.elapsed());
             for w in batch.waiters {
                 let _ = w.send(res.clone());
             }

@@ -193,6 +193,8 @@ pub struct Topic {
     pub configs: RwLock<BTreeMap<String, String>>,
     partitions: RwLock<Vec<Arc<PartitionLog>>>,
     dir: PathBuf,
+    /// Traffic counters, registered with the broker's metrics on first use.
+    counters: std::sync::OnceLock<crate::metrics::TopicCounters>,
 }
 
 impl Topic {
@@ -253,6 +255,8 @@ pub struct Broker {
     throttles: crate::quota::Throttles,
     /// ACL bindings and the authorizer's settings.
     acls: acls::Acls,
+    /// This broker's metrics (`/metrics`).
+    pub metrics: crate::metrics::Metrics,
 }
 
 const CLEAN_MARKER: &str = ".clean_shutdown";
@@ -312,7 +316,9 @@ impl Broker {
             tracing::info!("no clean-shutdown marker: recovering active segments");
         }
         let cluster_id = meta.cluster_id(&new_cluster_id())?;
-        let flusher = Arc::new(Flusher::new(config.fsync));
+        let listener_names: Vec<String> = config.listeners.iter().map(|l| l.name.clone()).collect();
+        let metrics = crate::metrics::Metrics::new(&listener_names);
+        let flusher = Arc::new(Flusher::new(config.fsync).with_histogram(metrics.fsync.clone()));
         let groups = GroupService::new(CoordinatorConfig {
             initial_rebalance_delay_ms: config.group_initial_rebalance_delay_ms,
             consumer_heartbeat_interval_ms: config.group_consumer_heartbeat_interval_ms,
@@ -353,6 +359,7 @@ impl Broker {
             quotas: RwLock::new(crate::quota::QuotaStore::default()),
             throttles: crate::quota::Throttles::default(),
             acls,
+            metrics,
         };
         broker.load_dynamic_configs()?;
         broker.load_quotas()?;
@@ -381,6 +388,13 @@ impl Broker {
             .recover(&broker)
             .map_err(|e| BrokerError::Txn(e.to_string()))?;
         Ok(Arc::new(broker))
+    }
+
+    /// A topic's traffic counters (`rill_topic_*_total`).
+    pub fn topic_counters<'t>(&self, topic: &'t Topic) -> &'t crate::metrics::TopicCounters {
+        topic
+            .counters
+            .get_or_init(|| self.metrics.topic(&topic.name))
     }
 
     fn topic_dir(&self, name: &str, id: Uuid) -> PathBuf {
@@ -420,6 +434,7 @@ impl Broker {
             configs: RwLock::new(rec.configs.clone()),
             partitions: RwLock::new(parts),
             dir,
+            counters: std::sync::OnceLock::new(),
         }))
     }
 
@@ -488,6 +503,7 @@ impl Broker {
                 configs: RwLock::new(configs),
                 partitions: RwLock::new(Vec::new()),
                 dir: PathBuf::new(),
+                counters: std::sync::OnceLock::new(),
             }));
         }
         let mut rec = TopicRecord {

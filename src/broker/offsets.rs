@@ -85,6 +85,19 @@ impl Broker {
         self.meta.delete_offsets(group, partitions)
     }
 
+    /// A group's unexpired committed offsets as (topic, partition, offset), for the lag
+    /// metrics (from the metadata store's in-memory tree; no transaction check).
+    pub fn committed_for_lag(&self, group: &str) -> Result<Vec<(String, i32, i64)>, MetaError> {
+        let now = now_ms();
+        Ok(self
+            .meta
+            .group_offsets(group)?
+            .into_iter()
+            .filter(|(_, _, c)| c.expire_timestamp.is_none_or(|e| e > now))
+            .map(|(t, p, c)| (t, p, c.offset))
+            .collect())
+    }
+
     /// Groups that have committed offsets.
     pub fn groups_with_offsets(&self) -> Result<Vec<String>, MetaError> {
         self.meta.offset_groups()

@@ -183,6 +183,9 @@ impl Broker {
         };
         if !appended.duplicate {
             self.data_arrived.notify_waiters();
+            let c = self.topic_counters(topic);
+            c.bytes_in.increment(bytes.len() as u64);
+            c.records_in.increment(header.record_count.max(0) as u64);
         }
         if acks != 0 {
             self.flusher
@@ -234,17 +237,30 @@ impl Broker {
             .map(|(b, h)| (&b[..], *h))
             .collect();
         let mut appended = log.append_many(&batches).into_iter();
+        let (mut bytes_in, mut records_in) = (0u64, 0u64);
         let mut out: Vec<Result<Appended, ProduceError>> = prepared
             .into_iter()
             .map(|p| match p {
                 Err(e) => Err(e),
                 // One result per batch given (append_many's contract).
-                Ok(_) => appended
-                    .next()
-                    .unwrap_or(Err(LogError::Deleted))
-                    .map_err(ProduceError::from),
+                Ok((b, h)) => {
+                    let r = appended
+                        .next()
+                        .unwrap_or(Err(LogError::Deleted))
+                        .map_err(ProduceError::from);
+                    if r.as_ref().is_ok_and(|a| !a.duplicate) {
+                        bytes_in += b.len() as u64;
+                        records_in += h.record_count.max(0) as u64;
+                    }
+                    r
+                }
             })
             .collect();
+        if bytes_in > 0 {
+            let c = self.topic_counters(topic);
+            c.bytes_in.increment(bytes_in);
+            c.records_in.increment(records_in);
+        }
         if out.iter().flatten().any(|a| !a.duplicate) {
             self.data_arrived.notify_waiters();
         }

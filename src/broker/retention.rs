@@ -99,6 +99,11 @@ impl Broker {
                 }
             }
         }
+        self.metrics.retention_passes.increment(1);
+        self.metrics
+            .retention_segments
+            .increment(stats.segments as u64);
+        self.metrics.retention_bytes.increment(stats.bytes);
         if stats.segments > 0 {
             tracing::info!(
                 partitions = stats.partitions,
@@ -202,6 +207,18 @@ impl Broker {
                 }
             }
         }
+        let m = &self.metrics;
+        m.cleaner_passes.increment(1);
+        m.cleaner_partitions.increment(totals.partitions as u64);
+        m.cleaner_bytes_read.increment(totals.stats.bytes_read);
+        m.cleaner_bytes_reclaimed.increment(
+            totals
+                .stats
+                .bytes_read
+                .saturating_sub(totals.stats.bytes_written),
+        );
+        m.cleaner_records_removed
+            .increment(totals.stats.records_removed);
         totals
     }
 }

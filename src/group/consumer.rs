@@ -233,6 +233,10 @@ impl ConsumerGroup {
         self.assignment_epoch
     }
 
+    pub fn member_count(&self) -> usize {
+        self.members.len()
+    }
+
     pub fn is_empty(&self) -> bool {
         self.members.is_empty()
     }

@@ -116,6 +116,25 @@ impl GroupCoordinator {
         self.groups.contains_key(group_id) || self.consumer_groups.contains_key(group_id)
     }
 
+    /// Every group of either type as (group id, state name, member count), for metrics.
+    pub fn group_summaries(&self) -> Vec<(String, &'static str, usize)> {
+        let classic = self.groups.values().map(|g| {
+            (
+                g.group_id().to_string(),
+                g.state().as_str(),
+                g.member_ids().len(),
+            )
+        });
+        let consumer = self.consumer_groups.values().map(|g| {
+            (
+                g.group_id().to_string(),
+                g.state().as_str(),
+                g.member_count(),
+            )
+        });
+        classic.chain(consumer).collect()
+    }
+
     /// Parked JoinGroup/SyncGroup requests over all groups.
     pub fn parked_replies(&self) -> usize {
         self.groups.values().map(|g| g.parked_replies()).sum()

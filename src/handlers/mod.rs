@@ -7,6 +7,7 @@ pub mod api_versions;
 pub(crate) mod authz;
 pub mod configs;
 pub mod consumer_groups;
+pub mod error_codes;
 pub mod errors;
 pub mod fetch;
 pub mod groups;

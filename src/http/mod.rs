@@ -19,6 +19,7 @@ use crate::broker::Broker;
 pub(crate) mod api;
 mod auth;
 mod console;
+mod metrics;
 
 /// Where `--http-listen` binds when it is not given.
 pub const DEFAULT_HTTP_LISTEN: &str = "localhost:9644";
@@ -130,6 +131,7 @@ pub fn router(state: Arc<HttpState>) -> Router {
     Router::new()
         .route("/health", get(health))
         .route("/ready", get(ready))
+        .route("/metrics", get(metrics::metrics))
         .nest("/api", api::router(state.clone()))
         .merge(console::router(state.clone()))
         .with_state(state)

@@ -632,6 +632,10 @@ pub struct ReadResult {
     pub high_watermark: i64,
     pub last_stable_offset: i64,
     pub log_start_offset: i64,
+    /// The offsets the returned batches span (first batch's base offset to the end of
+    /// the last): their record count, control records and compacted-away offsets
+    /// included. 0 when nothing is returned.
+    pub offsets_spanned: i64,
     /// Under read_committed: (producer id, first offset) of each aborted transaction
     /// overlapping the records returned.
     pub aborted: Option<Vec<(i64, i64)>>,
@@ -1071,6 +1075,7 @@ impl PartitionLog {
             high_watermark,
             last_stable_offset,
             log_start_offset,
+            offsets_spanned: 0,
             aborted: committed.then(Vec::new),
         };
         let Some(seg) = self.locate(offset)? else {
@@ -1123,6 +1128,7 @@ impl PartitionLog {
                 result.aborted = Some(self.aborted_between(offset, end_offset));
             }
             result.records = FileSlice::new(seg.file, pos, (at - pos) as usize);
+            result.offsets_spanned = (end_offset - first_base).max(0);
         }
         Ok(result)
     }

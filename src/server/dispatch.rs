@@ -11,9 +11,11 @@ use kafka_protocol::protocol::{Decodable, Encodable};
 use thiserror::Error;
 
 use super::reply::Reply;
+use super::throttle::{Busy, ThrottleTime};
 use crate::auth::Principal;
 use crate::broker::Broker;
 use crate::handlers;
+use crate::handlers::error_codes::ErrorCodes;
 
 /// One supported API and the versions Rill implements and tests.
 #[derive(Debug, Clone, Copy)]
@@ -90,6 +92,47 @@ pub const PRODUCE_MIN_ACCEPTED: i16 = 3;
 
 pub fn spec(key: i16) -> Option<&'static ApiSpec> {
     SUPPORTED.iter().find(|s| s.key as i16 == key)
+}
+
+/// Kafka's name of an API (`Produce`), for metric labels.
+pub(crate) fn api_name(key: ApiKey) -> &'static str {
+    // By API key; the names are made once per process.
+    static NAMES: std::sync::OnceLock<Vec<&'static str>> = std::sync::OnceLock::new();
+    let names = NAMES.get_or_init(|| {
+        let top = SUPPORTED
+            .iter()
+            .map(|s| s.key as i16 as usize)
+            .max()
+            .unwrap_or(0);
+        let mut names = vec!["Unknown"; top + 1];
+        for s in SUPPORTED {
+            names[s.key as i16 as usize] = Box::leak(format!("{:?}", s.key).into_boxed_str());
+        }
+        names
+    });
+    usize::try_from(key as i16)
+        .ok()
+        .and_then(|k| names.get(k))
+        .copied()
+        .unwrap_or("Unknown")
+}
+
+/// Counts the error codes of a response in `rill_request_errors_total`.
+fn count_errors<R: ErrorCodes>(broker: &Broker, ctx: &RequestContext, resp: &R) {
+    resp.error_codes(&mut |code| {
+        if code != 0 {
+            broker
+                .metrics
+                .request_error(ctx.api_key as i16, api_name(ctx.api_key), code);
+        }
+    });
+}
+
+/// Records one request's latency (and so its count) in `rill_request_duration_seconds`.
+fn record_request(broker: &Broker, key: ApiKey, version: i16, started: std::time::Instant) {
+    if let Some(h) = broker.metrics.request(key as i16, version, api_name(key)) {
+        h.record(started.elapsed().as_secs_f64());
+    }
 }
 
 /// Errors that end the connection (the client gets no reply, as with Kafka).
@@ -222,7 +265,7 @@ pub(crate) fn context(
         return Err(DispatchError::UnsupportedVersion {
             key,
             version,
-            min: spec.min,
+            min,
             max: spec.max,
         });
     }
@@ -250,8 +293,10 @@ pub(crate) fn prefix(frame: &[u8]) -> (i16, i16, i32) {
     )
 }
 
-/// A Produce response with the client's throttle time (its `producer_byte_rate`), after
-/// which the connection waits as long. acks=0 requests get no response (and no wait).
+/// A Produce response with the client's throttle time (the larger of its
+/// `producer_byte_rate` and `request_percentage` throttles), after which the connection
+/// waits as long. acks=0 requests get no response, but a throttled one still mutes the
+/// connection, as Kafka mutes it.
 fn throttled_produce(
     ctx: &RequestContext,
     resp: Option<ProduceResponse>,
@@ -260,6 +305,7 @@ fn throttled_produce(
     match resp {
         Some(resp) => encode_response(ctx, &resp.with_throttle_time_ms(throttle))
             .map(|b| Some(Reply::from(b).muted_for(throttle))),
+        None if throttle > 0 => Ok(Some(Reply::default().muted_for(throttle))),
         None => Ok(None),
     }
 }
@@ -296,25 +342,49 @@ pub async fn dispatch_produce_group(
             }
         }
     }
+    let started = std::time::Instant::now();
     let throttles: Vec<i32> = ctxs
         .iter()
         .zip(&reqs)
         .map(|(ctx, req)| handlers::quotas::produce_throttle(broker, ctx, req))
         .collect();
-    let responses = handlers::produce::handle_many(broker, &ctxs, reqs).await;
+    let (responses, busy) = Busy::new(handlers::produce::handle_many(broker, &ctxs, reqs)).await;
+    // The group's handling time, shared evenly by its requests for the request quota;
+    // each request of the group took as long as the group (latency metric).
+    let each = busy / ctxs.len().max(1) as u32;
     let mut out: Vec<_> = ctxs
         .iter()
         .zip(responses)
         .zip(throttles)
-        .map(|((ctx, resp), throttle)| throttled_produce(ctx, resp, throttle))
+        .map(|((ctx, resp), throttle)| {
+            let throttle = throttle.max(handlers::quotas::request_throttle(broker, ctx, each));
+            count_errors(broker, ctx, &resp);
+            let reply = throttled_produce(ctx, resp, throttle);
+            record_request(broker, ctx.api_key, ctx.api_version, started);
+            reply
+        })
         .collect();
     out.extend(failed.map(Err));
     out
 }
 
 /// Handles one request frame (the bytes after its size prefix). `Ok(None)` means "send
-/// nothing" (acks=0 produce).
+/// nothing" (acks=0 produce). Its latency is recorded by API and version.
 pub async fn dispatch(
+    broker: &Arc<Broker>,
+    frame: Bytes,
+    session: &Session,
+) -> Result<Option<Reply>, DispatchError> {
+    let started = std::time::Instant::now();
+    let (key, version, _) = prefix(&frame);
+    let reply = dispatch_one(broker, frame, session).await;
+    if let Some(spec) = spec(key) {
+        record_request(broker, spec.key, version, started);
+    }
+    reply
+}
+
+async fn dispatch_one(
     broker: &Arc<Broker>,
     frame: Bytes,
     session: &Session,
@@ -342,8 +412,13 @@ pub async fn dispatch(
     macro_rules! call {
         ($req:ty, $handler:path) => {{
             let req: $req = decode(&mut body, key, version)?;
-            let resp = $handler(broker, &ctx, req).await;
-            encode_response(&ctx, &resp).map(|b| Some(b.into()))
+            let (mut resp, busy) = Busy::new($handler(broker, &ctx, req)).await;
+            count_errors(broker, &ctx, &resp);
+            // The handler's own throttle (controller mutations) or the request quota's.
+            let throttle =
+                handlers::quotas::request_throttle(broker, &ctx, busy).max(resp.throttle_time());
+            resp.set_throttle_time(version, throttle);
+            encode_response(&ctx, &resp).map(|b| Some(Reply::from(b).muted_for(throttle)))
         }};
     }
     match key {
@@ -352,15 +427,21 @@ pub async fn dispatch(
         ApiKey::Produce => {
             let req: ProduceRequest = decode(&mut body, key, version)?;
             let throttle = handlers::quotas::produce_throttle(broker, &ctx, &req);
-            let resp = handlers::produce::handle(broker, &ctx, req).await;
+            let (resp, busy) = Busy::new(handlers::produce::handle(broker, &ctx, req)).await;
+            count_errors(broker, &ctx, &resp);
+            let throttle = throttle.max(handlers::quotas::request_throttle(broker, &ctx, busy));
             throttled_produce(&ctx, resp, throttle)
         }
         ApiKey::Fetch => {
             let req: FetchRequest = decode(&mut body, key, version)?;
-            let (resp, records) = handlers::fetch::handle(broker, &ctx, req).await;
+            let ((resp, records), busy) =
+                Busy::new(handlers::fetch::handle(broker, &ctx, req)).await;
+            count_errors(broker, &ctx, &resp);
             let bytes = records.iter().map(|(_, f)| f.len()).sum();
-            match handlers::quotas::fetch_throttle(broker, &ctx, bytes) {
-                // Over the consumer byte rate: an empty response, and the connection waits.
+            let request = handlers::quotas::request_throttle(broker, &ctx, busy);
+            match handlers::quotas::fetch_throttle(broker, &ctx, bytes, request) {
+                // Over the consumer byte rate or the request quota: an empty response,
+                // and the connection waits.
                 Some(ms) => {
                     let empty = FetchResponse::default().with_throttle_time_ms(ms);
                     super::reply::encode_fetch(&ctx, empty, Vec::new())

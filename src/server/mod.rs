@@ -6,6 +6,7 @@ pub mod limits;
 pub mod outbox;
 pub mod reply;
 pub mod sasl;
+pub(crate) mod throttle;
 
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -219,6 +220,11 @@ async fn deliver<S: Stream>(
     mute: &mut u32,
 ) -> bool {
     match reply {
+        // Nothing to send, but a wait (a throttled acks=0 Produce).
+        Ok(Some(reply)) if reply.is_empty() => {
+            *mute = (*mute).max(reply.mute_ms);
+            true
+        }
         Ok(Some(reply)) => match outbox.send(stream, &reply).await {
             Ok(()) => {
                 *mute = (*mute).max(reply.mute_ms);
@@ -233,6 +239,30 @@ async fn deliver<S: Stream>(
         Err(e) => {
             tracing::warn!(%peer, error = %e, "closing connection");
             false
+        }
+    }
+}
+
+/// Counts a connection in `rill_connections_open` until it is dropped (the connection
+/// ended, or its task was aborted).
+struct OpenConnection {
+    broker: Arc<Broker>,
+    listener: usize,
+}
+
+impl OpenConnection {
+    fn new(broker: Arc<Broker>, listener: usize) -> OpenConnection {
+        if let Some(m) = broker.metrics.listener(listener) {
+            m.open.increment(1.0);
+        }
+        OpenConnection { broker, listener }
+    }
+}
+
+impl Drop for OpenConnection {
+    fn drop(&mut self) {
+        if let Some(m) = self.broker.metrics.listener(self.listener) {
+            m.open.decrement(1.0);
         }
     }
 }
@@ -291,6 +321,17 @@ pub async fn run(
     });
     let b = broker.clone();
     background.spawn(async move {
+        // Histogram samples are folded into buckets by every scrape, and here when nobody
+        // scrapes, so memory stays bounded.
+        let mut tick = tokio::time::interval(Duration::from_secs(5));
+        tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        loop {
+            tick.tick().await;
+            b.metrics.upkeep();
+        }
+    });
+    let b = broker.clone();
+    background.spawn(async move {
         // The log cleaner: passes back to back while there is work, then backs off.
         loop {
             let backoff = Duration::from_millis(b.cleaner_backoff_ms());
@@ -322,10 +363,12 @@ pub async fn run(
                     if dirty.is_empty() {
                         continue;
                     }
+                    let started = std::time::Instant::now();
                     let res = tokio::task::spawn_blocking(move || {
                         dirty.iter().try_for_each(|p| p.flush())
                     })
                     .await;
+                    b.flusher.record_round(started.elapsed());
                     if let Ok(Err(e)) = res {
                         tracing::error!(error = %e, "periodic fsync failed");
                     }
@@ -359,6 +402,9 @@ pub async fn run(
                             let Some(slot) = limits.open(&b, peer.ip()) else {
                                 continue;
                             };
+                            if let Some(m) = b.metrics.listener(index) {
+                                m.accepted.increment(1);
+                            }
                             if tx.send((stream, peer, index, slot)).await.is_err() {
                                 break;
                             }
@@ -391,7 +437,9 @@ pub async fn run(
                         None
                     };
                     let serve = serve_connection(stream, peer, index, acceptor, broker.clone(), shutdown.clone());
+                    let b = broker.clone();
                     conns.spawn(async move {
+                        let _open = OpenConnection::new(b, index);
                         serve.await;
                         drop(slot);
                     });
