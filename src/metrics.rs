@@ -137,6 +137,15 @@ pub struct TopicCounters {
     pub records_in: Counter,
     pub bytes_out: Counter,
     pub records_out: Counter,
+    /// The same totals as `bytes_out`/`records_out`, readable: the console's out-rates.
+    pub fetched: Fetched,
+}
+
+/// Bytes and records fetched from a topic since the broker started.
+#[derive(Default)]
+pub struct Fetched {
+    pub bytes: std::sync::atomic::AtomicU64,
+    pub records: std::sync::atomic::AtomicU64,
 }
 
 /// One listener's connection metrics.
@@ -334,6 +343,7 @@ impl Metrics {
             records_in: c("rill_topic_records_in_total"),
             bytes_out: c("rill_topic_bytes_out_total"),
             records_out: c("rill_topic_records_out_total"),
+            fetched: Fetched::default(),
         }
     }
 

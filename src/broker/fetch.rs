@@ -151,6 +151,9 @@ impl Broker {
                 let c = self.topic_counters(topic);
                 c.bytes_out.increment(bytes);
                 c.records_out.increment(records);
+                let relaxed = std::sync::atomic::Ordering::Relaxed;
+                c.fetched.bytes.fetch_add(bytes, relaxed);
+                c.fetched.records.fetch_add(records, relaxed);
             }
         }
     }

@@ -38,7 +38,8 @@ const MAX_MESSAGES: usize = 500;
 const MAX_READ_BYTES: usize = 4 << 20;
 
 /// What the API keeps between calls: when it started and the last sample of each
-/// topic's end offsets and size, from which the in-rates are computed.
+/// topic's totals (end offsets, size, bytes and records fetched), from which the in- and
+/// out-rates are computed.
 pub(crate) struct ApiState {
     started: Instant,
     started_ms: i64,
@@ -48,11 +49,23 @@ pub(crate) struct ApiState {
 #[derive(Clone, Copy)]
 struct Sample {
     at: Instant,
-    records: i64,
-    bytes: u64,
+    totals: Totals,
     /// The rates last computed from the sample before this one.
-    rates: Option<(f64, f64)>,
+    rates: Option<Rates>,
 }
+
+/// A topic's running totals: end offsets summed, bytes stored, bytes and records fetched.
+#[derive(Clone, Copy, Default)]
+struct Totals {
+    ends: i64,
+    bytes: u64,
+    fetched_bytes: u64,
+    fetched_records: u64,
+}
+
+/// Per second: records in, bytes in, records out, bytes out.
+#[derive(Clone, Copy)]
+struct Rates([f64; 4]);
 
 /// The routes under `/api`.
 pub(crate) fn router(state: Arc<HttpState>) -> Router<Arc<HttpState>> {
@@ -289,30 +302,31 @@ impl PageQuery {
     }
 }
 
-/// (records, bytes) of a topic: records are end − start summed over partitions.
-fn topic_totals(t: &Topic) -> (i64, i64, u64) {
+/// A topic's records (end − start summed over partitions) and running totals.
+fn topic_totals(broker: &Broker, t: &Topic) -> (i64, Totals) {
     let mut records = 0;
-    let mut ends = 0;
-    let mut bytes = 0;
+    let mut totals = Totals::default();
     for p in t.partitions() {
         let (start, end) = p.offsets();
         records += end - start;
-        ends += end;
-        bytes += p.size_bytes();
+        totals.ends += end;
+        totals.bytes += p.size_bytes();
     }
-    (records, ends, bytes)
+    let fetched = &broker.topic_counters(t).fetched;
+    totals.fetched_bytes = fetched.bytes.load(std::sync::atomic::Ordering::Relaxed);
+    totals.fetched_records = fetched.records.load(std::sync::atomic::Ordering::Relaxed);
+    (records, totals)
 }
 
 impl ApiState {
-    /// Records/s and bytes/s appended to `topic` since the previous sample at least a
-    /// second old; None on the first look.
-    fn rates(&self, topic: &str, ends: i64, bytes: u64) -> Option<(f64, f64)> {
+    /// Records/s and bytes/s appended to and fetched from `topic` since the previous
+    /// sample at least a second old; None on the first look.
+    fn rates(&self, topic: &str, totals: Totals) -> Option<Rates> {
         let now = Instant::now();
         let mut samples = self.samples.lock().unwrap_or_else(|p| p.into_inner());
         let fresh = Sample {
             at: now,
-            records: ends,
-            bytes,
+            totals,
             rates: None,
         };
         let Some(prev) = samples.get(topic).copied() else {
@@ -323,9 +337,13 @@ impl ApiState {
         if dt < 1.0 {
             return prev.rates;
         }
-        let records = (ends - prev.records).max(0) as f64 / dt;
-        let bytes = bytes.saturating_sub(prev.bytes) as f64 / dt;
-        let rates = Some((records, bytes));
+        let (a, b) = (totals, prev.totals);
+        let rates = Some(Rates([
+            (a.ends - b.ends).max(0) as f64 / dt,
+            a.bytes.saturating_sub(b.bytes) as f64 / dt,
+            a.fetched_records.saturating_sub(b.fetched_records) as f64 / dt,
+            a.fetched_bytes.saturating_sub(b.fetched_bytes) as f64 / dt,
+        ]));
         samples.insert(topic.to_string(), Sample { rates, ..fresh });
         rates
     }
@@ -342,17 +360,20 @@ impl ApiState {
     }
 }
 
-fn topic_summary(api: &ApiState, t: &Topic) -> Value {
-    let (records, ends, bytes) = topic_totals(t);
-    let rates = api.rates(&t.name, ends, bytes);
+fn topic_summary(api: &ApiState, broker: &Broker, t: &Topic) -> Value {
+    let (records, totals) = topic_totals(broker, t);
+    let rates = api.rates(&t.name, totals);
+    let rate = |i: usize| rates.map(|r| r.0[i]);
     json!({
         "name": t.name,
         "id": t.id.to_string(),
         "partitions": t.partition_count(),
         "records": records,
-        "size_bytes": bytes,
-        "in_records_per_sec": rates.map(|r| r.0),
-        "in_bytes_per_sec": rates.map(|r| r.1),
+        "size_bytes": totals.bytes,
+        "in_records_per_sec": rate(0),
+        "in_bytes_per_sec": rate(1),
+        "out_records_per_sec": rate(2),
+        "out_bytes_per_sec": rate(3),
     })
 }
 
@@ -375,7 +396,7 @@ async fn list_topics(
         .iter()
         .skip(offset)
         .take(limit)
-        .map(|t| topic_summary(&api, t))
+        .map(|t| topic_summary(&api, &broker, t))
         .collect();
     ok(json!({
         "total": matching.len(),
@@ -433,7 +454,11 @@ async fn create_topic(
             false,
         )
         .map_err(|e| ApiError::kafka(&e))?;
-    Ok((StatusCode::CREATED, Json(topic_summary(&api, &topic))).into_response())
+    Ok((
+        StatusCode::CREATED,
+        Json(topic_summary(&api, &broker, &topic)),
+    )
+        .into_response())
 }
 
 async fn delete_topic(

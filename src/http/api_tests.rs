@@ -288,6 +288,52 @@ async fn messages_produced_and_decoded() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn topic_in_and_out_rates() {
+    use crate::broker::fetch::{FetchSpec, PartitionSpec, TopicRef};
+    let api = Api::start().await;
+    let topic = api
+        .broker
+        .create_topic("rated", 1, -1, Default::default(), false)
+        .expect("create");
+    let first = api.get("/api/topics").await;
+    assert_eq!(first["topics"][0]["in_records_per_sec"], Value::Null);
+    let started = std::time::Instant::now();
+    let b = batch::simple_batch(100, 1_000, 10);
+    api.broker
+        .produce(&topic, 0, Some(&b), -1, None)
+        .await
+        .expect("produce");
+    let spec = FetchSpec {
+        topics: vec![(
+            TopicRef::Name("rated".into()),
+            vec![PartitionSpec {
+                partition: 0,
+                offset: 0,
+                max_bytes: 1 << 20,
+                current_leader_epoch: -1,
+            }],
+        )],
+        max_wait: std::time::Duration::ZERO,
+        min_bytes: 1,
+        max_bytes: 1 << 20,
+        isolation: crate::log::Isolation::ReadUncommitted,
+    };
+    for _ in 0..2 {
+        api.broker.fetch(&spec).await;
+    }
+    tokio::time::sleep(std::time::Duration::from_millis(1_100)).await;
+    let t = api.get("/api/topics").await["topics"][0].clone();
+    // 100 records in and 200 out, over the time since the first look (1.1 s or more).
+    let secs = started.elapsed().as_secs_f64();
+    let rin = t["in_records_per_sec"].as_f64().expect("in rate");
+    let rout = t["out_records_per_sec"].as_f64().expect("out rate");
+    assert!(rin <= 100.0 / 1.1 && rin >= 100.0 / (secs + 0.5), "{t}");
+    assert!((rout - 2.0 * rin).abs() < 1e-6, "{t}");
+    assert!(t["in_bytes_per_sec"].as_f64() > Some(0.0), "{t}");
+    assert!(t["out_bytes_per_sec"].as_f64() > Some(0.0), "{t}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn group_lag_and_offset_reset() {
     let api = Api::start().await;
     let topic = api

@@ -41,6 +41,7 @@ function bytes(n) {
   while (n >= 1024 && i < u.length - 1) { n /= 1024; i++; }
   return (i ? n.toFixed(1) : n) + " " + u[i];
 }
+const bps = (r) => (r == null ? "–" : bytes(Math.round(r)) + "/s");
 const rate = (r) => (r == null ? "–" : r < 10 ? r.toFixed(1) : Math.round(r).toLocaleString("en-US"));
 function dur(ms) {
   const s = Math.floor(ms / 1000), d = Math.floor(s / 86400);
@@ -89,8 +90,9 @@ async function overview(my) {
   const topicRows = t.topics.map((x) => h("tr", {"data-topic": x.name},
     h("td", {}, h("a", {href: `#/topic/${enc(x.name)}`}, x.name)),
     h("td", {class: "n"}, num(x.partitions)), h("td", {class: "n"}, num(x.records)),
-    h("td", {class: "n"}, bytes(x.size_bytes)), h("td", {class: "n"}, rate(x.in_records_per_sec)),
-    h("td", {class: "n"}, x.in_bytes_per_sec == null ? "–" : bytes(x.in_bytes_per_sec) + "/s")));
+    h("td", {class: "n"}, bytes(x.size_bytes)),
+    h("td", {class: "n"}, rate(x.in_records_per_sec)), h("td", {class: "n"}, bps(x.in_bytes_per_sec)),
+    h("td", {class: "n"}, rate(x.out_records_per_sec)), h("td", {class: "n"}, bps(x.out_bytes_per_sec))));
   const groupRows = g.groups.map((x) => h("tr", {"data-group": x.group_id},
     h("td", {}, h("a", {href: `#/group/${enc(x.group_id)}`}, x.group_id)),
     h("td", {}, stateTag(x.state)), h("td", {}, x.protocol || x.type),
@@ -106,7 +108,7 @@ async function overview(my) {
     h("h2", {}, "Topics"),
     h("div", {class: "bar"}, search, pager(t.total, t.offset, t.limit, (o) => { ov.offset = o; route(); }),
       h("a", {href: "#/create"}, "+ create topic")),
-    table("topics-table", ["Topic", "Partitions ", "Records ", "Size ", "In msg/s ", "In bytes/s "], topicRows),
+    table("topics-table", ["Topic", "Partitions ", "Records ", "Size ", "In msg/s ", "In bytes/s ", "Out msg/s ", "Out bytes/s "], topicRows),
     h("h2", {}, "Consumer groups"),
     h("div", {class: "bar"}, gsearch, pager(g.total, g.offset, g.limit, (o) => { ov.goffset = o; route(); })),
     table("groups-table", ["Group", "State", "Protocol", "Members ", "Topics", "Total lag "], groupRows));
