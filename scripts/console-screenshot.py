@@ -40,7 +40,7 @@ def main() -> None:
     work = Path(tempfile.mkdtemp(prefix="rill-console-shot-"))
     b = RillBroker(work, extra_args=["--http-listen", "127.0.0.1:0"])
     b.start()
-    consumer = None
+    consumer = reader = None
     try:
         admin = AdminClient({"bootstrap.servers": b.bootstrap})
         layout = {"orders": 6, "payments": 3, "clickstream": 12, "inventory-updates": 4, "audit-log": 1}
@@ -74,7 +74,13 @@ def main() -> None:
             p.produce("clickstream", value=json.dumps({"page": f"/p/{i % 23}", "ms": 40 + i % 300}))
             time.sleep(0.01)
         p.flush(10)
-        consumer.poll(0.1)  # keep the member alive
+        # A second group fetching between the two looks gives the out-rates something.
+        reader = Consumer({"bootstrap.servers": b.bootstrap, "group.id": "analytics",
+                           "auto.offset.reset": "earliest", "enable.auto.commit": False})
+        reader.subscribe(["clickstream"])
+        if ck.poll_messages(reader, 1300, timeout=10):
+            reader.commit(asynchronous=False)
+        consumer.poll(0.1)  # keep the billing member alive
         subprocess.run([chromium.CHROMIUM, "--headless=new", "--no-sandbox", "--disable-gpu",
                         "--disable-dev-shm-usage", "--hide-scrollbars", "--window-size=1400,600",
                         "--virtual-time-budget=3000", f"--screenshot={args.out}", urls],
@@ -83,6 +89,8 @@ def main() -> None:
     finally:
         if consumer is not None:
             consumer.close()
+        if reader is not None:
+            reader.close()
         b.stop()
         shutil.rmtree(work, ignore_errors=True)
 
