@@ -181,6 +181,44 @@ def connect(addr: str) -> socket.socket:
     return socket.create_connection((host, int(port)), timeout=5)
 
 
+def test_request_percentage_throttles_a_producer_by_broker_time(sasl):
+    """KIP-124: a user whose requests keep the broker busy beyond `request_percentage`
+    (percent of one thread) sees throttle times through librdkafka's throttle_cb; Kafka
+    caps a request throttle at one sample window (1 s). Another user is not throttled."""
+    topic = unique("quota-req")
+    create_topic(sasl, topic)
+    admin = kp_admin(sasl.bootstrap)
+    assert alter_quotas(admin, [("user", "alice")], [("request_percentage", 0.01, False)]) == [(0, None)]
+    assert describe_quotas(admin, [("user", 0, "alice")]) == {(("user", "alice"),): {"request_percentage": 0.01}}
+    admin.close()
+    delivered, throttles = produce_for(ck(sasl, "alice"), topic, 3, size=100)
+    assert delivered > 0
+    assert throttles and 0 < max(throttles) <= 1000, throttles
+    _, others = produce_for(ck(sasl, "bob"), topic, 1, size=100)
+    assert not [t for t in others if t > 0], others
+
+
+def test_controller_mutation_rate_refuses_topics_over_the_quota(sasl):
+    """KIP-599 with kafka-python's admin client (CreateTopics v7, DeleteTopics v6: strict):
+    1 partition/s allows a burst of 10; topics beyond it are refused with
+    THROTTLING_QUOTA_EXCEEDED, and the ones within it exist."""
+    from kafka.errors import ThrottlingQuotaExceededError
+
+    admin = kp_admin(sasl.bootstrap)
+    assert alter_quotas(admin, [("user", "ANONYMOUS")], [("controller_mutation_rate", 1.0, False)]) == [(0, None)]
+    names = [unique("mut") for _ in range(3)]
+    result = admin.create_topics(
+        {names[0]: {"num_partitions": 6}, names[1]: {"num_partitions": 6}, names[2]: {"num_partitions": 1}},
+        raise_errors=False,
+    )
+    codes = {t["name"]: t["error_code"] for t in result["topics"]}
+    assert codes == {names[0]: 0, names[1]: 0, names[2]: ThrottlingQuotaExceededError.errno}, result
+    admin.close()
+    c = AdminClient({"bootstrap.servers": sasl.bootstrap})
+    listed = c.list_topics(timeout=10).topics
+    assert names[0] in listed and names[1] in listed and names[2] not in listed
+
+
 def test_max_connections_per_ip_closes_the_extra_connection(broker_factory):
     b = broker_factory(extra_args=["--max-connections-per-ip", "2"])
     a, c = connect(b.bootstrap), connect(b.bootstrap)

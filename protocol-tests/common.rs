@@ -18,6 +18,8 @@ pub struct Rill {
     pub addr: String,
     /// With several listeners: each one's name and address.
     pub listeners: Vec<(String, String)>,
+    /// The HTTP listener's `host:port` (the ready file's `http://` line), if on.
+    pub http: Option<String>,
     tmp: tempfile::TempDir,
 }
 
@@ -60,6 +62,7 @@ impl Rill {
             child: Some(child),
             addr: String::new(),
             listeners: Vec::new(),
+            http: None,
             tmp,
         };
         let deadline = Instant::now() + Duration::from_secs(20);
@@ -68,10 +71,14 @@ impl Rill {
                 if s.ends_with('\n') {
                     let mut lines = s.lines();
                     rill.addr = lines.next().unwrap_or_default().trim().to_string();
-                    rill.listeners = lines
-                        .filter_map(|l| l.trim().split_once("://"))
-                        .map(|(n, a)| (n.to_string(), a.to_string()))
-                        .collect();
+                    // Kafka listeners' lines, then the HTTP listener's `http://` line.
+                    for line in lines {
+                        match line.trim().split_once("://") {
+                            Some(("http", a)) => rill.http = Some(a.to_string()),
+                            Some((n, a)) => rill.listeners.push((n.to_string(), a.to_string())),
+                            None => {}
+                        }
+                    }
                     return rill;
                 }
             }
@@ -93,6 +100,13 @@ impl Rill {
 
     pub fn client(&self) -> Client {
         Client::connect(&self.addr)
+    }
+
+    /// The HTTP listener's `host:port` (started with `--http-listen`).
+    pub fn http(&self) -> &str {
+        self.http
+            .as_deref()
+            .expect("no HTTP listener: start with --http-listen")
     }
 
     /// The address of the listener named `name` (several listeners only).

@@ -103,7 +103,7 @@ fn commit(c: &mut crate::common::Client, group: &str, topic: &str, partition: i3
 #[test]
 fn metrics_show_traffic_requests_errors_partitions_and_group_lag() {
     let rill = Rill::start(&["--http-listen", "127.0.0.1:0", "--fsync", "always"]);
-    let http = rill.listener("http").to_string();
+    let http = rill.http().to_string();
     let mut c = rill.client();
     let id = create_topic(&mut c, "metered", 2, &[]);
     let before = scrape(&http);

@@ -311,3 +311,143 @@ fn a_producer_over_its_byte_rate_is_throttled() {
     );
     assert!(next.throttle_time_ms >= 0);
 }
+
+/// A broker with `key` set to `value` for the protocol tests' client id, and a client.
+fn with_client_quota(key: &str, value: f64) -> (Rill, Client) {
+    let rill = Rill::start(&[]);
+    let mut c = rill.client();
+    let set = alter(
+        &mut c,
+        1,
+        &[("client-id", Some("protocol-tests"))],
+        &[(key, value, false)],
+        false,
+    );
+    assert_eq!(set.0, 0, "{set:?}");
+    (rill, c)
+}
+
+fn creatable(name: &str, partitions: i32) -> create_topics_request::CreatableTopic {
+    create_topics_request::CreatableTopic::default()
+        .with_name(TopicName(s(name)))
+        .with_num_partitions(partitions)
+        .with_replication_factor(1)
+}
+
+/// KIP-599: `controller_mutation_rate` 1 partition/s gives a burst of 10. CreateTopics v6+
+/// refuses topics once the bucket is in debt (THROTTLING_QUOTA_EXCEEDED, throttle = debt /
+/// rate); v5 creates them and only throttles; DeleteTopics v5+ and CreatePartitions v3+
+/// are refused in debt too.
+#[test]
+fn controller_mutations_over_the_quota_are_refused_or_throttled() {
+    const THROTTLED: i16 = 89;
+    let (rill, mut c) = with_client_quota("controller_mutation_rate", 1.0);
+    let req = CreateTopicsRequest::default()
+        .with_timeout_ms(5000)
+        .with_topics(vec![
+            creatable("m-a", 8),
+            creatable("m-b", 5),
+            creatable("m-c", 1),
+        ]);
+    let resp = c.send(7, &req);
+    let codes: Vec<i16> = resp.topics.iter().map(|t| t.error_code).collect();
+    // 10 credits: m-a leaves 2, m-b leaves -3, m-c is refused.
+    assert_eq!(codes, vec![0, 0, THROTTLED], "{resp:?}");
+    assert_eq!(
+        resp.topics[2].error_message.as_deref(),
+        Some("The throttling quota has been exceeded.")
+    );
+    assert!(
+        (2500..=3000).contains(&resp.throttle_time_ms),
+        "throttle {} ms for a debt of 3 partitions at 1/s",
+        resp.throttle_time_ms
+    );
+    // A new connection (the first is muted): v5 is permissive, the topic is created and
+    // the response throttled.
+    let mut old = rill.client();
+    let resp = old.send(
+        5,
+        &CreateTopicsRequest::default()
+            .with_timeout_ms(5000)
+            .with_topics(vec![creatable("m-d", 1)]),
+    );
+    assert_eq!(resp.topics[0].error_code, 0, "{resp:?}");
+    assert!(resp.throttle_time_ms >= 3000, "{}", resp.throttle_time_ms);
+    // In debt: DeleteTopics v6 and CreatePartitions v3 are refused; nothing changed.
+    let mut d = rill.client();
+    let del = d.send(
+        6,
+        &DeleteTopicsRequest::default()
+            .with_topics(vec![delete_topics_request::DeleteTopicState::default()
+                .with_name(Some(TopicName(s("m-a"))))]),
+    );
+    assert_eq!(del.responses[0].error_code, THROTTLED, "{del:?}");
+    assert!(del.throttle_time_ms > 0);
+    let mut p = rill.client();
+    let grow = p.send(
+        3,
+        &CreatePartitionsRequest::default()
+            .with_timeout_ms(5000)
+            .with_topics(vec![
+                create_partitions_request::CreatePartitionsTopic::default()
+                    .with_name(TopicName(s("m-b")))
+                    .with_count(6),
+            ]),
+    );
+    assert_eq!(grow.results[0].error_code, THROTTLED, "{grow:?}");
+    let mut m = rill.client();
+    let meta = m.send::<MetadataRequest>(12, &MetadataRequest::default().with_topics(None));
+    let mut names: Vec<(String, usize)> = meta
+        .topics
+        .iter()
+        .map(|t| {
+            (
+                t.name.as_ref().map(|n| n.to_string()).unwrap_or_default(),
+                t.partitions.len(),
+            )
+        })
+        .collect();
+    names.sort();
+    assert_eq!(
+        names,
+        vec![("m-a".into(), 8), ("m-b".into(), 5), ("m-d".into(), 1)]
+    );
+}
+
+/// KIP-124: `request_percentage` bounds the time a client's requests keep the broker
+/// busy. With a tiny quota a single request puts the client over it: the response carries
+/// a throttle time, capped at one sample window (1 s), and the connection is muted; a
+/// client with another client id is not throttled.
+#[test]
+fn request_percentage_throttles_a_busy_client() {
+    let (rill, mut c) = with_client_quota("request_percentage", 0.000_001);
+    let metadata = MetadataRequest::default().with_topics(None);
+    let first = c.send::<MetadataRequest>(12, &metadata);
+    assert!(
+        first.throttle_time_ms > 0 && first.throttle_time_ms <= 1000,
+        "{}",
+        first.throttle_time_ms
+    );
+    let start = std::time::Instant::now();
+    let second = c.send::<MetadataRequest>(12, &metadata);
+    assert!(
+        start.elapsed().as_millis() as i32 >= first.throttle_time_ms - 5,
+        "muted for {} ms",
+        first.throttle_time_ms
+    );
+    assert!(second.throttle_time_ms > 0);
+    // ApiVersions v0 has no throttle field: answered, still throttled by muting.
+    let v0 = c.send::<ApiVersionsRequest>(0, &ApiVersionsRequest::default());
+    assert_eq!(v0.error_code, 0);
+    // Another client id has no quota.
+    let mut other = crate::common::Client::connect(&rill.addr);
+    let (corr, frame) = {
+        other.correlation += 1;
+        let f = rill::client::frame::encode_frame(12, other.correlation, "someone-else", &metadata)
+            .expect("encode");
+        (other.correlation, f)
+    };
+    other.write_raw(&frame);
+    let resp = other.read_response::<MetadataRequest>(12, corr);
+    assert_eq!(resp.throttle_time_ms, 0);
+}

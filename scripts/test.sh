@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # The whole Rill test suite, runnable on a fresh Debian machine:
-#   1. installs what it needs (kcat, a Python venv with the pinned clients, KafkaJS),
+#   1. installs what it needs (kcat, a Python venv with the pinned clients, KafkaJS, and
+#      from Debian: Go with sarama and kafka-go, python3-kafka, rsyslog with omkafka),
 #   2. Rust checks: fmt, clippy, build, unit + protocol tests, a short fuzzing pass
 #      (scripts/fuzz.sh), bench smoke run,
 #   3. container tests: starts dockerd if none answers (installs docker.io if missing),
@@ -49,7 +50,7 @@ stamp_of() {
 }
 
 # ---------------------------------------------------------------- prerequisites
-step "prerequisites: system packages (kcat, python3 venv, node)"
+step "prerequisites: system packages (kcat, python3 venv, node, Go clients, python3-kafka, rsyslog-kafka)"
 missing=()
 command -v kcat >/dev/null 2>&1 || missing+=(kcat)
 command -v python3 >/dev/null 2>&1 || missing+=(python3)
@@ -58,6 +59,14 @@ if command -v python3 >/dev/null 2>&1 && ! python3 -c 'import venv, ensurepip' >
 fi
 command -v node >/dev/null 2>&1 || missing+=(nodejs)
 command -v npm >/dev/null 2>&1 || missing+=(npm)
+# Debian's own clients for compat/test_go.py, test_debian_clients.py and test_log_shippers.py:
+# Go (sarama and kafka-go sources, built offline in GOPATH mode), kafka-python 2.0.2 for the
+# system python, rsyslog with omkafka. gcc and libc6-dev (golang-go only recommends them): sarama
+# imports a cgo zstd binding.
+for pkg in golang-go gcc libc6-dev golang-github-shopify-sarama-dev golang-github-segmentio-kafka-go-dev \
+    python3-kafka rsyslog rsyslog-kafka; do
+    dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q 'install ok installed' || missing+=("$pkg")
+done
 if [ "${#missing[@]}" -gt 0 ]; then
     echo "installing: ${missing[*]}"
     apt_install "${missing[@]}"
@@ -67,6 +76,9 @@ fi
 kcat -V 2>&1 | grep -m1 '^Version' || true
 python3 --version
 echo "node $(node --version), npm $(npm --version 2>/dev/null)"
+echo "$(go version), $(dpkg-query -W -f='sarama ${Version}' golang-github-shopify-sarama-dev), \
+$(dpkg-query -W -f='kafka-go ${Version}' golang-github-segmentio-kafka-go-dev), \
+$(dpkg-query -W -f='python3-kafka ${Version}' python3-kafka), $(dpkg-query -W -f='rsyslog-kafka ${Version}' rsyslog-kafka)"
 
 step "prerequisites: Python venv ($VENV) with compat/requirements.txt"
 req_stamp="$(stamp_of compat/requirements.txt)"
@@ -191,7 +203,7 @@ else
 fi
 
 # ---------------------------------------------------------------------- compat
-step "compat suite: pytest compat (confluent-kafka, kafka-python, kcat, KafkaJS vs rill serve)"
+step "compat suite: pytest compat (confluent-kafka, kafka-python, kcat, KafkaJS, Go, rsyslog, ... vs rill serve)"
 export RILL_BIN="$ROOT/target/debug/rill"
 # pytest's summary line is the last thing printed: CI reads it.
 exec "$VENV/bin/python" -m pytest compat -q "${PYTEST_ARGS[@]}"

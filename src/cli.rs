@@ -68,8 +68,13 @@ pub struct HealthArgs {
     /// host:port to ask. Default: the address `rill serve` wrote to `RILL_READY_FILE`, then
     /// the first listen address from `RILL_LISTEN` (or `KAFKA_LISTENERS`), with
     /// 0.0.0.0/::/localhost asked on 127.0.0.1.
-    #[arg(long)]
+    #[arg(long, conflicts_with = "http")]
     pub bootstrap: Option<String>,
+    /// Ask the HTTP listener's `/ready` at host:port instead. Default (without
+    /// --bootstrap): the `http://` line of `RILL_READY_FILE` when there is one, which works
+    /// whatever the Kafka listeners' security; else ApiVersions as above.
+    #[arg(long)]
+    pub http: Option<String>,
     /// How long to wait for the answer.
     #[arg(long, default_value_t = 2000)]
     pub timeout_ms: u64,
@@ -615,8 +620,9 @@ async fn serve_async(args: ServeArgs) -> Result<(), CliError> {
     let (tx, rx) = tokio::sync::watch::channel(false);
     let b = broker.clone();
     let hs = http_state.clone();
+    let signalled = wait_for_signal();
     tokio::spawn(async move {
-        wait_for_signal().await;
+        signalled.await;
         tracing::info!("shutting down");
         hs.set_phase(crate::http::Phase::Stopping);
         let _ = tx.send(true);
@@ -811,15 +817,32 @@ fn health_addresses() -> Vec<String> {
     out
 }
 
+/// The HTTP listener `rill serve` wrote to `RILL_READY_FILE` (its `http://` line).
+fn ready_file_http() -> Option<String> {
+    let text = std::fs::read_to_string(std::env::var_os("RILL_READY_FILE")?).ok()?;
+    text.lines()
+        .find_map(|l| l.trim().strip_prefix("http://").map(|a| a.to_string()))
+}
+
 fn health(args: HealthArgs) -> Result<(), CliError> {
     let timeout = std::time::Duration::from_millis(args.timeout_ms.max(1));
-    let candidates = match args.bootstrap {
-        Some(addr) => vec![addr],
-        None => health_addresses(),
+    let candidates: Vec<(String, bool)> = match (args.bootstrap, args.http) {
+        (Some(addr), _) => vec![(addr, false)],
+        (None, Some(http)) => vec![(http, true)],
+        (None, None) => ready_file_http()
+            .map(|h| (h, true))
+            .into_iter()
+            .chain(health_addresses().into_iter().map(|a| (a, false)))
+            .collect(),
     };
     let mut last = None;
-    for addr in candidates {
-        match ask_api_versions(&addr, timeout) {
+    for (addr, http) in candidates {
+        let asked = if http {
+            ask_ready(&addr, timeout)
+        } else {
+            ask_api_versions(&addr, timeout)
+        };
+        match asked {
             Ok(()) => return Ok(()),
             Err(why) => last = Some(CliError::Unhealthy { addr, why }),
         }
@@ -830,20 +853,52 @@ fn health(args: HealthArgs) -> Result<(), CliError> {
     }))
 }
 
-/// One ApiVersions v0 round trip; the error says what went wrong.
-fn ask_api_versions(addr: &str, timeout: std::time::Duration) -> Result<(), String> {
-    use std::io::{Read, Write};
+/// A connection to `addr` whose connect, reads and writes give up after `timeout`.
+fn connect_with_timeout(
+    addr: &str,
+    timeout: std::time::Duration,
+) -> Result<std::net::TcpStream, String> {
     use std::net::ToSocketAddrs;
     let target = addr
         .to_socket_addrs()
         .map_err(|e| e.to_string())?
         .next()
         .ok_or("no address")?;
-    let mut s =
-        std::net::TcpStream::connect_timeout(&target, timeout).map_err(|e| e.to_string())?;
+    let s = std::net::TcpStream::connect_timeout(&target, timeout).map_err(|e| e.to_string())?;
     s.set_read_timeout(Some(timeout))
         .and_then(|()| s.set_write_timeout(Some(timeout)))
         .map_err(|e| e.to_string())?;
+    Ok(s)
+}
+
+/// `GET /ready` on the HTTP listener: Ok on 200; the error says what went wrong.
+fn ask_ready(addr: &str, timeout: std::time::Duration) -> Result<(), String> {
+    use std::io::{Read, Write};
+    let addr = addr.trim_start_matches("http://").trim_end_matches('/');
+    let mut s = connect_with_timeout(addr, timeout)?;
+    write!(
+        s,
+        "GET /ready HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n\r\n"
+    )
+    .map_err(|e| e.to_string())?;
+    let mut answer = Vec::new();
+    s.take(4096)
+        .read_to_end(&mut answer)
+        .map_err(|e| e.to_string())?;
+    let answer = String::from_utf8_lossy(&answer);
+    let status = answer.lines().next().unwrap_or("");
+    if status.split_whitespace().nth(1) == Some("200") {
+        Ok(())
+    } else {
+        let body = answer.split("\r\n\r\n").nth(1).unwrap_or("").trim();
+        Err(format!("/ready answered {status:?} {body}"))
+    }
+}
+
+/// One ApiVersions v0 round trip; the error says what went wrong.
+fn ask_api_versions(addr: &str, timeout: std::time::Duration) -> Result<(), String> {
+    use std::io::{Read, Write};
+    let mut s = connect_with_timeout(addr, timeout)?;
     // ApiVersions v0: size 10, api key 18, version 0, correlation id 1, null client id.
     s.write_all(&[0, 0, 0, 10, 0, 18, 0, 0, 0, 0, 0, 1, 0xff, 0xff])
         .map_err(|e| e.to_string())?;
@@ -858,26 +913,34 @@ fn ask_api_versions(addr: &str, timeout: std::time::Duration) -> Result<(), Stri
     }
 }
 
-async fn wait_for_signal() {
+/// SIGTERM (unix) or Ctrl-C, with the handlers installed when this is called (not when
+/// the future is first polled): a SIGTERM right after the ready line must stop the broker
+/// cleanly, not kill it.
+fn wait_for_signal() -> impl std::future::Future<Output = ()> {
     #[cfg(unix)]
-    {
-        use tokio::signal::unix::{signal, SignalKind};
-        match signal(SignalKind::terminate()) {
-            Ok(mut term) => {
-                tokio::select! {
-                    _ = tokio::signal::ctrl_c() => {}
-                    _ = term.recv() => {}
-                }
+    let term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate());
+    // ctrl_c() registers its handler on first poll; poll it once now.
+    let mut ctrl_c = Box::pin(tokio::signal::ctrl_c());
+    let _ = futures_poll_once(ctrl_c.as_mut());
+    async move {
+        #[cfg(unix)]
+        if let Ok(mut term) = term {
+            tokio::select! {
+                _ = ctrl_c => {}
+                _ = term.recv() => {}
             }
-            Err(_) => {
-                let _ = tokio::signal::ctrl_c().await;
-            }
+            return;
         }
+        let _ = ctrl_c.await;
     }
-    #[cfg(not(unix))]
-    {
-        let _ = tokio::signal::ctrl_c().await;
-    }
+}
+
+/// Polls a future once with a no-op waker (to make it register what it waits for).
+fn futures_poll_once<F: std::future::Future>(
+    f: std::pin::Pin<&mut F>,
+) -> std::task::Poll<F::Output> {
+    let mut cx = std::task::Context::from_waker(std::task::Waker::noop());
+    f.poll(&mut cx)
 }
 
 #[cfg(test)]

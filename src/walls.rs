@@ -121,6 +121,7 @@ mod tests {
             "src/acl",
             "src/quota",
             "src/server",
+            "src/http",
             "src/handlers",
             "src/broker",
             "src/log",

@@ -73,11 +73,14 @@ die() {
 # ---------------------------------------------------------------- arguments
 # An entry is a 4-digit test id ("0034": every broker test of 0034), optionally
 #   @SCENARIO  the tests of that id that need a test scenario, against a broker
-#              started to match it ("0111@noautocreate"), and/or
+#              started to match it ("0111@noautocreate"), or "@nodelay": every broker
+#              test of that id against a broker with group.initial.rebalance.delay.ms=0,
+#              as Kafka's shipped config/server.properties sets it ("0081@nodelay":
+#              0081 makes ~20 new groups under a 180 s limit), and/or
 #   :FILTER    only the sub-tests whose name contains FILTER (the runner's SUBTESTS;
 #              may contain spaces): "0081:do_test_CreateTopics" runs 0081's
 #              CreateTopics sub-tests. At least one matching sub-test must pass.
-ENTRY_RE='^([0-9]{4})(@(noautocreate))?(:([^#]+))?$'
+ENTRY_RE='^([0-9]{4})(@(noautocreate|nodelay))?(:([^#]+))?$'
 MODE=allow
 IDS=()
 ALLOW_FILE="$HERE/tests.allow"
@@ -270,14 +273,15 @@ start_broker() {
     BROKER_STARTS=$((BROKER_STARTS + 1))
     BOOTSTRAP=""
     local ready="$WORK/ready.$BROKER_STARTS" blog="$LOG_DIR/rill.$BROKER_STARTS.log"
-    local auto=true extra=()
+    local auto=true extra=() delay="$GROUP_DELAY_MS"
     [ "$SCENARIO" = noautocreate ] && auto=false
+    [ "$SCENARIO" = nodelay ] && delay=0
     # The suite expects Kafka's default group.initial.rebalance.delay.ms (3000;
     # e.g. 0113 waits "3000 ms (default)"), while rill defaults to 0.
     local help
     help="$("$RILL_BIN" serve --help 2>/dev/null || true)"
     if grep -q -- '--group-initial-rebalance-delay-ms' <<<"$help"; then
-        extra+=(--group-initial-rebalance-delay-ms "$GROUP_DELAY_MS")
+        extra+=(--group-initial-rebalance-delay-ms "$delay")
     fi
     # The suite's trivup clusters run Kafka's ACL authorizer with
     # allow.everyone.if.no.acl.found=true: everything is allowed until a test adds ACLs
@@ -292,7 +296,7 @@ start_broker() {
     BROKER_PID=$!
     for _ in $(seq 1 200); do
         if [ -s "$ready" ]; then
-            BOOTSTRAP="$(tr -d '[:space:]' <"$ready")"
+            BOOTSTRAP="$(head -n1 "$ready" | tr -d '[:space:]')"
             [ -n "$BOOTSTRAP" ] && break
         fi
         kill -0 "$BROKER_PID" 2>/dev/null || {
@@ -414,8 +418,9 @@ run_one() {
     (
         cd "$TESTS_DIR"
         export LD_LIBRARY_PATH="$SRC/src:$SRC/src-cpp${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}"
+        # nodelay is a broker setting; the runner's scenario stays default.
         export RDKAFKA_TEST_CONF="$WORK/test.conf" TESTS="$id" TEST_KAFKA_VERSION="$KAFKA_VERSION" \
-            TEST_SCENARIO="$scenario"
+            TEST_SCENARIO="${scenario/nodelay/default}"
         [ -z "$sub" ] || export SUBTESTS="$sub"
         [ -z "$KAFKA_TOOLS" ] || export KAFKA_PATH="$KAFKA_TOOLS" BROKERS="$BOOTSTRAP"
         exec timeout -k 10 "$TEST_TIMEOUT" ./test-runner -p1 -L "${RUNNER_ARGS[@]+"${RUNNER_ARGS[@]}"}"

@@ -8,7 +8,9 @@ use thiserror::Error;
 
 use super::Broker;
 use crate::meta::MetaError;
-use crate::quota::{Entity, NameMatch, QuotaError, QuotaKey, QuotaOp, QuotaStore, Sensor};
+use crate::quota::{
+    Entity, Mutation, NameMatch, QuotaError, QuotaKey, QuotaOp, QuotaStore, Sensor,
+};
 
 const PREFIX: &str = "quota:";
 
@@ -105,6 +107,59 @@ impl Broker {
         bytes: usize,
         now_ms: i64,
     ) -> (u64, Option<Sensor>) {
+        self.record_quota(key, user, client_id, bytes as f64, now_ms)
+    }
+
+    /// Records `nanos` of a request's handling against the client's `request_percentage`
+    /// (percent of one thread's time per second); the throttle time in ms, capped at one
+    /// sample window as Kafka caps request throttles.
+    pub fn record_request_time(&self, user: &str, client_id: &str, nanos: u64, now_ms: i64) -> u64 {
+        let percent = nanos as f64 * 100.0 / 1e9;
+        let (ms, _) = self.record_quota(
+            QuotaKey::RequestPercentage,
+            user,
+            client_id,
+            percent,
+            now_ms,
+        );
+        ms.min(crate::quota::SAMPLE_MS as u64)
+    }
+
+    /// Spends `partitions` of the client's `controller_mutation_rate` (KIP-599):
+    /// `Err(throttle_ms)` when a strict mutation is refused, else `Ok(throttle_ms)` (0
+    /// without a quota or within it).
+    pub fn controller_mutation(
+        &self,
+        user: &str,
+        client_id: &str,
+        partitions: u32,
+        mode: Mutation,
+        now_ms: i64,
+    ) -> Result<u64, u64> {
+        let limit = {
+            let store = self.quotas.read().unwrap_or_else(|p| p.into_inner());
+            if store.is_empty() {
+                return Ok(0);
+            }
+            store.limit(QuotaKey::ControllerMutationRate, user, client_id)
+        };
+        match limit {
+            Some((quota, sensor)) => {
+                self.throttles
+                    .mutate(quota, sensor, f64::from(partitions), mode, now_ms)
+            }
+            None => Ok(0),
+        }
+    }
+
+    fn record_quota(
+        &self,
+        key: QuotaKey,
+        user: &str,
+        client_id: &str,
+        value: f64,
+        now_ms: i64,
+    ) -> (u64, Option<Sensor>) {
         let limit = {
             let store = self.quotas.read().unwrap_or_else(|p| p.into_inner());
             if store.is_empty() {
@@ -116,7 +171,7 @@ impl Broker {
             Some((quota, sensor)) => {
                 let ms = self
                     .throttles
-                    .record(key, quota, sensor.clone(), bytes as f64, now_ms);
+                    .record(key, quota, sensor.clone(), value, now_ms);
                 (ms, Some(sensor))
             }
             None => (0, None),

@@ -35,5 +35,6 @@ pub use classic::ClassicGroup;
 pub use consumer::*;
 pub use coordinator::{GroupCoordinator, GroupOverrides};
 pub use service::GroupService;
+pub use subscription::assigned_partitions;
 pub use subscription::subscribed_topics as parse_subscription_topics;
 pub use types::*;

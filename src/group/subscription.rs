@@ -36,6 +36,36 @@ pub fn subscribed_topics(metadata: &[u8]) -> Option<Vec<String>> {
     Some(topics)
 }
 
+/// The partitions in a consumer's SyncGroup assignment (ConsumerProtocolAssignment,
+/// versions 0-3: every version starts with version, then (topic, partitions) pairs), sorted;
+/// None if the bytes are not a valid assignment. Bounded by the input like
+/// [`subscribed_topics`].
+pub fn assigned_partitions(assignment: &[u8]) -> Option<Vec<(String, i32)>> {
+    let mut r = Reader { buf: assignment };
+    if r.i16()? < 0 {
+        return None;
+    }
+    let topics = usize::try_from(r.i32()?).ok()?;
+    // Each topic takes at least its 2-byte name length and 4-byte partition count.
+    if topics > r.buf.len() / 6 {
+        return None;
+    }
+    let mut out = Vec::new();
+    for _ in 0..topics {
+        let len = usize::try_from(r.i16()?).ok()?;
+        let name = String::from_utf8_lossy(r.take(len)?).into_owned();
+        let count = usize::try_from(r.i32()?).ok()?;
+        if count > r.buf.len() / 4 {
+            return None;
+        }
+        for _ in 0..count {
+            out.push((name.clone(), r.i32()?));
+        }
+    }
+    out.sort();
+    Some(out)
+}
+
 struct Reader<'a> {
     buf: &'a [u8],
 }
@@ -114,6 +144,21 @@ mod tests {
         }
         let bytes = encode_subscription(0, &[], None);
         assert_eq!(subscribed_topics(&bytes), Some(vec![]));
+    }
+
+    #[test]
+    fn reads_assignments() {
+        // version 1, topics "b" [2, 0] and "a" [1], null user data
+        let mut v = vec![
+            0, 1, 0, 0, 0, 2, 0, 1, b'b', 0, 0, 0, 2, 0, 0, 0, 2, 0, 0, 0, 0,
+        ];
+        v.extend_from_slice(&[0, 1, b'a', 0, 0, 0, 1, 0, 0, 0, 1, 0xff, 0xff, 0xff, 0xff]);
+        let want = vec![("a".into(), 1), ("b".into(), 0), ("b".into(), 2)];
+        assert_eq!(assigned_partitions(&v), Some(want));
+        for n in 0..v.len() - 4 {
+            assert_eq!(assigned_partitions(&v[..n]), None, "prefix {n}");
+        }
+        assert_eq!(assigned_partitions(&[0, 0, 0x7f, 0xff, 0xff, 0xff]), None);
     }
 
     #[test]

@@ -16,6 +16,7 @@ use super::{authz, code, str_bytes, topic_name};
 use crate::acl::{Operation, ResourceType};
 use crate::broker::{Broker, Topic, TopicError};
 use crate::server::dispatch::RequestContext;
+use crate::server::throttle::ThrottleTime;
 
 /// The configs CreateTopics v5+ reports for a new topic, as DescribeConfigs would.
 fn topic_configs(
@@ -52,6 +53,7 @@ pub async fn create_topics(
     let version = ctx.api_version;
     // CREATE on the cluster allows every topic; otherwise CREATE on each.
     let create_any = authz::cluster(broker, ctx, Operation::Create).is_ok();
+    let mut throttle = 0;
     let topics = req
         .topics
         .into_iter()
@@ -113,6 +115,21 @@ pub async fn create_topics(
                     }
                 }
             }
+            // controller_mutation_rate: the partitions a new topic would have.
+            if !req.validate_only && broker.topic(&name).is_none() {
+                let count = if partitions == -1 {
+                    broker.config.default_partitions
+                } else {
+                    partitions
+                };
+                match super::quotas::controller_mutation(broker, ctx, count.max(0) as u32, 6) {
+                    Ok(ms) => throttle = throttle.max(ms),
+                    Err(ms) => {
+                        throttle = throttle.max(ms);
+                        return fail(code(ResponseError::ThrottlingQuotaExceeded), THROTTLED.into());
+                    }
+                }
+            }
             match broker.create_topic(&name, partitions, rf, configs, req.validate_only) {
                 Ok(topic) => {
                     let mut r = CreatableTopicResult::default()
@@ -139,7 +156,9 @@ pub async fn create_topics(
             }
         })
         .collect();
-    CreateTopicsResponse::default().with_topics(topics)
+    let mut resp = CreateTopicsResponse::default().with_topics(topics);
+    resp.set_throttle_time(version, throttle);
+    resp
 }
 
 pub async fn delete_topics(
@@ -159,6 +178,7 @@ pub async fn delete_topics(
             .map(|n| (Some(n), Uuid::nil()))
             .collect()
     };
+    let mut throttle = 0;
     let responses = targets
         .into_iter()
         .map(|(name, id)| {
@@ -195,6 +215,17 @@ pub async fn delete_topics(
             let result = result
                 .with_name(Some(topic_name(&topic.name)))
                 .with_topic_id(topic.id);
+            // controller_mutation_rate: the partitions deleted.
+            let count = topic.partition_count().max(0) as u32;
+            match super::quotas::controller_mutation(broker, ctx, count, 5) {
+                Ok(ms) => throttle = throttle.max(ms),
+                Err(ms) => {
+                    throttle = throttle.max(ms);
+                    return result
+                        .with_error_code(code(ResponseError::ThrottlingQuotaExceeded))
+                        .with_error_message(Some(str_bytes(THROTTLED)));
+                }
+            }
             match broker.delete_topic(&topic) {
                 Ok(()) => result,
                 Err(e) => result
@@ -203,7 +234,9 @@ pub async fn delete_topics(
             }
         })
         .collect();
-    DeleteTopicsResponse::default().with_responses(responses)
+    let mut resp = DeleteTopicsResponse::default().with_responses(responses);
+    resp.set_throttle_time(ctx.api_version, throttle);
+    resp
 }
 
 pub async fn create_partitions(
@@ -211,6 +244,7 @@ pub async fn create_partitions(
     ctx: &RequestContext,
     req: CreatePartitionsRequest,
 ) -> CreatePartitionsResponse {
+    let mut throttle = 0;
     let results = req
         .topics
         .into_iter()
@@ -224,7 +258,22 @@ pub async fn create_partitions(
             }
             let res = match broker.topic(&t.name) {
                 None => Err(TopicError::UnknownTopic),
-                Some(topic) => broker.create_partitions(&topic, t.count, req.validate_only),
+                Some(topic) => {
+                    // controller_mutation_rate: the partitions added.
+                    let added = t.count - topic.partition_count();
+                    if !req.validate_only && added > 0 {
+                        match super::quotas::controller_mutation(broker, ctx, added as u32, 3) {
+                            Ok(ms) => throttle = throttle.max(ms),
+                            Err(ms) => {
+                                throttle = throttle.max(ms);
+                                return r
+                                    .with_error_code(code(ResponseError::ThrottlingQuotaExceeded))
+                                    .with_error_message(Some(str_bytes(THROTTLED)));
+                            }
+                        }
+                    }
+                    broker.create_partitions(&topic, t.count, req.validate_only)
+                }
             };
             match res {
                 Ok(()) => r,
@@ -234,8 +283,13 @@ pub async fn create_partitions(
             }
         })
         .collect();
-    CreatePartitionsResponse::default().with_results(results)
+    let mut resp = CreatePartitionsResponse::default().with_results(results);
+    resp.set_throttle_time(ctx.api_version, throttle);
+    resp
 }
+
+/// Kafka's message for THROTTLING_QUOTA_EXCEEDED.
+const THROTTLED: &str = "The throttling quota has been exceeded.";
 
 pub async fn describe_cluster(
     broker: &Arc<Broker>,

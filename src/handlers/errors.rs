@@ -18,6 +18,23 @@ use crate::log::producer::ProducerError;
 use crate::log::LogError;
 use crate::txn::{TxnError, TxnFailure};
 
+/// Kafka's name for an error (`UNKNOWN_TOPIC_OR_PARTITION`); unknown codes as
+/// `error code N`.
+pub fn error_name(e: &ResponseError) -> String {
+    if let ResponseError::Unknown(c) = e {
+        return format!("error code {c}");
+    }
+    let camel = format!("{e:?}");
+    let mut out = String::with_capacity(camel.len() + 8);
+    for (i, ch) in camel.chars().enumerate() {
+        if ch.is_ascii_uppercase() && i > 0 {
+            out.push('_');
+        }
+        out.push(ch.to_ascii_uppercase());
+    }
+    out
+}
+
 /// A domain error that a client sees as one Kafka error code.
 pub trait KafkaCode {
     fn error(&self) -> ResponseError;

@@ -10,7 +10,7 @@ use super::errors::KafkaCode;
 use super::{authz, str_bytes};
 use crate::acl::Operation;
 use crate::broker::Broker;
-use crate::quota::{validate_entity, NameMatch, QuotaKey, QuotaOp, Sensor};
+use crate::quota::{validate_entity, Mutation, NameMatch, QuotaKey, QuotaOp, Sensor};
 use crate::server::dispatch::RequestContext;
 
 const MATCH_EXACT: i8 = 0;
@@ -184,9 +184,15 @@ pub fn produce_throttle(broker: &Broker, ctx: &RequestContext, req: &ProduceRequ
 }
 
 /// Records a Fetch response's bytes against the client's `consumer_byte_rate`. When the
-/// client is over its quota, the bytes are taken back and, as Kafka does, the response
-/// goes out empty with the throttle time: `Some(ms)`.
-pub fn fetch_throttle(broker: &Broker, ctx: &RequestContext, bytes: usize) -> Option<i32> {
+/// client is over it or over its request quota (`request_throttle`, already measured),
+/// the bytes are taken back and, as Kafka does, the response goes out empty with the
+/// larger throttle time: `Some(ms)`.
+pub fn fetch_throttle(
+    broker: &Broker,
+    ctx: &RequestContext,
+    bytes: usize,
+    request_throttle: i32,
+) -> Option<i32> {
     let client_id = ctx.client_id.as_deref().unwrap_or("");
     let now = crate::log::now_ms();
     let (ms, sensor): (u64, Option<Sensor>) = broker.record_bytes(
@@ -196,13 +202,49 @@ pub fn fetch_throttle(broker: &Broker, ctx: &RequestContext, bytes: usize) -> Op
         bytes,
         now,
     );
-    match sensor {
-        Some(sensor) if ms > 0 => {
-            broker.unrecord_bytes(QuotaKey::ConsumerByteRate, sensor, bytes, now);
-            Some(clamp(ms))
-        }
-        _ => None,
+    let throttle = clamp(ms).max(request_throttle);
+    if throttle == 0 {
+        return None;
     }
+    if let Some(sensor) = sensor {
+        broker.unrecord_bytes(QuotaKey::ConsumerByteRate, sensor, bytes, now);
+    }
+    Some(throttle)
+}
+
+/// Records the time a request kept the broker busy against the client's
+/// `request_percentage`; the throttle time for the response (and the connection's mute).
+pub fn request_throttle(broker: &Broker, ctx: &RequestContext, busy: std::time::Duration) -> i32 {
+    let client_id = ctx.client_id.as_deref().unwrap_or("");
+    let nanos = u64::try_from(busy.as_nanos()).unwrap_or(u64::MAX);
+    clamp(broker.record_request_time(quota_user(ctx), client_id, nanos, crate::log::now_ms()))
+}
+
+/// Spends a controller mutation (`partitions` created, added or deleted) from the client's
+/// `controller_mutation_rate`: `Err(throttle_ms)` when refused (strict: new request
+/// versions, answered THROTTLING_QUOTA_EXCEEDED), else `Ok(throttle_ms)`.
+pub fn controller_mutation(
+    broker: &Broker,
+    ctx: &RequestContext,
+    partitions: u32,
+    strict_since: i16,
+) -> Result<i32, i32> {
+    let mode = if ctx.api_version >= strict_since {
+        Mutation::Strict
+    } else {
+        Mutation::Permissive
+    };
+    let client_id = ctx.client_id.as_deref().unwrap_or("");
+    broker
+        .controller_mutation(
+            quota_user(ctx),
+            client_id,
+            partitions,
+            mode,
+            crate::log::now_ms(),
+        )
+        .map(clamp)
+        .map_err(clamp)
 }
 
 fn clamp(ms: u64) -> i32 {

@@ -16,6 +16,8 @@ use axum::Router;
 
 use crate::broker::Broker;
 
+pub(crate) mod api;
+mod console;
 mod metrics;
 
 /// Where `--http-listen` binds when it is not given.
@@ -129,6 +131,8 @@ pub fn router(state: Arc<HttpState>) -> Router {
         .route("/health", get(health))
         .route("/ready", get(ready))
         .route("/metrics", get(metrics::metrics))
+        .nest("/api", api::router())
+        .merge(console::router())
         .with_state(state)
 }
 

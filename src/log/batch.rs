@@ -489,6 +489,10 @@ pub struct RecordView<'a> {
     pub key: Option<&'a [u8]>,
     /// The value is null (a tombstone).
     pub tombstone: bool,
+    /// `None` for a tombstone.
+    pub value: Option<&'a [u8]>,
+    /// The headers section (count, then the headers): see [`parse_headers`].
+    pub headers: &'a [u8],
 }
 
 /// Splits a records section into its `count` records. `None` if malformed.
@@ -514,15 +518,55 @@ pub fn parse_records(records: &[u8], count: i32) -> Option<Vec<RecordView<'_>>> 
             at += k.len();
             Some(k)
         };
-        let (value_len, _) = read_varint(rec.get(at..)?)?;
+        let (value_len, n4) = read_varint(rec.get(at..)?)?;
+        at += n4;
+        let value = if value_len < 0 {
+            None
+        } else {
+            let v = rec.get(at..at + usize::try_from(value_len).ok()?)?;
+            at += v.len();
+            Some(v)
+        };
         out.push(RecordView {
             raw: records.get(pos..end)?,
             offset_delta,
             timestamp_delta,
             key,
             tombstone: value_len < 0,
+            value,
+            headers: rec.get(at..)?,
         });
         pos = end;
+    }
+    Some(out)
+}
+
+/// A record header: key, and value (`None` when null).
+pub type Header<'a> = (&'a [u8], Option<&'a [u8]>);
+
+/// Splits a record's headers section (`RecordView::headers`). `None` if malformed.
+pub fn parse_headers(b: &[u8]) -> Option<Vec<Header<'_>>> {
+    let (count, mut at) = read_varint(b)?;
+    // Each header takes at least two bytes (its two lengths).
+    if count < 0 || count as usize > b.len() / 2 {
+        return None;
+    }
+    let mut out = Vec::with_capacity(count as usize);
+    for _ in 0..count {
+        let (klen, n) = read_varint(b.get(at..)?)?;
+        at += n;
+        let key = b.get(at..at + usize::try_from(klen).ok()?)?;
+        at += key.len();
+        let (vlen, n) = read_varint(b.get(at..)?)?;
+        at += n;
+        let value = if vlen < 0 {
+            None
+        } else {
+            let v = b.get(at..at + usize::try_from(vlen).ok()?)?;
+            at += v.len();
+            Some(v)
+        };
+        out.push((key, value));
     }
     Some(out)
 }
@@ -581,22 +625,33 @@ pub type KeyValue<'a> = (Option<&'a [u8]>, Option<&'a [u8]>);
 /// Builds an uncompressed v2 batch of (key, value) records (None: null), record `i`
 /// stamped `base_ts + i`. For tests and benchmarks.
 pub fn keyed_batch(records: &[KeyValue], base_ts: i64) -> Vec<u8> {
+    let records: Vec<(KeyValue, &[Header])> = records.iter().map(|kv| (*kv, &[][..])).collect();
+    batch_with_headers(&records, base_ts)
+}
+
+/// [`keyed_batch`] with headers on each record (a producer without idempotence, as the
+/// web console's test messages are).
+pub fn batch_with_headers(records: &[(KeyValue, &[Header])], base_ts: i64) -> Vec<u8> {
     let n = records.len() as i32;
     let mut body = Vec::new();
-    for (i, (key, value)) in records.iter().enumerate() {
+    let put = |rec: &mut Vec<u8>, field: Option<&[u8]>| match field {
+        Some(f) => {
+            rec.extend(zigzag(f.len() as i64));
+            rec.extend_from_slice(f);
+        }
+        None => rec.extend(zigzag(-1)),
+    };
+    for (i, ((key, value), headers)) in records.iter().enumerate() {
         let mut rec = vec![0u8]; // attributes
         rec.extend(zigzag(i as i64)); // timestamp delta
         rec.extend(zigzag(i as i64)); // offset delta
-        for field in [key, value] {
-            match field {
-                Some(f) => {
-                    rec.extend(zigzag(f.len() as i64));
-                    rec.extend_from_slice(f);
-                }
-                None => rec.extend(zigzag(-1)),
-            }
+        put(&mut rec, *key);
+        put(&mut rec, *value);
+        rec.extend(zigzag(headers.len() as i64));
+        for (k, v) in headers.iter() {
+            put(&mut rec, Some(k));
+            put(&mut rec, *v);
         }
-        rec.extend(zigzag(0)); // headers
         body.extend(zigzag(rec.len() as i64));
         body.extend(rec);
     }

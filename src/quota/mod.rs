@@ -13,6 +13,13 @@
 //!   the quota's entity covers; a client over its quota is throttled for
 //!   `(rate - quota) / quota × window` — the time after which the window's rate is back
 //!   at the quota.
+//! - `request_percentage` (KIP-124): the time a client's requests keep the broker busy,
+//!   in percent of one thread per second, measured and throttled like the byte rates;
+//!   its throttle is capped at one sample window, as Kafka caps it;
+//! - `controller_mutation_rate` (KIP-599): partitions created, added or deleted per
+//!   second, through a token bucket ([`TokenBucket`]) whose burst is the quota times the
+//!   window less one sample; strict (the mutation refused with THROTTLING_QUOTA_EXCEEDED)
+//!   for new request versions, permissive (done, then throttled) for old ones.
 
 use std::collections::{BTreeMap, HashMap};
 use std::fmt;
@@ -416,10 +423,76 @@ pub fn throttle_ms(rate: f64, quota: f64, window_ms: i64) -> u64 {
     ((rate - quota) / quota * window_ms as f64).round() as u64
 }
 
-/// The live rates, one per (quota key, sensor).
+/// Kafka's `TokenBucket` stat for `controller_mutation_rate`: credits refill at the
+/// quota per second up to a burst of `quota × (SAMPLES − 1)` seconds; a mutation spends
+/// one credit per partition and may leave the bucket in debt; while in debt, mutations are
+/// refused (strict) or throttled (permissive) until it refills to zero.
+#[derive(Debug, Clone)]
+pub struct TokenBucket {
+    tokens: f64,
+    last_ms: i64,
+}
+
+impl TokenBucket {
+    fn burst(quota: f64) -> f64 {
+        quota * ((SAMPLES as i64 - 1) * SAMPLE_MS) as f64 / 1000.0
+    }
+
+    /// A full bucket.
+    pub fn new(quota: f64, now: i64) -> TokenBucket {
+        TokenBucket {
+            tokens: Self::burst(quota),
+            last_ms: now,
+        }
+    }
+
+    fn refill(&mut self, quota: f64, now: i64) {
+        let elapsed = (now - self.last_ms).max(0) as f64 / 1000.0;
+        self.tokens = (self.tokens + quota * elapsed).min(Self::burst(quota));
+        self.last_ms = self.last_ms.max(now);
+    }
+
+    /// The time until the bucket is out of debt (0 when it is not in debt).
+    fn debt_ms(&self, quota: f64) -> u64 {
+        if self.tokens >= 0.0 || quota <= 0.0 {
+            return 0;
+        }
+        (-self.tokens / quota * 1000.0).ceil() as u64
+    }
+
+    /// Strict: refused with the throttle time while in debt; else the credits are spent.
+    pub fn try_spend(&mut self, quota: f64, permits: f64, now: i64) -> Result<(), u64> {
+        self.refill(quota, now);
+        match self.debt_ms(quota) {
+            0 => {
+                self.tokens -= permits;
+                Ok(())
+            }
+            ms => Err(ms),
+        }
+    }
+
+    /// Permissive: the credits are spent; the throttle time if that left the bucket in debt.
+    pub fn spend(&mut self, quota: f64, permits: f64, now: i64) -> u64 {
+        self.refill(quota, now);
+        self.tokens -= permits;
+        self.debt_ms(quota)
+    }
+}
+
+/// Whether a controller mutation over the quota is refused or only throttled (Kafka:
+/// strict for CreateTopics v6+, CreatePartitions v3+, DeleteTopics v5+).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Mutation {
+    Strict,
+    Permissive,
+}
+
+/// The live rates, one per (quota key, sensor), and the controller-mutation buckets.
 #[derive(Debug, Default)]
 pub struct Throttles {
     rates: Mutex<HashMap<(QuotaKey, Sensor), Rate>>,
+    buckets: Mutex<HashMap<Sensor, TokenBucket>>,
 }
 
 impl Throttles {
@@ -431,6 +504,27 @@ impl Throttles {
         rate.record(value, now);
         let measured = rate.measure(now);
         throttle_ms(measured, quota, rate.window_ms(now))
+    }
+
+    /// Records `permits` partition mutations against the sensor's bucket: `Err(throttle)`
+    /// when a strict mutation is refused; `Ok(throttle)` when done (a permissive one may
+    /// leave a throttle time).
+    pub fn mutate(
+        &self,
+        quota: f64,
+        sensor: Sensor,
+        permits: f64,
+        mode: Mutation,
+        now: i64,
+    ) -> Result<u64, u64> {
+        let mut buckets = self.buckets.lock().unwrap_or_else(|p| p.into_inner());
+        let bucket = buckets
+            .entry(sensor)
+            .or_insert_with(|| TokenBucket::new(quota, now));
+        match mode {
+            Mutation::Strict => bucket.try_spend(quota, permits, now).map(|()| 0),
+            Mutation::Permissive => Ok(bucket.spend(quota, permits, now)),
+        }
     }
 
     /// Takes back a recorded value (a throttled Fetch sends nothing, so it is not counted).
@@ -594,6 +688,34 @@ mod tests {
                 false
             )
             .is_err());
+    }
+
+    #[test]
+    fn the_mutation_bucket_refuses_while_in_debt() {
+        // 2 partitions/s: a burst of 20 credits.
+        let mut b = TokenBucket::new(2.0, 0);
+        assert_eq!(b.try_spend(2.0, 15.0, 0), Ok(()));
+        // 5 left: spent into debt (-5), which the next mutation pays for.
+        assert_eq!(b.try_spend(2.0, 10.0, 0), Ok(()));
+        assert_eq!(b.try_spend(2.0, 1.0, 0), Err(2500));
+        // 1 s later the debt is 3 credits: 1.5 s.
+        assert_eq!(b.try_spend(2.0, 1.0, 1000), Err(1500));
+        assert_eq!(b.try_spend(2.0, 1.0, 2500), Ok(()));
+        // Permissive: always done, throttled by the debt it leaves.
+        let mut p = TokenBucket::new(1.0, 0);
+        assert_eq!(p.spend(1.0, 10.0, 0), 0);
+        assert_eq!(p.spend(1.0, 3.0, 0), 3000);
+        // Refills stop at the burst.
+        let mut full = TokenBucket::new(1.0, 0);
+        assert_eq!(full.spend(1.0, 11.0, 1_000_000), 1000);
+        let t = Throttles::default();
+        let s = Sensor::client("c");
+        assert_eq!(t.mutate(1.0, s.clone(), 12.0, Mutation::Strict, 0), Ok(0));
+        assert_eq!(
+            t.mutate(1.0, s.clone(), 1.0, Mutation::Strict, 0),
+            Err(2000)
+        );
+        assert_eq!(t.mutate(1.0, s, 1.0, Mutation::Permissive, 0), Ok(3000));
     }
 
     #[test]

@@ -11,6 +11,7 @@ use kafka_protocol::protocol::{Decodable, Encodable};
 use thiserror::Error;
 
 use super::reply::Reply;
+use super::throttle::{Busy, ThrottleTime};
 use crate::auth::Principal;
 use crate::broker::Broker;
 use crate::handlers;
@@ -264,7 +265,7 @@ pub(crate) fn context(
         return Err(DispatchError::UnsupportedVersion {
             key,
             version,
-            min: spec.min,
+            min,
             max: spec.max,
         });
     }
@@ -292,8 +293,10 @@ pub(crate) fn prefix(frame: &[u8]) -> (i16, i16, i32) {
     )
 }
 
-/// A Produce response with the client's throttle time (its `producer_byte_rate`), after
-/// which the connection waits as long. acks=0 requests get no response (and no wait).
+/// A Produce response with the client's throttle time (the larger of its
+/// `producer_byte_rate` and `request_percentage` throttles), after which the connection
+/// waits as long. acks=0 requests get no response, but a throttled one still mutes the
+/// connection, as Kafka mutes it.
 fn throttled_produce(
     ctx: &RequestContext,
     resp: Option<ProduceResponse>,
@@ -302,6 +305,7 @@ fn throttled_produce(
     match resp {
         Some(resp) => encode_response(ctx, &resp.with_throttle_time_ms(throttle))
             .map(|b| Some(Reply::from(b).muted_for(throttle))),
+        None if throttle > 0 => Ok(Some(Reply::default().muted_for(throttle))),
         None => Ok(None),
     }
 }
@@ -344,13 +348,16 @@ pub async fn dispatch_produce_group(
         .zip(&reqs)
         .map(|(ctx, req)| handlers::quotas::produce_throttle(broker, ctx, req))
         .collect();
-    let responses = handlers::produce::handle_many(broker, &ctxs, reqs).await;
-    // Each request of the group took as long as the group.
+    let (responses, busy) = Busy::new(handlers::produce::handle_many(broker, &ctxs, reqs)).await;
+    // The group's handling time, shared evenly by its requests for the request quota;
+    // each request of the group took as long as the group (latency metric).
+    let each = busy / ctxs.len().max(1) as u32;
     let mut out: Vec<_> = ctxs
         .iter()
         .zip(responses)
         .zip(throttles)
         .map(|((ctx, resp), throttle)| {
+            let throttle = throttle.max(handlers::quotas::request_throttle(broker, ctx, each));
             count_errors(broker, ctx, &resp);
             let reply = throttled_produce(ctx, resp, throttle);
             record_request(broker, ctx.api_key, ctx.api_version, started);
@@ -405,9 +412,13 @@ async fn dispatch_one(
     macro_rules! call {
         ($req:ty, $handler:path) => {{
             let req: $req = decode(&mut body, key, version)?;
-            let resp = $handler(broker, &ctx, req).await;
+            let (mut resp, busy) = Busy::new($handler(broker, &ctx, req)).await;
             count_errors(broker, &ctx, &resp);
-            encode_response(&ctx, &resp).map(|b| Some(b.into()))
+            // The handler's own throttle (controller mutations) or the request quota's.
+            let throttle =
+                handlers::quotas::request_throttle(broker, &ctx, busy).max(resp.throttle_time());
+            resp.set_throttle_time(version, throttle);
+            encode_response(&ctx, &resp).map(|b| Some(Reply::from(b).muted_for(throttle)))
         }};
     }
     match key {
@@ -416,17 +427,21 @@ async fn dispatch_one(
         ApiKey::Produce => {
             let req: ProduceRequest = decode(&mut body, key, version)?;
             let throttle = handlers::quotas::produce_throttle(broker, &ctx, &req);
-            let resp = handlers::produce::handle(broker, &ctx, req).await;
+            let (resp, busy) = Busy::new(handlers::produce::handle(broker, &ctx, req)).await;
             count_errors(broker, &ctx, &resp);
+            let throttle = throttle.max(handlers::quotas::request_throttle(broker, &ctx, busy));
             throttled_produce(&ctx, resp, throttle)
         }
         ApiKey::Fetch => {
             let req: FetchRequest = decode(&mut body, key, version)?;
-            let (resp, records) = handlers::fetch::handle(broker, &ctx, req).await;
+            let ((resp, records), busy) =
+                Busy::new(handlers::fetch::handle(broker, &ctx, req)).await;
             count_errors(broker, &ctx, &resp);
             let bytes = records.iter().map(|(_, f)| f.len()).sum();
-            match handlers::quotas::fetch_throttle(broker, &ctx, bytes) {
-                // Over the consumer byte rate: an empty response, and the connection waits.
+            let request = handlers::quotas::request_throttle(broker, &ctx, busy);
+            match handlers::quotas::fetch_throttle(broker, &ctx, bytes, request) {
+                // Over the consumer byte rate or the request quota: an empty response,
+                // and the connection waits.
                 Some(ms) => {
                     let empty = FetchResponse::default().with_throttle_time_ms(ms);
                     super::reply::encode_fetch(&ctx, empty, Vec::new())

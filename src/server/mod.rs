@@ -6,6 +6,7 @@ pub mod limits;
 pub mod outbox;
 pub mod reply;
 pub mod sasl;
+pub(crate) mod throttle;
 
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -219,6 +220,11 @@ async fn deliver<S: Stream>(
     mute: &mut u32,
 ) -> bool {
     match reply {
+        // Nothing to send, but a wait (a throttled acks=0 Produce).
+        Ok(Some(reply)) if reply.is_empty() => {
+            *mute = (*mute).max(reply.mute_ms);
+            true
+        }
         Ok(Some(reply)) => match outbox.send(stream, &reply).await {
             Ok(()) => {
                 *mute = (*mute).max(reply.mute_ms);
