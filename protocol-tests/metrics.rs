@@ -102,7 +102,7 @@ fn commit(c: &mut crate::common::Client, group: &str, topic: &str, partition: i3
 
 #[test]
 fn metrics_show_traffic_requests_errors_partitions_and_group_lag() {
-    let rill = Rill::start(&["--http-listen", "127.0.0.1:0"]);
+    let rill = Rill::start(&["--http-listen", "127.0.0.1:0", "--fsync", "always"]);
     let http = rill.http().to_string();
     let mut c = rill.client();
     let id = create_topic(&mut c, "metered", 2, &[]);
@@ -211,6 +211,10 @@ fn metrics_show_traffic_requests_errors_partitions_and_group_lag() {
         ),
         Some(1.0)
     );
+
+    // Each acknowledged produce waited for a group-commit round; the cleaner ran a pass.
+    assert!(value(&s, "rill_fsync_duration_seconds_count", &[]).is_some_and(|n| n >= 2.0));
+    assert!(value(&s, "rill_cleaner_passes_total", &[]).is_some_and(|n| n >= 1.0));
 
     // This connection is open on the PLAINTEXT listener.
     assert!(

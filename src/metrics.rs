@@ -183,6 +183,15 @@ pub(crate) struct PartitionGauges {
     pub(crate) recorder: PrometheusRecorder,
     /// Topic name → per partition: [log start offset, log end offset, size].
     pub(crate) topics: HashMap<String, Vec<[Gauge; 3]>>,
+    /// The last rendering: when, how long it took, for how many partitions, the text.
+    pub(crate) cached: Option<CachedRender>,
+}
+
+pub(crate) struct CachedRender {
+    pub(crate) at: std::time::Instant,
+    pub(crate) cost: std::time::Duration,
+    pub(crate) partitions: usize,
+    pub(crate) text: String,
 }
 
 impl PartitionGauges {
@@ -209,6 +218,7 @@ impl PartitionGauges {
         PartitionGauges {
             recorder,
             topics: HashMap::new(),
+            cached: None,
         }
     }
 
