@@ -380,17 +380,7 @@ pub(crate) fn error_name(code: i16) -> String {
     match kafka_protocol::ResponseError::try_from_code(code) {
         None => "NONE".into(),
         Some(kafka_protocol::ResponseError::Unknown(c)) => format!("UNKNOWN_CODE_{c}"),
-        Some(e) => {
-            let camel = format!("{e:?}");
-            let mut out = String::with_capacity(camel.len() + 8);
-            for (i, ch) in camel.chars().enumerate() {
-                if ch.is_ascii_uppercase() && i > 0 {
-                    out.push('_');
-                }
-                out.push(ch.to_ascii_uppercase());
-            }
-            out
-        }
+        Some(e) => crate::handlers::errors::error_name(&e),
     }
 }
 
