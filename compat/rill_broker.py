@@ -75,7 +75,8 @@ class RillBroker:
         self.bootstrap: str | None = None
         # Listener name -> "host:port" (only the PLAINTEXT one for a single listener).
         self.listeners: dict[str, str] = {}
-        # The HTTP listener's "http://host:port" when it is on (the ready file's last line);
+        # The HTTP listener's "http://host:port" (or "https://…") when it is on (the ready
+        # file's last line);
         # pass extra_args=["--http-listen", "127.0.0.1:0"] for one of its own.
         self.http: str | None = None
         self.starts = 0
@@ -144,7 +145,7 @@ class RillBroker:
                     self.listeners = {"PLAINTEXT": addr}
                     self.http = None
                     for line in lines[1:]:
-                        if line.startswith("http://"):
+                        if line.startswith(("http://", "https://")):
                             self.http = line.strip()
                             continue
                         name, sep, listener_addr = line.strip().partition("://")

@@ -60,7 +60,7 @@ class EnvBroker:
             if self.ready.exists() and self.ready.read_text().endswith("\n"):
                 # The Kafka listeners' lines (not the HTTP listener's).
                 lines = self.ready.read_text().strip().splitlines()
-                return "\n".join(line for line in lines if not line.startswith("http://"))
+                return "\n".join(line for line in lines if not line.startswith(("http://", "https://")))
             assert self.proc.poll() is None, self.log.read_text()
             time.sleep(0.02)
         raise AssertionError("not ready: " + self.log.read_text())

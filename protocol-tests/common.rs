@@ -74,7 +74,7 @@ impl Rill {
                     // Kafka listeners' lines, then the HTTP listener's `http://` line.
                     for line in lines {
                         match line.trim().split_once("://") {
-                            Some(("http", a)) => rill.http = Some(a.to_string()),
+                            Some(("http" | "https", a)) => rill.http = Some(a.to_string()),
                             Some((n, a)) => rill.listeners.push((n.to_string(), a.to_string())),
                             None => {}
                         }

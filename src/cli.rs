@@ -298,7 +298,8 @@ pub struct ServeArgs {
     #[arg(long, env = "RILL_READY_FILE")]
     pub ready_file: Option<PathBuf>,
     /// The HTTP listener (`/health`, `/ready`, `/metrics`, the JSON API and the web
-    /// console): `host:port`, or `none`. Default: localhost:9644 (127.0.0.1), and if that
+    /// console): `host:port`, `https://host:port` (TLS with --tls-cert and --tls-key), or
+    /// `none`. Default: localhost:9644 (127.0.0.1), and if that
     /// port is taken the broker starts without it (a warning says so); an address given
     /// here that cannot be bound is an error. Port 0 picks a free port.
     #[arg(long, env = "RILL_HTTP_LISTEN", value_parser = crate::http::HttpListen::parse)]
@@ -539,19 +540,22 @@ async fn serve_async(args: ServeArgs) -> Result<(), CliError> {
         Some(path) => Some(read_users_file(path)?),
         None => None,
     };
+    let https = https_acceptor(&args)?;
     let (sockets, bound) = bind_all(&specs).await?;
     let http_state = Arc::new(crate::http::HttpState::default());
     let (http_stop_tx, http_stop_rx) = tokio::sync::watch::channel(false);
     let http = match bind_http(args.http_listen.as_ref()).await? {
         Some(listener) => {
-            let addr = listener.local_addr()?;
-            tracing::info!(%addr, "HTTP listening (/health, /ready)");
+            let scheme = if https.is_some() { "https" } else { "http" };
+            let url = format!("{scheme}://{}", listener.local_addr()?);
+            tracing::info!(%url, "HTTP listening (/health, /ready, /metrics, /api, console)");
             let task = tokio::spawn(crate::http::serve(
                 listener,
                 http_state.clone(),
                 http_stop_rx,
+                https,
             ));
-            Some((addr, task))
+            Some((url, task))
         }
         None => None,
     };
@@ -642,8 +646,8 @@ async fn serve_async(args: ServeArgs) -> Result<(), CliError> {
                 text.push('\n');
             }
         }
-        if let Some((addr, _)) = &http {
-            text.push_str(&format!("http://{addr}\n"));
+        if let Some((url, _)) = &http {
+            text.push_str(&format!("{url}\n"));
         }
         let tmp = path.with_extension("tmp");
         std::fs::write(&tmp, text)?;
@@ -668,8 +672,8 @@ async fn serve_async(args: ServeArgs) -> Result<(), CliError> {
         use std::io::Write;
         let mut out = std::io::stdout().lock();
         let _ = writeln!(out, "rill is ready on {ready}");
-        if let Some((addr, _)) = &http {
-            let _ = writeln!(out, "rill console on http://{addr}/");
+        if let Some((url, _)) = &http {
+            let _ = writeln!(out, "rill console on {url}/");
         }
         let _ = out.flush();
     }
@@ -723,6 +727,26 @@ async fn bind_http(
         }
         None => Ok(None),
     }
+}
+
+/// `--http-listen https://…`: the broker's certificate and key, without client
+/// certificates (browsers); an error without --tls-cert.
+fn https_acceptor(args: &ServeArgs) -> Result<Option<tokio_rustls::TlsAcceptor>, CliError> {
+    if !args.http_listen.as_ref().is_some_and(|h| h.is_tls()) {
+        return Ok(None);
+    }
+    let (Some(cert), Some(key)) = (&args.tls_cert, &args.tls_key) else {
+        return Err(CliError::HttpListen(
+            "--http-listen https://… needs --tls-cert and --tls-key".into(),
+        ));
+    };
+    let tls = crate::tls::Tls::load(&crate::tls::TlsSettings {
+        cert: cert.clone(),
+        key: key.clone(),
+        client_ca: None,
+        client_auth: crate::tls::ClientAuth::None,
+    })?;
+    Ok(Some(tls.acceptor()))
 }
 
 /// The TLS files, when given; an error if a TLS listener has none.

@@ -35,7 +35,7 @@ impl Api {
             .expect("bind");
         let addr = listener.local_addr().expect("addr");
         let (stop, rx) = tokio::sync::watch::channel(false);
-        tokio::spawn(crate::http::serve(listener, state, rx));
+        tokio::spawn(crate::http::serve(listener, state, rx, None));
         Api {
             addr,
             broker,

@@ -78,15 +78,17 @@ impl HttpState {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum HttpListen {
     Off,
-    /// `host:port`; `localhost` (or no host) is 127.0.0.1.
+    /// `host:port`; `localhost` (or no host) is 127.0.0.1. `tls`: `https://host:port`,
+    /// served with the broker's `--tls-cert` and `--tls-key`.
     At {
         host: String,
         port: u16,
+        tls: bool,
     },
 }
 
 #[derive(Debug, thiserror::Error, PartialEq, Eq)]
-#[error("invalid --http-listen {0:?}: expected host:port or none")]
+#[error("invalid --http-listen {0:?}: expected host:port, https://host:port or none")]
 pub struct HttpListenError(pub String);
 
 impl HttpListen {
@@ -95,7 +97,11 @@ impl HttpListen {
         if t.is_empty() || t.eq_ignore_ascii_case("none") || t.eq_ignore_ascii_case("off") {
             return Ok(HttpListen::Off);
         }
-        let t = t.strip_prefix("http://").unwrap_or(t).trim_end_matches('/');
+        let (t, tls) = match t.strip_prefix("https://") {
+            Some(rest) => (rest, true),
+            None => (t.strip_prefix("http://").unwrap_or(t), false),
+        };
+        let t = t.trim_end_matches('/');
         let (host, port) = t
             .rsplit_once(':')
             .ok_or_else(|| HttpListenError(s.to_string()))?;
@@ -104,14 +110,20 @@ impl HttpListen {
         Ok(HttpListen::At {
             host: host.to_string(),
             port,
+            tls,
         })
+    }
+
+    /// Whether it is `https://`.
+    pub fn is_tls(&self) -> bool {
+        matches!(self, HttpListen::At { tls: true, .. })
     }
 
     /// The socket addresses to try, in order.
     pub fn addrs(&self) -> Vec<SocketAddr> {
         match self {
             HttpListen::Off => Vec::new(),
-            HttpListen::At { host, port } => {
+            HttpListen::At { host, port, .. } => {
                 if host.is_empty() || host == "localhost" {
                     return vec![SocketAddr::from(([127, 0, 0, 1], *port))];
                 }
@@ -137,11 +149,12 @@ pub fn router(state: Arc<HttpState>) -> Router {
         .with_state(state)
 }
 
-/// Serves HTTP on `listener` until `shutdown` turns true.
+/// Serves HTTP on `listener` until `shutdown` turns true; HTTPS when `tls` is given.
 pub async fn serve(
     listener: tokio::net::TcpListener,
     state: Arc<HttpState>,
     mut shutdown: tokio::sync::watch::Receiver<bool>,
+    tls: Option<tokio_rustls::TlsAcceptor>,
 ) {
     let app = router(state);
     let stop = async move {
@@ -151,6 +164,10 @@ pub async fn serve(
             }
         }
     };
+    if let Some(acceptor) = tls {
+        serve_tls(listener, app, acceptor, stop).await;
+        return;
+    }
     // The peer address: ACLs may name hosts.
     let app = app.into_make_service_with_connect_info::<SocketAddr>();
     if let Err(e) = axum::serve(listener, app)
@@ -159,6 +176,58 @@ pub async fn serve(
     {
         tracing::warn!(error = %e, "HTTP listener failed");
     }
+}
+
+/// HTTPS: each accepted connection's TLS handshake (10 s deadline, as on the Kafka
+/// listeners), then HTTP/1.1 over it, until `stop`; open connections end with the task.
+async fn serve_tls(
+    listener: tokio::net::TcpListener,
+    app: Router,
+    acceptor: tokio_rustls::TlsAcceptor,
+    stop: impl std::future::Future<Output = ()>,
+) {
+    use axum::extract::connect_info::ConnectInfo;
+    let mut connections = tokio::task::JoinSet::new();
+    tokio::pin!(stop);
+    loop {
+        let (socket, peer) = tokio::select! {
+            () = &mut stop => break,
+            accepted = listener.accept() => match accepted {
+                Ok(a) => a,
+                Err(e) => {
+                    tracing::debug!(error = %e, "HTTPS accept failed");
+                    continue;
+                }
+            },
+            // Reap finished connections.
+            Some(_) = connections.join_next(), if !connections.is_empty() => continue,
+        };
+        let acceptor = acceptor.clone();
+        let app = app.clone().layer(axum::Extension(ConnectInfo(peer)));
+        connections.spawn(async move {
+            let handshake =
+                tokio::time::timeout(std::time::Duration::from_secs(10), acceptor.accept(socket));
+            let stream = match handshake.await {
+                Ok(Ok(stream)) => stream,
+                Ok(Err(e)) => {
+                    tracing::info!(%peer, error = %e, "HTTPS: TLS handshake failed");
+                    return;
+                }
+                Err(_) => {
+                    tracing::info!(%peer, "HTTPS: TLS handshake timed out");
+                    return;
+                }
+            };
+            let service = hyper_util::service::TowerToHyperService::new(app);
+            if let Err(e) = hyper::server::conn::http1::Builder::new()
+                .serve_connection(hyper_util::rt::TokioIo::new(stream), service)
+                .await
+            {
+                tracing::debug!(%peer, error = %e, "HTTPS connection ended");
+            }
+        });
+    }
+    connections.abort_all();
 }
 
 /// `/health`: the process is alive and answering.
@@ -187,14 +256,24 @@ mod tests {
             HttpListen::parse("0.0.0.0:9644"),
             Ok(HttpListen::At {
                 host: "0.0.0.0".into(),
-                port: 9644
+                port: 9644,
+                tls: false
             })
         );
         assert_eq!(
             HttpListen::parse("http://[::1]:80/"),
             Ok(HttpListen::At {
                 host: "::1".into(),
-                port: 80
+                port: 80,
+                tls: false
+            })
+        );
+        assert_eq!(
+            HttpListen::parse("https://localhost:9645"),
+            Ok(HttpListen::At {
+                host: "localhost".into(),
+                port: 9645,
+                tls: true
             })
         );
         assert!(HttpListen::parse("9644x").is_err());
