@@ -95,7 +95,8 @@ class Broker:
             if time.monotonic() - t0 > 30:
                 raise RuntimeError("broker not ready within 30 s")
             time.sleep(0.002)
-        self.addr = ready.read_text().strip()
+        # Line 1: the Kafka listener (an `http://` line may follow).
+        self.addr = ready.read_text().splitlines()[0].strip()
         return time.monotonic() - t0
 
     def kill9(self):
