@@ -228,6 +228,19 @@ fn allowed(who: &Who, broker: &Broker, op: Operation, name: &str) -> Result<(), 
         .map_err(|e| ApiError::kafka(&e))
 }
 
+/// The broker and topic `name`, once `who` may do `op` on it (503 / 403 / 404).
+fn permitted_topic(
+    state: &HttpState,
+    who: &Who,
+    op: Operation,
+    name: &str,
+) -> Result<(Arc<Broker>, Arc<Topic>), ApiError> {
+    let broker = broker_of(state)?;
+    allowed(who, &broker, op, name)?;
+    let topic = topic_of(&broker, name)?;
+    Ok((broker, topic))
+}
+
 fn topic_of(broker: &Broker, name: &str) -> Result<Arc<Topic>, ApiError> {
     broker
         .topic(name)
@@ -466,9 +479,7 @@ async fn delete_topic(
     Extension(who): Extension<Who>,
     Path(name): Path<String>,
 ) -> ApiResult {
-    let broker = broker_of(&state)?;
-    allowed(&who, &broker, Operation::Delete, &name)?;
-    let topic = topic_of(&broker, &name)?;
+    let (broker, topic) = permitted_topic(&state, &who, Operation::Delete, &name)?;
     broker
         .delete_topic(&topic)
         .map_err(|e| ApiError::kafka(&e))?;
@@ -683,9 +694,7 @@ async fn read_messages(
     query: Result<Query<MessagesQuery>, QueryRejection>,
 ) -> ApiResult {
     let Query(q) = query?;
-    let broker = broker_of(&state)?;
-    allowed(&who, &broker, Operation::Read, &name)?;
-    let topic = topic_of(&broker, &name)?;
+    let (_, topic) = permitted_topic(&state, &who, Operation::Read, &name)?;
     let partition = q.partition.unwrap_or(0);
     let log = topic
         .partition(partition)
@@ -740,9 +749,7 @@ async fn produce_message(
     body: Result<Json<NewMessage>, JsonRejection>,
 ) -> ApiResult {
     let Json(m) = body?;
-    let broker = broker_of(&state)?;
-    allowed(&who, &broker, Operation::Write, &name)?;
-    let topic = topic_of(&broker, &name)?;
+    let (broker, topic) = permitted_topic(&state, &who, Operation::Write, &name)?;
     let count = topic.partition_count();
     let partition = match (m.partition, &m.key) {
         (Some(p), _) => p,
