@@ -14,6 +14,8 @@ from confluent_kafka import OFFSET_BEGINNING, TopicPartition
 import ck
 from ck import Rec
 
+pytestmark = pytest.mark.needs("restart")
+
 NOW_MS = int(time.time() * 1000)
 
 

@@ -29,6 +29,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import re
 import queue
 import shutil
 import socket
@@ -864,6 +865,13 @@ def test_kafkajs_consume_transform_produce(broker, topic):
 # ------------------------------------------------------ 7. kafka-python admin
 
 
+def new_transactions(admin, topic: str, **filters) -> list:
+    """kafka-python's list_transactions(**filters), only the transactional ids this
+    test made (they start with its topic): against a broker that other tests share
+    (compat/target.py), theirs are listed too."""
+    return [t for ts in admin.list_transactions(**filters).values() for t in ts if t.transactional_id.startswith(topic)]
+
+
 def test_kafka_python_admin_hanging_transaction(broker, topic):
     """kafka-python's KafkaAdminClient on a hanging transaction (open, never ended):
     list_transactions (state filter Ongoing, duration filter v1, id pattern v2),
@@ -877,7 +885,7 @@ def test_kafka_python_admin_hanging_transaction(broker, topic):
 
     P = 3
     ck.create_topic(broker, topic, P)
-    txid = "txn-hanging"
+    txid = f"{topic}-hanging"
     p = txn_producer(broker, txid)
     p.init_transactions(30)
     p.begin_transaction()
@@ -893,17 +901,17 @@ def test_kafka_python_admin_hanging_transaction(broker, topic):
             {},
             {"state_filters": ["Ongoing"]},
             {"duration_filter_ms": 0},
-            {"transactional_id_pattern": "txn-hang.*"},
+            {"transactional_id_pattern": re.escape(topic) + "-hang.*"},
         )
         for kwargs in filters:
-            listed = [t for ts in a.list_transactions(**kwargs).values() for t in ts]
+            listed = new_transactions(a, topic, **kwargs)
             assert [(t.transactional_id, t.state) for t in listed] == [(txid, TransactionState.ONGOING)], (
                 kwargs,
                 listed,
             )
-        assert [t for ts in a.list_transactions(state_filters=["CompleteCommit"]).values() for t in ts] == []
-        assert [t for ts in a.list_transactions(duration_filter_ms=3_600_000).values() for t in ts] == []
-        assert [t for ts in a.list_transactions(transactional_id_pattern="other.*").values() for t in ts] == []
+        assert new_transactions(a, topic, state_filters=["CompleteCommit"]) == []
+        assert new_transactions(a, topic, duration_filter_ms=3_600_000) == []
+        assert new_transactions(a, topic, transactional_id_pattern="other.*") == []
         pid = listed[0].producer_id
 
         desc = a.describe_transactions([txid])[txid]
@@ -953,7 +961,7 @@ def test_kafka_python_admin_hanging_transaction(broker, topic):
         p.abort_transaction(30)
         desc = a.describe_transactions([txid])[txid]
         assert desc.state == TransactionState.COMPLETE_ABORT, desc
-        assert [t for ts in a.list_transactions(state_filters=["Ongoing"]).values() for t in ts] == []
+        assert new_transactions(a, topic, state_filters=["Ongoing"]) == []
         p.begin_transaction()
         more = ck.produce_records(p, topic, make_recs("more", [1, 2], 1, NOW_MS + 2000))
         p.commit_transaction(30)
@@ -973,7 +981,7 @@ def test_kafka_python_admin_transaction_states(broker, topic):
     from kafka.structs import TopicPartition as KTP
 
     ck.create_topic(broker, topic, 2)
-    txid = "txn-states"
+    txid = f"{topic}-states"
     p = txn_producer(broker, txid)
     a = KafkaAdminClient(bootstrap_servers=broker)
     try:
@@ -990,7 +998,7 @@ def test_kafka_python_admin_transaction_states(broker, topic):
             (p.commit_transaction if end == "commit" else p.abort_transaction)(30)
             d = a.describe_transactions([txid])[txid]
             assert (d.state, d.topic_partitions) == (state, set()), d
-            listed = [t for ts in a.list_transactions(state_filters=[state.value]).values() for t in ts]
+            listed = new_transactions(a, topic, state_filters=[state.value])
             assert [(t.transactional_id, t.state) for t in listed] == [(txid, state)], listed
     finally:
         a.close()

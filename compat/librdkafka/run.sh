@@ -32,6 +32,9 @@
 #                                   trivup clusters run Kafka) or `none` (no authorizer)
 #   RILL_LIBRDKAFKA_DEBUG           librdkafka `debug=` contexts for the clients (e.g. protocol,broker)
 #   RILL_LOG_LEVEL                  broker log level (default info)
+#   RILL_LIBRDKAFKA_RESULTS         also write the verdicts to this file, one
+#                                   "<entry>\t<status>\t<detail>" line each after "# " header lines
+#                                   (read by conformance/report.py)
 #
 # KAFKA_PATH (and BROKERS) are set for the suite: $RILL_BIN's `kafka-tools install` writes
 # Kafka's bin/kafka-topics.sh, kafka-acls.sh, ... into the run's temp dir.
@@ -473,6 +476,16 @@ for entry in "${IDS[@]}"; do
 done
 echo
 echo "librdkafka: $passed passed, $failed failed, $skipped skipped"
+if [ -n "${RILL_LIBRDKAFKA_RESULTS:-}" ]; then
+    {
+        printf '# librdkafka %s test suite, %s entries (%s)\n' "$LIBRDKAFKA_VERSION" "${#IDS[@]}" "$MODE"
+        printf '# %s passed, %s failed, %s skipped\n' "$passed" "$failed" "$skipped"
+        printf '# run %s\n' "$(date -u +%Y-%m-%dT%H:%MZ)"
+        for entry in "${IDS[@]}"; do
+            printf '%s\t%s\t%s\n' "$entry" "${STATUS[$entry]}" "${DETAIL[$entry]}"
+        done
+    } >"$RILL_LIBRDKAFKA_RESULTS"
+fi
 
 case "$MODE" in
     all) exit 0 ;;

@@ -1,0 +1,263 @@
+#!/usr/bin/env python3
+"""The conformance report card: features x clients, from one run's results.
+
+    conformance/report.py RUN_DIR [--out DIR] [--librdkafka TSV] [--target TEXT]
+
+RUN_DIR holds what scripts/conformance.sh wrote:
+  compat.xml            pytest's JUnit XML for compat/
+  protocol.txt          `cargo test --test protocol` output ("test x ... ok")
+  protocol-skips.tsv    "<test>\\t<reason>" for protocol-tests skipped by a need
+  meta.json             target, commit, date
+The librdkafka allow-list result is a TSV of "<entry>\\t<PASS|FAIL|...>\\t<detail>"
+(compat/librdkafka/run.sh with RILL_LIBRDKAFKA_RESULTS).
+
+Writes REPORT.md and report.json to --out (default RUN_DIR) and prints REPORT.md.
+Which feature and client a test counts for is decided by the rules below, from the
+test's file, name and parameters; a test no rule names is listed under "other".
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import re
+import sys
+import xml.etree.ElementTree as ET
+from collections import defaultdict
+from pathlib import Path
+
+# ------------------------------------------------------------------ features
+# (feature, regex over "file::name[params]"), first match wins. Order matters:
+# specific before general.
+FEATURES: list[tuple[str, str]] = [
+    ("observability (HTTP, metrics, console)", r"test_(http|metrics|console)\.py|^metrics::"),
+    ("log shippers", r"test_log_shippers\.py"),
+    ("tooling (CLI, Kafka scripts, Kafka env)", r"test_(cli|kafka_tools|kafka_env)\.py|^ops::"),
+    ("ACLs", r"test_acl\.py|acls?_|^acls::"),
+    ("SASL", r"test_sasl\.py|^sasl::"),
+    ("TLS", r"test_tls\.py"),
+    ("quotas", r"test_quotas\.py|^quotas::"),
+    ("transactions", r"test_transactions\.py|transaction|read_committed|^transactions::"),
+    ("idempotence", r"test_idempotence\.py|idempoten|producer_id|^idempotence::"),
+    ("consumer groups (KIP-848)", r"test_groups_kip848\.py|kip848|consumer_group_heartbeat"),
+    ("consumer groups (classic)", r"test_groups_|group|^groups::"),
+    ("compaction", r"test_compaction\.py|compact"),
+    ("retention and DeleteRecords", r"retention|delete_records|log_dirs|lifecycle"),
+    ("restart and recovery", r"test_restart\.py|test_torture\.py|restart|kill9|recover|^restart::"),
+    ("configs", r"test_configs\.py|config|^configs::"),
+    ("produce/fetch: gzip", r"gzip"),
+    ("produce/fetch: snappy", r"snappy"),
+    ("produce/fetch: lz4", r"lz4"),
+    ("produce/fetch: zstd", r"zstd"),
+    ("list offsets and timestamps", r"list_offsets|offsets_for_times|watermark|query_offsets|^list_offsets::"),
+    ("admin: topics and partitions", r"admin|create_topic|delete_topic|partitions|describe_cluster|^admin::"),
+    ("metadata and API versions", r"metadata|api_versions|^replicas::"),
+    ("bad input", r"^bad_input::"),
+    ("produce/fetch", r"produce|fetch|consume|record|acks|data_path|auto_create|codec|writer|reader"),
+]
+
+# ------------------------------------------------------------------- clients
+# (client, regex over "file::name[params]"), first match wins.
+CLIENTS: list[tuple[str, str]] = [
+    ("raw protocol", r"^[a-z_]+::"),
+    ("rdkafka (Rust)", r"test_rust_rdkafka\.py"),
+    ("sarama", r"sarama"),
+    ("kafka-go", r"kafkago"),
+    ("python3-kafka 2.0.2", r"test_debian_clients\.py"),
+    ("rsyslog omkafka", r"rsyslog"),
+    ("browser", r"test_console\.py"),
+    ("rill CLI", r"test_cli\.py"),
+    ("Kafka scripts", r"test_kafka_tools\.py"),
+    ("Kafka image env", r"test_kafka_env\.py"),
+    ("HTTP", r"test_http\.py"),
+    ("KafkaJS", r"kafkajs"),
+    ("aiokafka", r"aiokafka"),
+    ("kafka-python", r"kafka[-_]python"),
+    ("kcat", r"kcat"),
+    ("confluent-kafka", r"."),
+]
+
+CLIENT_ORDER = [c for c, _ in CLIENTS] + ["librdkafka suite"]
+
+
+def classify(key: str) -> tuple[str, str]:
+    low = key.lower()
+    feature = next((f for f, rx in FEATURES if re.search(rx, low)), "other")
+    client = next(c for c, rx in CLIENTS if re.search(rx, low))
+    return feature, client
+
+
+# -------------------------------------------------------------------- inputs
+def compat_results(path: Path) -> list[dict]:
+    out = []
+    if not path.exists():
+        return out
+    for case in ET.parse(path).getroot().iter("testcase"):
+        module = case.get("classname", "").rpartition(".")[2]
+        key = f"{module}.py::{case.get('name')}"
+        outcome, reason = "pass", ""
+        for child in case:
+            if child.tag in ("failure", "error"):
+                outcome, reason = "fail", (child.get("message") or "").splitlines()[0][:300] if child.get("message") else child.tag
+            elif child.tag == "skipped":
+                if child.get("type") == "pytest.xfail":
+                    outcome, reason = "xfail", child.get("message") or ""
+                else:
+                    outcome, reason = "skip", _skip_reason(child.get("message") or "")
+        out.append({"suite": "compat", "test": key, "outcome": outcome, "reason": reason})
+    return out
+
+
+def _skip_reason(msg: str) -> str:
+    # pytest's JUnit message for a skip is "path:line: reason" or just the reason.
+    return re.sub(r"^\S+:\d+: ", "", msg).strip()
+
+
+LINE = re.compile(r"^test (\S+) \.\.\. (ok|FAILED|ignored)")
+
+
+def protocol_results(path: Path, skips_path: Path) -> list[dict]:
+    out = []
+    if not path.exists():
+        return out
+    skips = {}
+    if skips_path.exists():
+        for line in skips_path.read_text().splitlines():
+            name, _, reason = line.partition("\t")
+            skips[name.strip()] = reason.strip()
+    for line in path.read_text(errors="replace").splitlines():
+        m = LINE.match(line)
+        if not m:
+            continue
+        name, st = m.groups()
+        if name in skips:
+            outcome, reason = "skip", skips[name]
+        else:
+            outcome, reason = {"ok": "pass", "FAILED": "fail", "ignored": "ignored"}[st], ""
+        if outcome == "ignored":
+            continue  # #[ignore]d benches, not part of the suite
+        out.append({"suite": "protocol-tests", "test": name, "outcome": outcome, "reason": reason})
+    return out
+
+
+def librdkafka_results(path: Path | None) -> tuple[list[dict], list[str]]:
+    if path is None or not path.exists():
+        return [], []
+    rows, header = [], []
+    for line in path.read_text().splitlines():
+        if line.startswith("#"):
+            header.append(line.lstrip("# ").strip())
+            continue
+        entry, _, rest = line.partition("\t")
+        st, _, detail = rest.partition("\t")
+        outcome = {"PASS": "pass", "FAIL": "fail", "TIMEOUT": "fail"}.get(st, "skip")
+        rows.append({"suite": "librdkafka", "test": entry, "outcome": outcome, "reason": detail if outcome != "pass" else ""})
+    return rows, header
+
+
+# -------------------------------------------------------------------- output
+SYMBOL = {"pass": "✓", "fail": "✗", "skip": "skip", "xfail": "xfail"}
+
+
+def cell(results: list[dict]) -> str:
+    n = defaultdict(int)
+    for r in results:
+        n[r["outcome"]] += 1
+    parts = []
+    for o in ("pass", "fail", "xfail", "skip"):
+        if n[o]:
+            parts.append(f"{n[o]} {SYMBOL[o]}")
+    return " ".join(parts)
+
+
+def render(results: list[dict], meta: dict, lib_header: list[str]) -> str:
+    totals = defaultdict(int)
+    for r in results:
+        totals[r["outcome"]] += 1
+    grid: dict[str, dict[str, list[dict]]] = defaultdict(lambda: defaultdict(list))
+    for r in results:
+        grid[r["feature"]][r["client"]].append(r)
+    features = [f for f, _ in FEATURES if f in grid] + (["librdkafka test suite (allow list)"] if "librdkafka test suite (allow list)" in grid else []) + (["other"] if "other" in grid else [])
+    clients = [c for c in CLIENT_ORDER if any(c in grid[f] for f in features)]
+
+    out = [f"# Conformance report: {meta.get('target', '?')}", ""]
+    out.append(
+        f"Run {meta.get('date', '?')} at commit `{meta.get('commit', '?')}`"
+        f" by `{meta.get('command', 'scripts/conformance.sh')}`."
+    )
+    out.append("")
+    out.append(
+        f"**Totals: {totals['pass']} passed, {totals['fail']} failed, {totals['xfail']} known failures (strict xfail),"
+        f" {totals['skip']} skipped** over {len(results)} tests"
+        f" (protocol-tests {sum(1 for r in results if r['suite'] == 'protocol-tests')},"
+        f" compat {sum(1 for r in results if r['suite'] == 'compat')},"
+        f" librdkafka allow list {sum(1 for r in results if r['suite'] == 'librdkafka')})."
+    )
+    out.append("")
+    out.append("Cells count tests: ✓ passed, ✗ failed, xfail = a known client or protocol-version")
+    out.append("limit (reason below), skip = the target lacks what the test needs (reason below).")
+    out.append("")
+    out.append("| feature | " + " | ".join(clients) + " |")
+    out.append("| --- | " + " | ".join("---" for _ in clients) + " |")
+    for f in features:
+        out.append(f"| {f} | " + " | ".join(cell(grid[f].get(c, [])) for c in clients) + " |")
+    out.append("")
+    if lib_header:
+        out.append("librdkafka allow list: " + "; ".join(lib_header) + ".")
+        out.append("")
+
+    for title, outcome in (("Failures", "fail"), ("Known failures (strict xfail)", "xfail"), ("Skipped", "skip")):
+        rows = [r for r in results if r["outcome"] == outcome]
+        if not rows:
+            continue
+        out.append(f"## {title} ({len(rows)})")
+        out.append("")
+        if outcome == "skip":
+            by_reason: dict[str, list[str]] = defaultdict(list)
+            for r in rows:
+                by_reason[r["reason"] or "(no reason given)"].append(r["test"])
+            for reason, tests in sorted(by_reason.items(), key=lambda kv: (-len(kv[1]), kv[0])):
+                out.append(f"- {reason}: {len(tests)} — " + ", ".join(f"`{t}`" for t in sorted(tests)))
+        else:
+            for r in rows:
+                out.append(f"- `{r['test']}` ({r['client']}, {r['feature']}): {r['reason']}")
+        out.append("")
+    return "\n".join(out)
+
+
+def main() -> int:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("run_dir", type=Path)
+    ap.add_argument("--out", type=Path)
+    ap.add_argument("--librdkafka", type=Path, help="allow-list results TSV")
+    args = ap.parse_args()
+    run: Path = args.run_dir
+    out_dir: Path = args.out or run
+    meta = json.loads((run / "meta.json").read_text()) if (run / "meta.json").exists() else {}
+
+    results = protocol_results(run / "protocol.txt", run / "protocol-skips.tsv") + compat_results(run / "compat.xml")
+    for r in results:
+        r["feature"], r["client"] = classify(r["test"])
+    lib, lib_header = librdkafka_results(args.librdkafka)
+    for r in lib:
+        r["feature"], r["client"] = "librdkafka test suite (allow list)", "librdkafka suite"
+    results += lib
+    if not results:
+        print(f"no results in {run}", file=sys.stderr)
+        return 2
+
+    md = render(results, meta, lib_header)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    (out_dir / "REPORT.md").write_text(md + "\n")
+    summary = defaultdict(int)
+    for r in results:
+        summary[r["outcome"]] += 1
+    (out_dir / "report.json").write_text(
+        json.dumps({"meta": meta, "totals": dict(summary), "librdkafka": lib_header, "tests": results}, indent=1) + "\n"
+    )
+    print(md)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
