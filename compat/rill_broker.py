@@ -101,10 +101,10 @@ class RillBroker:
         return argv + self.extra_args
 
     def flags(self) -> list[str]:
-        """What this broker is started with beyond an ephemeral broker on a port."""
-        if self.data_dir is None:
-            return self.argv()[7:]  # after --listen, --ready-file and --ephemeral
-        return ["a data dir of its own"] + self.argv()[8:]
+        """What this broker is started with beyond an ephemeral broker on a port, for
+        messages: temp paths shortened to their file names."""
+        extra = self.argv()[7:] if self.data_dir is None else ["a data dir of its own"] + self.argv()[8:]
+        return [f".../{Path(a).name}" if a.startswith("/") else a for a in extra]
 
     # ------------------------------------------------------------ lifecycle
     def start(self) -> str:

@@ -51,9 +51,9 @@ FEATURES: list[tuple[str, str]] = [
     ("produce/fetch: zstd", r"zstd"),
     ("list offsets and timestamps", r"list_offsets|offsets_for_times|watermark|query_offsets|^list_offsets::"),
     ("admin: topics and partitions", r"admin|create_topic|delete_topic|partitions|describe_cluster|^admin::"),
-    ("metadata and API versions", r"metadata|api_versions|^replicas::"),
+    ("metadata and API versions", r"metadata|api_versions|^replicas::|_is_\d"),
     ("bad input", r"^bad_input::"),
-    ("produce/fetch", r"produce|fetch|consume|record|acks|data_path|auto_create|codec|writer|reader"),
+    ("produce/fetch", r"produce|fetch|consume|record|acks|data_path|auto_create|codec|writer|reader|reads"),
 ]
 
 # ------------------------------------------------------------------- clients
@@ -77,7 +77,27 @@ CLIENTS: list[tuple[str, str]] = [
     ("confluent-kafka", r"."),
 ]
 
-CLIENT_ORDER = [c for c, _ in CLIENTS] + ["librdkafka suite"]
+# Columns: the clients users run first, then the librdkafka suite and raw requests, then tools.
+CLIENT_ORDER = [
+    "confluent-kafka",
+    "kafka-python",
+    "aiokafka",
+    "KafkaJS",
+    "kcat",
+    "sarama",
+    "kafka-go",
+    "rdkafka (Rust)",
+    "python3-kafka 2.0.2",
+    "rsyslog omkafka",
+    "librdkafka suite",
+    "raw protocol",
+    "rill CLI",
+    "Kafka scripts",
+    "Kafka image env",
+    "HTTP",
+    "browser",
+]
+assert set(CLIENT_ORDER) == {c for c, _ in CLIENTS} | {"librdkafka suite"}
 
 
 def classify(key: str) -> tuple[str, str]:
