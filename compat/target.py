@@ -31,8 +31,6 @@ NEEDS: dict[str, str] = {
     "broker-log": "reads the broker's log",
     "flags": "a broker started with particular flags",
     "fresh": "a broker no other test has used (checks broker-wide state or changes it)",
-    "rill": "Rill itself (its CLI, HTTP listener or Rill-only behaviour)",
-    "docker": "a Docker engine",
     # Capabilities, read from the target's ApiVersions: (API key, lowest version).
     "idempotence": "InitProducerId (idempotent producers)",
     "transactions": "transactions (AddPartitionsToTxn, EndTxn, TxnOffsetCommit)",
