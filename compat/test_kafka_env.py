@@ -23,6 +23,8 @@ from confluent_kafka.admin import AdminClient, ConfigResource, ResourceType
 
 from rill_broker import rill_bin
 
+pytestmark = pytest.mark.needs("flags")  # starts rill with KAFKA_* environment
+
 STATIC_BROKER_CONFIG = 4
 
 

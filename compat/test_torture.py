@@ -7,7 +7,11 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 from rill_broker import rill_bin
+
+pytestmark = pytest.mark.needs("restart")  # kill -9 loops of a rill it starts
 
 ROOT = Path(__file__).resolve().parent.parent
 
