@@ -62,6 +62,7 @@ BY_FILE: dict[str, str] = {
     "test_kafka_tools": "tooling (CLI, Kafka scripts, Kafka env)",
     "test_kafka_env": "tooling (CLI, Kafka scripts, Kafka env)",
     "test_data_path": "produce/fetch: large and mid-batch reads",
+    "test_conformance": "conformance mode and report card",
     "bad_input": "bad input",
     "api_versions": "metadata and API versions",
     "metadata": "metadata and API versions",
@@ -112,6 +113,7 @@ ROWS = [
     "observability (HTTP, metrics, console)",
     "tooling (CLI, Kafka scripts, Kafka env)",
     "log shippers",
+    "conformance mode and report card",
     "librdkafka test suite (allow list)",
     "other",
 ]
@@ -130,6 +132,7 @@ CLIENTS: list[tuple[str, str]] = [
     ("Kafka scripts", r"test_kafka_tools\.py"),
     ("Kafka image env", r"test_kafka_env\.py"),
     ("HTTP", r"test_http\.py"),
+    ("harness", r"test_conformance\.py"),
     ("KafkaJS", r"kafkajs"),
     ("aiokafka", r"aiokafka"),
     ("kafka-python", r"kafka[-_]python"),
@@ -156,6 +159,7 @@ CLIENT_ORDER = [
     "Kafka image env",
     "HTTP",
     "browser",
+    "harness",
 ]
 assert set(CLIENT_ORDER) == {c for c, _ in CLIENTS} | {"librdkafka suite"}
 
