@@ -10,7 +10,7 @@ use kafka_protocol::protocol::StrBytes;
 use kafka_protocol::records::Compression;
 use uuid::Uuid;
 
-use crate::common::{batch, Client, Rill};
+use crate::common::{batch, Client, Need, Rill};
 use crate::ops::{create_topic, fetch, produce};
 
 const TOPIC: i8 = 2;
@@ -107,6 +107,10 @@ fn delete_filter(rt: i8, name: Option<&str>, pt: i8, principal: Option<&str>) ->
 
 #[test]
 fn acl_apis_every_version_without_an_authorizer() {
+    needs!(
+        Need::Restart,
+        Need::Fresh("lists and deletes every ACL of the cluster")
+    );
     // No --authorizer: the APIs store and list (and nothing is enforced).
     let rill = Rill::start(&[]);
     let mut c = rill.client();
@@ -200,6 +204,7 @@ fn acl_apis_every_version_without_an_authorizer() {
 
 #[test]
 fn invalid_bindings_and_filters_get_invalid_request() {
+    needs!(Need::Fresh("lists and deletes every ACL of the cluster"));
     let rill = Rill::start(&[]);
     let mut c = rill.client();
     let r = c.send(
@@ -304,6 +309,10 @@ fn metadata(c: &mut Client, topics: Option<&[&str]>) -> MetadataResponse {
 
 #[test]
 fn the_authorizer_denies_until_an_acl_allows() {
+    needs!(
+        Need::Sasl,
+        Need::Flags("--authorizer acl --super-users User:admin")
+    );
     let sec = Secured::start();
     let mut admin = sec.admin();
     let id = create_topic(&mut admin, "orders", 1, &[]);
@@ -440,6 +449,9 @@ const ALL_OPS: i8 = 2;
 /// named by someone else's ALLOW is refused to the rest.
 #[test]
 fn allow_everyone_if_no_acl_found() {
+    needs!(Need::Flags(
+        "--authorizer acl --allow-everyone-if-no-acl-found true"
+    ));
     let rill = Rill::start(&[
         "--authorizer",
         "acl",

@@ -6,8 +6,8 @@ use kafka_protocol::messages::metadata_request::MetadataRequestTopic;
 use kafka_protocol::messages::*;
 use uuid::Uuid;
 
-use crate::common::{Client, Rill};
-use crate::ops::{create_topic, name, topic_configs};
+use crate::common::{Client, Need, Rill};
+use crate::ops::{create_topic, name, topic_configs, uniq};
 
 fn topic(n: &str, partitions: i32, rf: i16, configs: &[(&str, &str)]) -> CreatableTopic {
     CreatableTopic::default()
@@ -31,6 +31,7 @@ fn exists(c: &mut Client, t: &str) -> bool {
 
 #[test]
 fn create_topics_versions_errors_and_validate_only() {
+    needs!(Need::Flags("--default-partitions 2"));
     let rill = Rill::start(&["--default-partitions", "2"]);
     let mut c = rill.client();
     for v in 2..=7i16 {
@@ -110,7 +111,7 @@ fn delete_topics_by_name_and_id() {
         ]),
     );
     assert_eq!(r.responses[0].error_code, 0);
-    assert_eq!(r.responses[0].name.as_ref().unwrap().as_str(), "d2");
+    assert_eq!(r.responses[0].name.as_ref().unwrap().as_str(), uniq("d2"));
     assert_eq!(r.responses[1].error_code, 100);
     assert!(!exists(&mut c, "d2"));
     // A deleted name can be created again, with a new id and no old data.
@@ -204,8 +205,15 @@ fn describe_cluster_telemetry_and_topic_partitions() {
             None => break,
         }
     }
+    let (a, b) = (uniq("dtp-a"), uniq("dtp-b"));
     assert_eq!(
         seen,
-        vec!["dtp-a:0", "dtp-a:1", "dtp-a:2", "dtp-b:0", "dtp-b:1"]
+        vec![
+            format!("{a}:0"),
+            format!("{a}:1"),
+            format!("{a}:2"),
+            format!("{b}:0"),
+            format!("{b}:1")
+        ]
     );
 }

@@ -7,7 +7,7 @@ use std::net::TcpStream;
 use kafka_protocol::messages::*;
 use kafka_protocol::records::Compression;
 
-use crate::common::{batch, Client, Rill};
+use crate::common::{batch, Client, Need, Rill};
 use crate::ops::{create_topic, fetch, produce};
 
 /// A v1 request header (key, version, correlation id, null client id) followed by `body`.
@@ -83,6 +83,7 @@ fn record_batch_claiming_2_pow_31_records_is_refused() {
 
 #[test]
 fn bad_frames_close_only_that_connection() {
+    needs!(Need::Flags("--max-request-bytes 1048576"));
     let mut rill = Rill::start(&["--max-request-bytes", "1048576"]);
     let mut bystander = rill.client();
     // Negative size.

@@ -6,7 +6,7 @@ use kafka_protocol::messages::list_offsets_request::{ListOffsetsPartition, ListO
 use kafka_protocol::messages::*;
 
 use crate::common::{Client, Rill};
-use crate::ops::name;
+use crate::ops::{name, uniq};
 
 /// Runs `rill bench <args> --json` and returns its JSON report.
 fn bench(rill: &Rill, args: &[&str]) -> serde_json::Value {
@@ -53,13 +53,15 @@ fn end_offsets(c: &mut Client, topic: &str, partitions: i32) -> Vec<i64> {
 #[test]
 fn bench_produce_consume_and_e2e_counts_match_the_log() {
     let rill = Rill::start(&[]);
+    let b = uniq("b");
+    let b = b.as_str();
     // 3200 records = 50 batches of 64, spread over 2 connections and 3 partitions.
     let p = bench(
         &rill,
         &[
             "produce",
             "--topic",
-            "b",
+            b,
             "--partitions",
             "3",
             "--connections",
@@ -79,7 +81,7 @@ fn bench_produce_consume_and_e2e_counts_match_the_log() {
         "one ack latency per request: {p}"
     );
     let mut c = rill.client();
-    let ends = end_offsets(&mut c, "b", 3);
+    let ends = end_offsets(&mut c, b, 3);
     assert_eq!(ends.iter().sum::<i64>(), 3200, "{ends:?}");
 
     // acks=0 with gzip: nothing answers the produces, the report still counts them.
@@ -88,7 +90,7 @@ fn bench_produce_consume_and_e2e_counts_match_the_log() {
         &[
             "produce",
             "--topic",
-            "b",
+            b,
             "--acks",
             "0",
             "--compression",
@@ -100,9 +102,9 @@ fn bench_produce_consume_and_e2e_counts_match_the_log() {
         ],
     );
     assert_eq!(p0["records"], 640, "{p0}");
-    assert_eq!(end_offsets(&mut c, "b", 3).iter().sum::<i64>(), 3840);
+    assert_eq!(end_offsets(&mut c, b, 3).iter().sum::<i64>(), 3840);
 
-    let r = bench(&rill, &["consume", "--topic", "b", "--connections", "2"]);
+    let r = bench(&rill, &["consume", "--topic", b, "--connections", "2"]);
     assert_eq!(r["records"], 3840, "{r}");
     assert_eq!(r["partitions"], 3);
 
@@ -113,7 +115,7 @@ fn bench_produce_consume_and_e2e_counts_match_the_log() {
             &[
                 "e2e",
                 "--topic",
-                "b",
+                b,
                 "--compression",
                 codec,
                 "--records",
@@ -128,5 +130,5 @@ fn bench_produce_consume_and_e2e_counts_match_the_log() {
         assert_eq!(e["records"], 640, "{e}");
         assert_eq!(e["latency"]["samples"], 640, "{e}");
     }
-    assert_eq!(end_offsets(&mut c, "b", 3).iter().sum::<i64>(), 5120);
+    assert_eq!(end_offsets(&mut c, b, 3).iter().sum::<i64>(), 5120);
 }

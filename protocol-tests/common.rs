@@ -1,16 +1,124 @@
 //! Harness for raw-wire tests: a real `rill serve` process on 127.0.0.1 with an
 //! ephemeral port, and a minimal blocking client that speaks the Kafka framing.
+//!
+//! Against another broker: with `RILL_BOOTSTRAP=host:port`, `Rill::start(&[])` starts
+//! nothing and hands back that address (no child: `stop`, `kill9`, `log`, `start_on`
+//! and start flags panic, asking the test to declare its need). A test that needs more
+//! than a plain broker says so on its first line, `needs!(Need::…)`; against an
+//! external broker it is then skipped with the reason (stderr line
+//! `conformance: skipped <test> — <reason>`, and a `<test>\t<reason>` line appended to
+//! the file `RILL_CONFORMANCE_SKIPS` names, if set). The needs:
+//! - `Flags("…")`: the broker must be started with these flags.
+//! - `Restart`: the test stops, kills or restarts the broker (on its data directory).
+//! - `BrokerLog`: the test reads the broker's log.
+//! - `Sasl`: a SASL_PLAINTEXT listener beside PLAINTEXT, with the test's own users file.
+//! - `Fresh("why")`: the assertions depend on broker-wide state a shared broker
+//!   can't promise (all topics, broker configs, ACLs, quotas, SCRAM users, metrics).
+//!
+//! Tests share the external broker (in parallel, and run after run), so topic names,
+//! group ids and transactional ids go through `ops::uniq` (directly or via `ops::name`,
+//! `create_topic`, `produce`, `fetch`…): it appends `.<test>.<run id>` against an
+//! external broker and leaves names exactly as written otherwise.
 
 use std::io::{Read, Write};
 use std::net::TcpStream;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
+use std::sync::OnceLock;
 use std::time::{Duration, Instant};
 
 use bytes::Bytes;
 use kafka_protocol::protocol::{Request, StrBytes};
 use kafka_protocol::records::{Compression, Record, RecordBatchDecoder};
 use rill::client::{frame, records};
+
+/// `RILL_BOOTSTRAP`: the external broker the tests run against, if any.
+pub fn external() -> Option<&'static str> {
+    static BOOTSTRAP: OnceLock<Option<String>> = OnceLock::new();
+    BOOTSTRAP
+        .get_or_init(|| {
+            std::env::var("RILL_BOOTSTRAP")
+                .ok()
+                .filter(|s| !s.trim().is_empty())
+        })
+        .as_deref()
+}
+
+/// What a test needs beyond a plain broker it may only talk to (see the module docs).
+pub enum Need {
+    /// A broker started with these flags.
+    Flags(&'static str),
+    /// Stops, kills or restarts the broker.
+    Restart,
+    /// Reads the broker's log.
+    BrokerLog,
+    /// A SASL_PLAINTEXT listener beside PLAINTEXT, with the test's own users file.
+    Sasl,
+    /// Broker-wide state only a fresh broker of its own guarantees; the reason says which.
+    Fresh(&'static str),
+}
+
+impl Need {
+    fn reason(&self) -> String {
+        match self {
+            Need::Flags(f) => format!("needs a broker started with {f}"),
+            Need::Restart => "stops or restarts the broker".to_string(),
+            Need::BrokerLog => "reads the broker's log".to_string(),
+            Need::Sasl => "needs a SASL_PLAINTEXT listener with its own users file".to_string(),
+            Need::Fresh(why) => format!("needs a fresh broker: {why}"),
+        }
+    }
+}
+
+/// The running test's name (`module::test` under libtest).
+pub fn test_name() -> String {
+    std::thread::current()
+        .name()
+        .unwrap_or("unnamed thread")
+        .to_string()
+}
+
+/// `needs!` below: true (the test returns) if the broker can't give the test what it needs.
+pub fn skip_for(needs: &[Need]) -> bool {
+    if external().is_none() || needs.is_empty() {
+        return false;
+    }
+    let reason = needs
+        .iter()
+        .map(Need::reason)
+        .collect::<Vec<_>>()
+        .join("; ");
+    let test = test_name();
+    eprintln!("conformance: skipped {test} — {reason}");
+    if let Some(path) = std::env::var_os("RILL_CONFORMANCE_SKIPS") {
+        let mut f = std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(&path)
+            .expect("open RILL_CONFORMANCE_SKIPS");
+        // One write per line: tests append in parallel.
+        f.write_all(format!("{test}\t{reason}\n").as_bytes())
+            .expect("write RILL_CONFORMANCE_SKIPS");
+    }
+    true
+}
+
+/// `needs!(Need::Restart, Need::Flags("--fsync always"))` on a test's first line: against
+/// an external broker (`RILL_BOOTSTRAP`), records the skip and returns from the test.
+macro_rules! needs {
+    ($($need:expr),+ $(,)?) => {
+        if $crate::common::skip_for(&[$($need),+]) {
+            return;
+        }
+    };
+}
+
+fn undeclared(what: &str, need: &str) -> ! {
+    panic!(
+        "{} {what} against an external broker (RILL_BOOTSTRAP): declare it with `needs!({need})` at the top of the test",
+        test_name()
+    )
+}
 
 pub struct Rill {
     child: Option<Child>,
@@ -25,12 +133,31 @@ pub struct Rill {
 
 impl Rill {
     /// A broker on a fresh temporary data directory.
+    /// Against an external broker (`RILL_BOOTSTRAP`): that broker, with no flags.
     pub fn start(extra: &[&str]) -> Rill {
+        if let Some(addr) = external() {
+            if !extra.is_empty() {
+                undeclared(
+                    &format!("starts a broker with {}", extra.join(" ")),
+                    "Need::Flags(\"…\")",
+                );
+            }
+            return Rill {
+                child: None,
+                addr: addr.to_string(),
+                listeners: Vec::new(),
+                http: None,
+                tmp: tempfile::tempdir().expect("tempdir"),
+            };
+        }
         Self::spawn(None, extra)
     }
 
     /// A broker on `data_dir`, which outlives it (for restart tests).
     pub fn start_on(data_dir: &Path, extra: &[&str]) -> Rill {
+        if external().is_some() {
+            undeclared("starts a broker on its own data directory", "Need::Restart");
+        }
         Self::spawn(Some(data_dir.to_path_buf()), extra)
     }
 
@@ -95,6 +222,13 @@ impl Rill {
     }
 
     pub fn log(&self) -> String {
+        if external().is_some() {
+            undeclared("reads the broker's log", "Need::BrokerLog");
+        }
+        self.log_file()
+    }
+
+    fn log_file(&self) -> String {
         std::fs::read_to_string(self.tmp.path().join("rill.log")).unwrap_or_default()
     }
 
@@ -118,12 +252,19 @@ impl Rill {
             .unwrap_or_else(|| panic!("no listener {name} in {:?}", self.listeners))
     }
 
+    /// Our child still runs; an external broker still accepts connections.
     pub fn is_running(&mut self) -> bool {
+        if external().is_some() {
+            return TcpStream::connect(&self.addr).is_ok();
+        }
         matches!(self.child.as_mut().map(|c| c.try_wait()), Some(Ok(None)))
     }
 
     /// SIGKILL: no chance to flush or clean up.
     pub fn kill9(&mut self) {
+        if external().is_some() {
+            undeclared("kills the broker", "Need::Restart");
+        }
         if let Some(mut c) = self.child.take() {
             let _ = c.kill();
             let _ = c.wait();
@@ -132,6 +273,13 @@ impl Rill {
 
     /// SIGTERM and wait; returns the exit code.
     pub fn stop(&mut self) -> Option<i32> {
+        if external().is_some() {
+            undeclared("stops the broker", "Need::Restart");
+        }
+        self.stop_child()
+    }
+
+    fn stop_child(&mut self) -> Option<i32> {
         let mut c = self.child.take()?;
         let _ = Command::new("kill")
             .args(["-TERM", &c.id().to_string()])
@@ -153,11 +301,11 @@ impl Rill {
 
 impl Drop for Rill {
     fn drop(&mut self) {
-        if std::thread::panicking() {
-            eprintln!("---- rill log ----\n{}", self.log());
+        if std::thread::panicking() && self.child.is_some() {
+            eprintln!("---- rill log ----\n{}", self.log_file());
         }
         // A graceful stop lets an ephemeral broker remove its data dir.
-        self.stop();
+        self.stop_child();
     }
 }
 

@@ -10,7 +10,7 @@ use kafka_protocol::messages::*;
 use kafka_protocol::records::Compression;
 use uuid::Uuid;
 
-use crate::common::{encode, record, Client, Rill};
+use crate::common::{encode, record, Client, Need, Rill};
 use crate::ops::{create_topic, fetch, name, produce};
 
 /// One v2 batch of `n` records from producer `pid`/`epoch` starting at `base_seq`.
@@ -190,6 +190,7 @@ fn produce_run(c: &mut Client, topic: &str, id: Uuid, pid: i64, from: i32, n: i3
 
 #[test]
 fn producer_state_survives_kill_9_clean_restart_and_segment_rolls() {
+    needs!(Need::Restart);
     let data = tempfile::tempdir().unwrap();
     let mut rill = Rill::start_on(data.path(), &[]);
     let mut c = rill.client();
@@ -245,6 +246,7 @@ fn producer_state_survives_kill_9_clean_restart_and_segment_rolls() {
 
 #[test]
 fn idle_producers_expire() {
+    needs!(Need::Flags("--producer-id-expiration-ms 1000"));
     let rill = Rill::start(&["--producer-id-expiration-ms", "1000"]);
     let mut c = rill.client();
     let id = create_topic(&mut c, "exp", 1, &[]);
@@ -272,6 +274,7 @@ fn idle_producers_expire() {
 /// refusals in the middle, acks=0 without an answer, and contiguous offsets.
 #[test]
 fn pipelined_produce_requests_are_answered_in_order_as_one_by_one() {
+    needs!(Need::BrokerLog);
     let rill = Rill::start(&[]);
     let mut c = rill.client();
     let topic = name("pipelined");

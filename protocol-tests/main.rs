@@ -1,5 +1,6 @@
 //! Raw request/response tests per API and version, against a real `rill serve`.
 
+#[macro_use]
 mod common;
 
 mod acls;

@@ -1,8 +1,8 @@
 use kafka_protocol::messages::metadata_request::MetadataRequestTopic;
 use kafka_protocol::messages::*;
 
-use crate::common::Rill;
-use crate::ops::{create_topic, name};
+use crate::common::{Need, Rill};
+use crate::ops::{create_topic, name, uniq};
 
 fn by_name(topics: &[&str]) -> Option<Vec<MetadataRequestTopic>> {
     Some(
@@ -15,7 +15,7 @@ fn by_name(topics: &[&str]) -> Option<Vec<MetadataRequestTopic>> {
 
 #[test]
 fn metadata_every_version_describes_broker_and_topics() {
-    let rill = Rill::start(&["--default-partitions", "3"]);
+    let rill = Rill::start(&[]);
     let mut c = rill.client();
     let id = create_topic(&mut c, "described", 4, &[]);
     let (host, port) = rill.addr.rsplit_once(':').unwrap();
@@ -65,6 +65,10 @@ fn metadata_every_version_describes_broker_and_topics() {
 
 #[test]
 fn metadata_all_topics_none_and_auto_create() {
+    needs!(
+        Need::Flags("--default-partitions 3"),
+        Need::Fresh("counts every topic of the cluster")
+    );
     let rill = Rill::start(&["--default-partitions", "3"]);
     let mut c = rill.client();
     create_topic(&mut c, "a", 1, &[]);
@@ -119,11 +123,15 @@ fn metadata_all_topics_none_and_auto_create() {
             .with_name(None)
             .with_topic_id(yes.topics[0].topic_id)])),
     );
-    assert_eq!(by_id.topics[0].name.as_ref().unwrap().as_str(), "auto");
+    assert_eq!(
+        by_id.topics[0].name.as_ref().unwrap().as_str(),
+        uniq("auto")
+    );
 }
 
 #[test]
 fn auto_create_can_be_disabled() {
+    needs!(Need::Flags("--auto-create-topics false"));
     let rill = Rill::start(&["--auto-create-topics", "false"]);
     let mut c = rill.client();
     let resp = c.send(1, &MetadataRequest::default().with_topics(by_name(&["x"])));

@@ -13,7 +13,7 @@ use kafka_protocol::protocol::StrBytes;
 use kafka_protocol::records::Compression;
 use prometheus_parse::{Scrape, Value};
 
-use crate::common::{batch, Rill};
+use crate::common::{batch, Need, Rill};
 use crate::ops::{create_topic, fetch, name, produce};
 
 /// GET `path` over HTTP/1.1 on `addr`: (status line, body).
@@ -102,6 +102,10 @@ fn commit(c: &mut crate::common::Client, group: &str, topic: &str, partition: i3
 
 #[test]
 fn metrics_show_traffic_requests_errors_partitions_and_group_lag() {
+    needs!(
+        Need::Flags("--http-listen 127.0.0.1:0 --fsync always"),
+        Need::Fresh("compares broker-wide request totals before and after")
+    );
     let rill = Rill::start(&["--http-listen", "127.0.0.1:0", "--fsync", "always"]);
     let http = rill.http().to_string();
     let mut c = rill.client();

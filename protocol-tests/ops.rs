@@ -10,10 +10,61 @@ use kafka_protocol::messages::*;
 use kafka_protocol::protocol::StrBytes;
 use uuid::Uuid;
 
-use crate::common::Client;
+use crate::common::{external, Client};
 
+/// A topic name, group id or transactional id made this test's own: as written against
+/// a broker of the test's own; against an external broker (`RILL_BOOTSTRAP`), shared
+/// by every test and every run, with `.<test>.<run id>` appended. Idempotent, so a
+/// name passed through it twice (a helper of a helper) stays the same.
+pub fn uniq(s: &str) -> String {
+    if external().is_none() || s.is_empty() {
+        return s.to_string();
+    }
+    if s.ends_with(&format!(".{}", run_id())) {
+        return s.to_string(); // already made unique (maybe on the test's thread)
+    }
+    format!("{s}.{}.{}", test_key(), run_id())
+}
+
+/// The running test's name as a topic-name-safe key; names must be made on the test's
+/// own thread (a spawned helper thread has no test name).
+fn test_key() -> String {
+    let thread = std::thread::current();
+    let name = thread.name().filter(|n| *n != "main").unwrap_or_else(|| {
+        panic!("ops::uniq called off the test's thread: make names before spawning")
+    });
+    name.replace("::", ".")
+}
+
+/// One id per test process: a second run against the same broker gets new names.
+fn run_id() -> &'static str {
+    static ID: std::sync::OnceLock<String> = std::sync::OnceLock::new();
+    ID.get_or_init(|| {
+        let nanos = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map(|d| d.as_nanos())
+            .unwrap_or_default();
+        format!(
+            "{:x}",
+            (nanos as u64 ^ u64::from(std::process::id())) & 0xff_ffff_ffff
+        )
+    })
+}
+
+/// Whether a name the broker lists (topic, group, transactional id) is this test's own:
+/// always on a broker of the test's own, else if it carries the test's `uniq` suffix.
+pub fn mine(listed: &str) -> bool {
+    external().is_none() || listed.ends_with(&format!(".{}.{}", test_key(), run_id()))
+}
+
+/// `uniq(s)` as a `StrBytes` (group ids, transactional ids).
+pub fn sb(s: &str) -> StrBytes {
+    StrBytes::from_string(uniq(s))
+}
+
+/// The topic `s` (through `uniq`).
 pub fn name(s: &str) -> TopicName {
-    TopicName(StrBytes::from_string(s.to_string()))
+    TopicName(sb(s))
 }
 
 /// CreateTopics config entries from (name, value) pairs.

@@ -3,8 +3,8 @@ use std::time::{Duration, Instant};
 use kafka_protocol::records::Compression;
 use uuid::Uuid;
 
-use crate::common::{batch, decode_records, Rill, CODECS};
-use crate::ops::{create_topic, fetch, fetch_req, produce, produce_req};
+use crate::common::{batch, decode_records, Need, Rill, CODECS};
+use crate::ops::{create_topic, fetch, fetch_req, produce, produce_req, uniq};
 
 #[test]
 fn produce_and_fetch_every_codec_and_version() {
@@ -114,10 +114,11 @@ fn long_poll_waits_and_wakes_on_new_data() {
     );
     // Data arriving during the wait ends it early.
     let addr = rill.addr.clone();
+    let lp = uniq("lp");
     let producer = std::thread::spawn(move || {
         std::thread::sleep(Duration::from_millis(200));
         let mut p = crate::common::Client::connect(&addr);
-        produce(&mut p, 9, "lp", id, 0, batch(2, 0, Compression::None))
+        produce(&mut p, 9, &lp, id, 0, batch(2, 0, Compression::None))
     });
     let t = Instant::now();
     let r = c.send(12, &fetch_req("lp", id, 12, 0, 0, 20_000, 1));
@@ -205,6 +206,7 @@ fn log_append_time_topics_stamp_batches() {
 
 #[test]
 fn fsync_always_acknowledges_after_flush() {
+    needs!(Need::Flags("--fsync always"));
     let rill = Rill::start(&["--fsync", "always"]);
     let mut c = rill.client();
     let id = create_topic(&mut c, "fs", 1, &[]);
@@ -229,6 +231,7 @@ fn fsync_always_acknowledges_after_flush() {
 
 #[test]
 fn shutdown_answers_parked_fetches_at_once() {
+    needs!(Need::Restart);
     let mut rill = Rill::start(&[]);
     let mut c = rill.client();
     let id = create_topic(&mut c, "park", 1, &[]);
@@ -249,7 +252,7 @@ fn deleting_a_topic_answers_parked_fetches_with_unknown_topic() {
     let rill = Rill::start(&[]);
     let mut c = rill.client();
     for v in [12i16, 16] {
-        let t = format!("gone{v}");
+        let t = uniq(&format!("gone{v}"));
         let id = create_topic(&mut c, &t, 1, &[]);
         produce(&mut c, 9, &t, id, 0, batch(4, 0, Compression::None));
         let addr = rill.addr.clone();

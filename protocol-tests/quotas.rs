@@ -8,7 +8,7 @@ use kafka_protocol::messages::*;
 use kafka_protocol::protocol::StrBytes;
 use kafka_protocol::records::Compression;
 
-use crate::common::{batch, Client, Rill};
+use crate::common::{batch, Client, Need, Rill};
 
 const INVALID_REQUEST: i16 = 42;
 
@@ -118,6 +118,10 @@ fn describe(
 
 #[test]
 fn alter_and_describe_client_quotas_every_version_and_after_a_restart() {
+    needs!(
+        Need::Restart,
+        Need::Fresh("lists every client quota of the cluster")
+    );
     let dir = tempfile::tempdir().expect("tempdir");
     let mut rill = Rill::start_on(dir.path(), &[]);
     let mut c = rill.client();
@@ -246,6 +250,10 @@ fn alter_and_describe_client_quotas_every_version_and_after_a_restart() {
 
 #[test]
 fn a_producer_over_its_byte_rate_is_throttled() {
+    needs!(
+        Need::Flags("--default-partitions 1"),
+        Need::Fresh("throttles User:ANONYMOUS, every other test's client too")
+    );
     let rill = Rill::start(&["--default-partitions", "1"]);
     let mut c = rill.client();
     // ANONYMOUS on PLAINTEXT; the client id of the test client is what `Client` sends.
@@ -341,6 +349,9 @@ fn creatable(name: &str, partitions: i32) -> create_topics_request::CreatableTop
 #[test]
 fn controller_mutations_over_the_quota_are_refused_or_throttled() {
     const THROTTLED: i16 = 89;
+    needs!(Need::Fresh(
+        "throttles the client id protocol-tests (every test's) and counts every topic"
+    ));
     let (rill, mut c) = with_client_quota("controller_mutation_rate", 1.0);
     let req = CreateTopicsRequest::default()
         .with_timeout_ms(5000)
@@ -420,6 +431,9 @@ fn controller_mutations_over_the_quota_are_refused_or_throttled() {
 /// client with another client id is not throttled.
 #[test]
 fn request_percentage_throttles_a_busy_client() {
+    needs!(Need::Fresh(
+        "throttles the client id protocol-tests, every other test's client too"
+    ));
     let (rill, mut c) = with_client_quota("request_percentage", 0.000_001);
     let metadata = MetadataRequest::default().with_topics(None);
     let first = c.send::<MetadataRequest>(12, &metadata);

@@ -12,7 +12,7 @@ use kafka_protocol::messages::*;
 use kafka_protocol::records::Compression;
 
 use crate::common::{batch, Rill};
-use crate::ops::{create_topic, name, produce};
+use crate::ops::{create_topic, name, produce, uniq};
 
 #[test]
 fn offset_for_leader_epoch_every_version() {
@@ -142,7 +142,7 @@ fn list_config_resources_every_version() {
         .iter()
         .map(|x| (x.resource_type, x.resource_name.to_string()))
         .collect();
-    assert!(got.contains(&(2, "lr-a".into())) && got.contains(&(2, "lr-b".into())));
+    assert!(got.contains(&(2, uniq("lr-a"))) && got.contains(&(2, uniq("lr-b"))));
     assert!(got.contains(&(4, "1".into())));
     let r = c.send(
         1,

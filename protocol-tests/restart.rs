@@ -5,7 +5,7 @@ use std::path::{Path, PathBuf};
 
 use kafka_protocol::records::Compression;
 
-use crate::common::{batch, decode_records, Rill};
+use crate::common::{batch, decode_records, Need, Rill};
 use crate::ops::{create_topic, fetch, produce};
 
 fn read_all(rill: &Rill, topic: &str, id: uuid::Uuid) -> Vec<(i64, i64)> {
@@ -43,6 +43,7 @@ fn segments(dir: &Path) -> Vec<PathBuf> {
 
 #[test]
 fn acknowledged_records_survive_kill_9_in_every_fsync_mode() {
+    needs!(Need::Restart);
     for mode in ["never", "interval:60000", "always"] {
         let data = tempfile::tempdir().unwrap();
         let mut rill = Rill::start_on(data.path(), &["--fsync", mode]);
@@ -67,6 +68,7 @@ fn acknowledged_records_survive_kill_9_in_every_fsync_mode() {
 
 #[test]
 fn torn_tail_is_truncated_on_restart() {
+    needs!(Need::Restart);
     let data = tempfile::tempdir().unwrap();
     let mut rill = Rill::start_on(data.path(), &[]);
     let mut c = rill.client();
@@ -90,6 +92,7 @@ fn torn_tail_is_truncated_on_restart() {
 
 #[test]
 fn clean_shutdown_exits_zero_and_keeps_data() {
+    needs!(Need::Restart);
     let data = tempfile::tempdir().unwrap();
     let mut rill = Rill::start_on(data.path(), &[]);
     let mut c = rill.client();
@@ -103,6 +106,7 @@ fn clean_shutdown_exits_zero_and_keeps_data() {
 
 #[test]
 fn ephemeral_data_dir_is_removed_on_exit() {
+    needs!(Need::Restart, Need::BrokerLog);
     let mut rill = Rill::start(&[]);
     let log = rill.log();
     let dir = log

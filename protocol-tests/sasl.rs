@@ -15,7 +15,7 @@ use kafka_protocol::protocol::StrBytes;
 use rill::auth::scram::client as scram_client;
 use rill::auth::ScramMechanism;
 
-use crate::common::{Client, Rill};
+use crate::common::{Client, Need, Rill};
 
 const SASL_UNSUPPORTED_MECHANISM: i16 = 33;
 const ILLEGAL_SASL_STATE: i16 = 34;
@@ -122,6 +122,7 @@ fn port_of(addr: &str) -> i32 {
 
 #[test]
 fn plain_authenticates_and_each_listener_advertises_itself() {
+    needs!(Need::Sasl);
     let t = Sasl::start();
     let mut c = t.connect();
     // ApiVersions is answered before authentication and lists the SASL APIs.
@@ -159,6 +160,7 @@ fn plain_authenticates_and_each_listener_advertises_itself() {
 
 #[test]
 fn scram_sha_256_and_512_authenticate() {
+    needs!(Need::Sasl);
     let t = Sasl::start();
     for m in [ScramMechanism::Sha256, ScramMechanism::Sha512] {
         let mut c = t.connect();
@@ -185,6 +187,7 @@ fn scram_sha_256_and_512_authenticate() {
 
 #[test]
 fn a_request_before_authentication_closes_the_connection() {
+    needs!(Need::Sasl, Need::BrokerLog);
     let mut t = Sasl::start();
     let mut c = t.connect();
     c.write_request(12, &MetadataRequest::default().with_topics(None));
@@ -215,6 +218,7 @@ fn a_request_before_authentication_closes_the_connection() {
 
 #[test]
 fn an_unknown_mechanism_gets_the_enabled_list_and_the_connection_closes() {
+    needs!(Need::Sasl);
     let t = Sasl::start();
     for mechanism in ["GSSAPI", "plain", "OAUTHBEARER"] {
         let mut c = t.connect();
@@ -227,6 +231,7 @@ fn an_unknown_mechanism_gets_the_enabled_list_and_the_connection_closes() {
 
 #[test]
 fn a_wrong_password_is_refused_and_others_are_still_served() {
+    needs!(Need::Sasl);
     let mut t = Sasl::start();
     let mut c = t.connect();
     let r = plain_login(&mut c, "alice", "not-it");
@@ -275,6 +280,7 @@ fn read_token(c: &mut Client) -> Vec<u8> {
 
 #[test]
 fn handshake_v0_exchanges_bare_tokens() {
+    needs!(Need::Sasl);
     let t = Sasl::start();
     // PLAIN: one token, an empty answer.
     let mut c = t.connect();
@@ -303,6 +309,7 @@ fn handshake_v0_exchanges_bare_tokens() {
 
 #[test]
 fn a_silent_client_is_closed_after_the_handshake_deadline() {
+    needs!(Need::Sasl);
     let t = Sasl::start();
     let mut c = t.connect();
     c.stream
@@ -368,6 +375,7 @@ fn alter(
 
 #[test]
 fn scram_users_are_managed_at_run_time() {
+    needs!(Need::Sasl);
     let t = Sasl::start();
     let mut admin = t.connect();
     assert_eq!(

@@ -22,15 +22,21 @@ use kafka_protocol::protocol::StrBytes;
 use kafka_protocol::records::{Compression, RecordBatchDecoder};
 use uuid::Uuid;
 
-use crate::common::{encode, record, Client, Rill};
-use crate::ops::{create_topic, fetch_req, name, produce};
+use crate::common::{encode, record, Client, Need, Rill};
+use crate::ops::{create_topic, fetch_req, name, produce, uniq};
 
 fn s(v: &str) -> StrBytes {
     StrBytes::from_string(v.to_string())
 }
 
+/// The transactional id `v` (through `uniq`).
 fn tid(v: &str) -> TransactionalId {
-    TransactionalId(s(v))
+    TransactionalId(s(&uniq(v)))
+}
+
+/// The group `v` (through `uniq`).
+fn gid(v: &str) -> GroupId {
+    GroupId(s(&uniq(v)))
 }
 
 fn init(c: &mut Client, txn: &str, timeout_ms: i32) -> (i16, i64, i16) {
@@ -236,6 +242,7 @@ fn commit_abort_control_batches_and_read_committed() {
 
 #[test]
 fn fencing_timeouts_and_bad_input() {
+    needs!(Need::Flags("--transaction-abort-timed-out-interval-ms 100"));
     let rill = Rill::start(&["--transaction-abort-timed-out-interval-ms", "100"]);
     let mut c = rill.client();
     let id = create_topic(&mut c, "tf", 2, &[]);
@@ -376,7 +383,7 @@ fn transactional_offsets_reach_the_group_only_on_commit() {
     let (_, pid, e) = init(&mut c, "tx", 60_000);
     // A real group member, for KIP-447's checks.
     let join = JoinGroupRequest::default()
-        .with_group_id(GroupId(s("g")))
+        .with_group_id(gid("g"))
         .with_session_timeout_ms(30_000)
         .with_rebalance_timeout_ms(30_000)
         .with_member_id(s(""))
@@ -390,7 +397,7 @@ fn transactional_offsets_reach_the_group_only_on_commit() {
     let commit_req = |member: &str, generation: i32, offset: i64| {
         TxnOffsetCommitRequest::default()
             .with_transactional_id(tid("tx"))
-            .with_group_id(GroupId(s("g")))
+            .with_group_id(gid("g"))
             .with_producer_id(ProducerId(pid))
             .with_producer_epoch(e)
             .with_generation_id(generation)
@@ -412,7 +419,7 @@ fn transactional_offsets_reach_the_group_only_on_commit() {
             .with_transactional_id(tid("tx"))
             .with_producer_id(ProducerId(pid))
             .with_producer_epoch(e)
-            .with_group_id(GroupId(s("g"))),
+            .with_group_id(gid("g")),
     );
     assert_eq!(ao.error_code, 0);
     // A non-member and a stale generation are refused (KIP-447).
@@ -433,7 +440,7 @@ fn transactional_offsets_reach_the_group_only_on_commit() {
         let r = c.send(
             7,
             &OffsetFetchRequest::default()
-                .with_group_id(GroupId(s("g")))
+                .with_group_id(gid("g"))
                 .with_require_stable(stable)
                 .with_topics(Some(vec![OffsetFetchRequestTopic::default()
                     .with_name(name("to"))
@@ -455,7 +462,7 @@ fn transactional_offsets_reach_the_group_only_on_commit() {
             .with_transactional_id(tid("tx"))
             .with_producer_id(ProducerId(pid))
             .with_producer_epoch(e)
-            .with_group_id(GroupId(s("g"))),
+            .with_group_id(gid("g")),
     );
     assert_eq!(ao.error_code, 0);
     assert_eq!(code_of(&c.send(3, &commit_req(&member, generation, 9))), 0);
@@ -465,6 +472,10 @@ fn transactional_offsets_reach_the_group_only_on_commit() {
 
 #[test]
 fn open_transaction_survives_kill_9_and_is_aborted_by_its_timeout() {
+    needs!(
+        Need::Restart,
+        Need::Flags("--transaction-abort-timed-out-interval-ms 100")
+    );
     let data = tempfile::tempdir().unwrap();
     let args = ["--transaction-abort-timed-out-interval-ms", "100"];
     let mut rill = Rill::start_on(data.path(), &args);
@@ -560,7 +571,7 @@ fn transactions_v2_implicit_adds_and_an_epoch_bump_per_transaction() {
     // TxnOffsetCommit v5 adds the group itself (no AddOffsetsToTxn).
     let commit = TxnOffsetCommitRequest::default()
         .with_transactional_id(tid("tx"))
-        .with_group_id(GroupId(s("g2")))
+        .with_group_id(gid("g2"))
         .with_producer_id(ProducerId(pid))
         .with_producer_epoch(e)
         .with_generation_id(-1)
@@ -584,7 +595,7 @@ fn transactions_v2_implicit_adds_and_an_epoch_bump_per_transaction() {
     let offsets = c.send(
         7,
         &OffsetFetchRequest::default()
-            .with_group_id(GroupId(s("g2")))
+            .with_group_id(gid("g2"))
             .with_topics(Some(vec![OffsetFetchRequestTopic::default()
                 .with_name(name("v2"))
                 .with_partition_indexes(vec![0])])),
@@ -619,6 +630,7 @@ fn transactions_v2_implicit_adds_and_an_epoch_bump_per_transaction() {
 
 #[test]
 fn transaction_version_1_keeps_every_client_on_the_classic_path() {
+    needs!(Need::Flags("--transaction-version 1"));
     let rill = Rill::start(&["--transaction-version", "1"]);
     let mut c = rill.client();
     assert_eq!(finalized_transaction_version(&mut c), Some(1));
