@@ -131,16 +131,9 @@ fn a_configuration_difference_between_two_rills_is_reported_by_its_path() {
             )
         })
         .collect();
-    let topic_path = |field: &str| {
-        format!("create_topics / CreateTopics v5 (defaults) / topics[name=\"diff-create-defaults-")
-            + field
-    };
+    let prefix = "create_topics / CreateTopics v5 (defaults) / topics[name=\"diff-create-defaults-";
     assert_eq!(found.len(), 1, "{report}");
-    assert!(
-        found[0].starts_with(&topic_path("")),
-        "{found:?} vs {}",
-        topic_path("")
-    );
+    assert!(found[0].starts_with(prefix), "{found:?} vs {prefix}");
     assert!(
         found[0].ends_with("\"].num_partitions: Some(\"1\") Some(\"3\") Difference"),
         "{found:?}"
@@ -448,7 +441,38 @@ fn scenarios_have_distinct_names() {
 
 #[cfg(feature = "testcontainers")]
 mod docker {
-    use crate::targets::{self, Reference};
+    use crate::common::Rill;
+    use crate::targets::{self, kafka, Reference};
+    use crate::{differential, nonce, scenarios, target, KNOWN};
+
+    /// The container path end to end, with an image that is here: `rill:dev`
+    /// (scripts/image.sh) in the Kafka image's place, configured by the same `KAFKA_*`
+    /// variables (rill reads them), waited for by its ready line. Started on the host
+    /// network at the advertised 127.0.0.1 port, every scenario compared with a `rill
+    /// serve` process: no differences; removed on drop.
+    #[test]
+    fn a_present_image_is_started_through_testcontainers_and_compared() {
+        let container = kafka::start(None, "rill:dev", "rill is ready on ")
+            .unwrap_or_else(|why| panic!("needs Docker and rill:dev (scripts/image.sh): {why}"));
+        let bootstrap = container.bootstrap.clone();
+        assert!(bootstrap.starts_with("127.0.0.1:"), "{bootstrap}");
+        let rill = Rill::start(&[]);
+        let report = differential(
+            &target("container", &bootstrap),
+            &target("rill", &rill.addr),
+            &scenarios::all(),
+            &nonce(),
+            KNOWN,
+        );
+        eprintln!("{report}");
+        assert!(report.steps >= 70, "{report}");
+        assert!(report.findings.is_empty(), "{report}");
+        drop(container);
+        assert!(
+            std::net::TcpStream::connect(&bootstrap).is_err(),
+            "the container still serves {bootstrap} after drop"
+        );
+    }
 
     /// DOCKER_HOST pointing at a socket that does not exist: the Kafka side skips with
     /// "no Docker engine".

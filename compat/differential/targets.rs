@@ -10,7 +10,7 @@ pub enum Reference {
     /// A broker given by address.
     Broker(String),
     #[cfg(feature = "testcontainers")]
-    Kafka(kafka::KafkaContainer),
+    Kafka(Box<kafka::KafkaContainer>),
     /// No reference broker: the differential test skips, printing why.
     Skip(String),
 }
@@ -48,8 +48,8 @@ pub fn reference() -> Reference {
 /// the default socket), or why not.
 #[cfg(feature = "testcontainers")]
 pub fn from_docker(docker_host: Option<&str>, image: &str) -> Reference {
-    match kafka::start(docker_host, image) {
-        Ok(k) => Reference::Kafka(k),
+    match kafka::start(docker_host, image, &kafka::ready_line()) {
+        Ok(k) => Reference::Kafka(Box::new(k)),
         Err(reason) => Reference::Skip(reason),
     }
 }
@@ -74,8 +74,16 @@ pub mod kafka {
     use testcontainers::runners::AsyncRunner;
     use testcontainers::{ContainerAsync, GenericImage, ImageExt};
 
-    /// The line Kafka logs once its broker serves.
-    const STARTED: &str = "Kafka Server started";
+    /// The line Kafka logs on stdout once its broker serves.
+    pub const STARTED: &str = "Kafka Server started";
+
+    /// `RILL_DIFF_KAFKA_READY` (another image's "ready" line), else [`STARTED`].
+    pub fn ready_line() -> String {
+        std::env::var("RILL_DIFF_KAFKA_READY")
+            .ok()
+            .filter(|v| !v.is_empty())
+            .unwrap_or_else(|| STARTED.to_string())
+    }
 
     /// A single-node KRaft Kafka on the host network, advertising 127.0.0.1; removed on
     /// drop.
@@ -117,7 +125,11 @@ pub mod kafka {
             Ok(Err(e)) => return Err(format!("no Docker engine at {where_}: {e}")),
             Err(_) => return Err(format!("no Docker engine at {where_}: no answer in 10 s")),
         }
-        let docker = docker.negotiate_version().await.unwrap_or(docker);
+        // An engine older than the client's API version answers to the negotiated one.
+        let docker = match docker.clone().negotiate_version().await {
+            Ok(d) => d,
+            Err(_) => docker,
+        };
         match docker.inspect_image(image).await {
             Ok(_) => Ok(()),
             Err(DockerError::DockerResponseServerError {
@@ -130,9 +142,14 @@ pub mod kafka {
         }
     }
 
-    /// Starts `image` if the engine has it; `Err` says why not (an engine or image
-    /// missing), or panics if a present image fails to start.
-    pub fn start(docker_host: Option<&str>, image: &str) -> Result<KafkaContainer, String> {
+    /// Starts `image` if the engine has it and waits for `ready` on its stdout; `Err`
+    /// says why not (an engine or image missing), or panics if a present image fails to
+    /// start.
+    pub fn start(
+        docker_host: Option<&str>,
+        image: &str,
+        ready: &str,
+    ) -> Result<KafkaContainer, String> {
         let rt = tokio::runtime::Builder::new_current_thread()
             .enable_all()
             .build()
@@ -176,7 +193,7 @@ pub mod kafka {
             ("KAFKA_NUM_PARTITIONS", "1".into()),
         ];
         let mut request = GenericImage::new(name, tag)
-            .with_wait_for(WaitFor::message_on_stdout(STARTED))
+            .with_wait_for(WaitFor::message_on_stdout(ready))
             .with_network("host")
             .with_startup_timeout(Duration::from_secs(180));
         for (k, v) in env {

@@ -79,9 +79,9 @@ fn parse_value<'a>(rest: &str, lines: &mut impl Iterator<Item = &'a str>) -> Res
 
 /// `key: value` of a struct field or map entry; a quoted key may hold `": "`.
 fn split_key(line: &str) -> Result<(String, &str), String> {
-    let end = if line.starts_with('"') {
+    let end = if let Some(quoted) = line.strip_prefix('"') {
         let mut escaped = false;
-        let close = line[1..]
+        let close = quoted
             .char_indices()
             .find(|&(_, c)| {
                 let hit = c == '"' && !escaped;
