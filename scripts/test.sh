@@ -5,8 +5,8 @@
 #   2. Rust checks: fmt, clippy, build, unit + protocol tests, a short fuzzing pass
 #      (scripts/fuzz.sh), bench smoke run,
 #   3. container tests: starts dockerd if none answers (installs docker.io if missing),
-#      builds the rill:dev image offline and runs compat/containers.rs, then stops the
-#      dockerd it started,
+#      builds the rill:dev image offline and runs compat/containers.rs and the differential
+#      mode (compat/differential/), then stops the dockerd it started,
 #   4. the compat suite: off-the-shelf Kafka clients against a real `rill serve`.
 # Idempotent: installs are skipped when already done. Run from any directory.
 #
@@ -190,11 +190,13 @@ start_dockerd() {
     exit 1
 }
 container_tests() {
-    step "container tests: dockerd, scripts/image.sh, cargo test --release --features testcontainers --test containers"
+    step "container tests: dockerd, scripts/image.sh, cargo test --release --features testcontainers --test containers --test differential"
     trap stop_dockerd EXIT
     start_dockerd
     scripts/image.sh
-    cargo test --release --features testcontainers --test containers
+    # differential: Kafka (RILL_DIFF_KAFKA_IMAGE) vs Rill if the engine has the image, else
+    # skipped with the reason; its skip paths with and without an engine are tested here.
+    cargo test --release --features testcontainers --test containers --test differential
     stop_dockerd
     trap - EXIT
 }
