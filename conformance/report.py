@@ -7,6 +7,8 @@ RUN_DIR holds what scripts/conformance.sh wrote:
   compat.xml            pytest's JUnit XML for compat/
   protocol.txt          `cargo test --test protocol` output ("test x ... ok")
   protocol-skips.tsv    "<test>\\t<reason>" for protocol-tests skipped by a need
+  differential.txt      `cargo test --test differential -- --nocapture` output
+  differential-report.txt  its differing fields, if any
   meta.json             target, commit, date
 The librdkafka allow-list result is a TSV of "<entry>\\t<PASS|FAIL|...>\\t<detail>"
 (compat/librdkafka/run.sh with RILL_LIBRDKAFKA_RESULTS).
@@ -64,6 +66,7 @@ BY_FILE: dict[str, str] = {
     "test_data_path": "produce/fetch: large and mid-batch reads",
     "test_conformance": "conformance mode and report card",
     "bad_input": "bad input",
+    "differential": "differential mode (answers vs Rill's)",
     "api_versions": "metadata and API versions",
     "metadata": "metadata and API versions",
     "replicas": "metadata and API versions",
@@ -110,6 +113,7 @@ ROWS = [
     "ACLs",
     "quotas",
     "bad input",
+    "differential mode (answers vs Rill's)",
     "observability (HTTP, metrics, console)",
     "tooling (CLI, Kafka scripts, Kafka env)",
     "log shippers",
@@ -225,6 +229,29 @@ def protocol_results(path: Path, skips_path: Path) -> list[dict]:
     return out
 
 
+SKIP_LINE = re.compile(r"^SKIPPED differential mode: (.*)$")
+
+
+def differential_results(path: Path) -> list[dict]:
+    """The differential mode's tests; its comparison with a reference broker is a skip
+    with the reason when there was none."""
+    if not path.exists():
+        return []
+    text = path.read_text(errors="replace")
+    skip = next((m.group(1) for m in map(SKIP_LINE.match, text.splitlines()) if m), None)
+    out = []
+    for line in text.splitlines():
+        m = LINE.match(line)
+        if not m or m.group(2) == "ignored":
+            continue
+        name, st = m.groups()
+        outcome, reason = ("pass", "") if st == "ok" else ("fail", "")
+        if name == "rill_matches_the_reference_broker" and skip and outcome == "pass":
+            outcome, reason = "skip", f"no reference broker: {skip}"
+        out.append({"suite": "differential", "test": f"differential::{name}", "outcome": outcome, "reason": reason})
+    return out
+
+
 def librdkafka_results(path: Path | None) -> tuple[list[dict], list[str]]:
     if path is None or not path.exists():
         return [], []
@@ -276,6 +303,7 @@ def render(results: list[dict], meta: dict, lib_header: list[str]) -> str:
         f"**Totals: {totals['pass']} passed, {totals['fail']} failed, {totals['xfail']} known failures (strict xfail),"
         f" {totals['skip']} skipped** over {len(results)} tests"
         f" (protocol-tests {sum(1 for r in results if r['suite'] == 'protocol-tests')},"
+        f" differential {sum(1 for r in results if r['suite'] == 'differential')},"
         f" compat {sum(1 for r in results if r['suite'] == 'compat')},"
         f" librdkafka allow list {sum(1 for r in results if r['suite'] == 'librdkafka')})."
     )
@@ -321,7 +349,11 @@ def main() -> int:
     out_dir: Path = args.out or run
     meta = json.loads((run / "meta.json").read_text()) if (run / "meta.json").exists() else {}
 
-    results = protocol_results(run / "protocol.txt", run / "protocol-skips.tsv") + compat_results(run / "compat.xml")
+    results = (
+        protocol_results(run / "protocol.txt", run / "protocol-skips.tsv")
+        + differential_results(run / "differential.txt")
+        + compat_results(run / "compat.xml")
+    )
     for r in results:
         r["feature"], r["client"] = classify(r["test"])
     lib, lib_header = librdkafka_results(args.librdkafka)
@@ -333,6 +365,9 @@ def main() -> int:
         return 2
 
     md = render(results, meta, lib_header)
+    diff_report = run / "differential-report.txt"
+    if diff_report.exists() and diff_report.read_text().strip():
+        md += "\n## Differential mode: the target's answers vs Rill's\n\n```\n" + diff_report.read_text().strip() + "\n```\n"
     out_dir.mkdir(parents=True, exist_ok=True)
     (out_dir / "REPORT.md").write_text(md + "\n")
     summary = defaultdict(int)

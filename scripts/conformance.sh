@@ -15,6 +15,9 @@
 #   --security PLAINTEXT  the target listener's protocol; only PLAINTEXT today
 #   -- ARGS             extra pytest arguments for compat (e.g. -k codec)
 #
+# With --bootstrap, differential mode (compat/differential/) also compares the target's
+# answers with Rill's field by field (RILL_DIFF_BOOTSTRAP); the report lists differences.
+#
 # Against another broker, tests that need what it cannot offer (a broker they may
 # restart or start with flags, its log, Rill itself, capabilities missing from its
 # ApiVersions) are skipped with the reason, never failed: compat/README.md, "Against
@@ -98,6 +101,14 @@ status=0
 step "protocol-tests (cargo test --test protocol) against $TARGET"
 env "${ENVS[@]}" cargo test --test protocol >"$RUN/protocol.txt" 2>&1 || status=1
 grep -E '^test result|FAILED|^conformance: skipped' "$RUN/protocol.txt" || true
+
+step "differential mode (cargo test --test differential): the target's answers vs Rill's, field by field"
+DIFF_ENV=()
+[ -z "$BOOTSTRAP" ] || DIFF_ENV=(RILL_DIFF_BOOTSTRAP="$BOOTSTRAP")
+rm -f "$ROOT/target/tmp/differential-report.txt"
+env "${DIFF_ENV[@]}" cargo test --test differential -- --nocapture >"$RUN/differential.txt" 2>&1 || status=1
+[ ! -f "$ROOT/target/tmp/differential-report.txt" ] || cp "$ROOT/target/tmp/differential-report.txt" "$RUN/"
+grep -E '^test result|FAILED|^SKIPPED differential|^differential ' "$RUN/differential.txt" || true
 
 step "compat suite (pytest compat) against $TARGET"
 env "${ENVS[@]}" "$ROOT/.venv/bin/python" -m pytest compat -q --junitxml="$RUN/compat.xml" \
