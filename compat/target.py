@@ -30,7 +30,7 @@ NEEDS: dict[str, str] = {
     "restart": "stops, kills or restarts the broker",
     "broker-log": "reads the broker's log",
     "flags": "a broker started with particular flags",
-    "fresh": "a broker no other test has used (checks broker-wide state or changes it)",
+    "fresh": "a broker of its own: the test checks or changes broker-wide state",
     # Capabilities, read from the target's ApiVersions: (API key, lowest version).
     "idempotence": "InitProducerId (idempotent producers)",
     "transactions": "transactions (AddPartitionsToTxn, EndTxn, TxnOffsetCommit)",

@@ -118,3 +118,40 @@ def test_undeclared_needs_fail_with_the_need_to_declare():
     for call, need in ((b.restart, "restart"), (b.stop, "restart"), (b.kill, "restart")):
         with pytest.raises(pytest.fail.Exception, match=f"declare @pytest.mark.needs\\('{need}'\\)"):
             call()
+
+
+def test_conformance_sh_makes_the_report_card(broker, tmp_path):
+    """scripts/conformance.sh --bootstrap as a user runs it (compat narrowed to one
+    file): protocol-tests with their declared skips, differential mode against the
+    target, the report card printed and written, exit 0."""
+    out = tmp_path / "report"
+    r = subprocess.run(
+        [str(ROOT / "scripts" / "conformance.sh"), "--bootstrap", broker, "--out", str(out), "--", "compat/test_kcat.py"],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=1200,
+    )
+    assert r.returncode == 0, r.stdout[-5000:] + r.stderr[-3000:]
+    md = (out / "REPORT.md").read_text()
+    assert md in r.stdout
+    data = json.loads((out / "report.json").read_text())
+    suites = {t["suite"] for t in data["tests"]}
+    assert suites == {"protocol-tests", "differential", "compat"}, suites
+    assert data["totals"].get("fail", 0) == 0, data["totals"]
+    raw = [t for t in data["tests"] if t["suite"] == "protocol-tests"]
+    skipped = [t for t in raw if t["outcome"] == "skip"]
+    # the restart tests need a broker they may restart: skipped with that reason
+    assert any(t["test"].startswith("restart::") and "estart" in t["reason"] for t in skipped), skipped
+    assert len(skipped) < len(raw) and all(t["reason"] for t in skipped)
+    # differential mode compared the target (a Rill) with Rill: it ran and matched
+    (ref,) = [t for t in data["tests"] if t["test"] == "differential::rill_matches_the_reference_broker"]
+    assert ref["outcome"] == "pass", ref
+    assert "0 differences" in md
+    header = next(line for line in md.splitlines() if line.startswith("| feature |"))
+    assert "raw protocol" in header and "kcat" in header, header
+    with pytest.raises(subprocess.CalledProcessError):
+        subprocess.run(
+            [str(ROOT / "scripts" / "conformance.sh"), "--bootstrap", broker, "--security", "SASL_SSL"],
+            cwd=ROOT, capture_output=True, check=True, timeout=60,
+        )

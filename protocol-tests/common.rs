@@ -61,11 +61,14 @@ pub enum Need {
 impl Need {
     fn reason(&self) -> String {
         match self {
-            Need::Flags(f) => format!("needs a broker started with {f}"),
-            Need::Restart => "stops or restarts the broker".to_string(),
-            Need::BrokerLog => "reads the broker's log".to_string(),
-            Need::Sasl => "needs a SASL_PLAINTEXT listener with its own users file".to_string(),
-            Need::Fresh(why) => format!("needs a fresh broker: {why}"),
+            // Worded as compat/target.py words its needs, so the report groups them alike.
+            Need::Flags(f) => format!("flags (a broker started with {f})"),
+            Need::Restart => "restart (stops, kills or restarts the broker)".to_string(),
+            Need::BrokerLog => "broker-log (reads the broker's log)".to_string(),
+            Need::Sasl => {
+                "sasl (a SASL_PLAINTEXT listener with the test's own users file)".to_string()
+            }
+            Need::Fresh(why) => format!("fresh (a broker of its own: {why})"),
         }
     }
 }
@@ -83,11 +86,14 @@ pub fn skip_for(needs: &[Need]) -> bool {
     if external().is_none() || needs.is_empty() {
         return false;
     }
-    let reason = needs
-        .iter()
-        .map(Need::reason)
-        .collect::<Vec<_>>()
-        .join("; ");
+    let reason = format!(
+        "target lacks: {}",
+        needs
+            .iter()
+            .map(Need::reason)
+            .collect::<Vec<_>>()
+            .join("; ")
+    );
     let test = test_name();
     eprintln!("conformance: skipped {test} — {reason}");
     if let Some(path) = std::env::var_os("RILL_CONFORMANCE_SKIPS") {
@@ -105,6 +111,8 @@ pub fn skip_for(needs: &[Need]) -> bool {
 
 /// `needs!(Need::Restart, Need::Flags("--fsync always"))` on a test's first line: against
 /// an external broker (`RILL_BOOTSTRAP`), records the skip and returns from the test.
+/// (Unused by the differential test target, which includes this file too.)
+#[allow(unused_macros)]
 macro_rules! needs {
     ($($need:expr),+ $(,)?) => {
         if $crate::common::skip_for(&[$($need),+]) {

@@ -13,7 +13,8 @@
 #                       report includes that file's last recorded result
 #   --out DIR           where the report and the raw results go
 #   --security PLAINTEXT  the target listener's protocol; only PLAINTEXT today
-#   -- ARGS             extra pytest arguments for compat (e.g. -k codec)
+#   -- ARGS             pytest arguments instead of `compat` (e.g. compat/test_kcat.py,
+#                       or compat -k codec)
 #
 # With --bootstrap, differential mode (compat/differential/) also compares the target's
 # answers with Rill's field by field (RILL_DIFF_BOOTSTRAP); the report lists differences.
@@ -111,8 +112,8 @@ env "${DIFF_ENV[@]}" cargo test --test differential -- --nocapture >"$RUN/differ
 grep -E '^test result|FAILED|^SKIPPED differential|^differential ' "$RUN/differential.txt" || true
 
 step "compat suite (pytest compat) against $TARGET"
-env "${ENVS[@]}" "$ROOT/.venv/bin/python" -m pytest compat -q --junitxml="$RUN/compat.xml" \
-    "${PYTEST_ARGS[@]+"${PYTEST_ARGS[@]}"}" || status=1
+[ "${#PYTEST_ARGS[@]}" -gt 0 ] || PYTEST_ARGS=(compat)
+env "${ENVS[@]}" "$ROOT/.venv/bin/python" -m pytest -q --junitxml="$RUN/compat.xml" "${PYTEST_ARGS[@]}" || status=1
 
 LIB_TSV="$ROOT/conformance/librdkafka.tsv"
 if [ "$LIBRDKAFKA" -eq 1 ]; then
