@@ -27,7 +27,7 @@ import time
 from pathlib import Path
 
 import pytest
-from confluent_kafka import ConsumerGroupState
+from confluent_kafka import ConsumerGroupState, TopicPartition
 from confluent_kafka.admin import ConfigResource
 
 import ck
@@ -256,6 +256,48 @@ def test_transactional_producer(broker, topic):
     ck.assert_records(got_all, committed + aborted)
 
 
+def test_consume_transform_produce(broker, topic):
+    """Exactly-once consume-transform-produce: a StreamConsumer (enable.auto.commit=false)
+    and a transactional FutureProducer that adds the consumed positions to its
+    transaction with send_offsets_to_transaction (TxnOffsetCommit). A committed round
+    moves the group's offsets (confluent's admin) and its output is read_committed; an
+    aborted round leaves both unchanged, so the next run re-reads the same records."""
+    inp, out, group = f"{topic}-in", f"{topic}-out", f"g-{topic}"
+    ck.create_topic(broker, inp, partitions=2)
+    ck.create_topic(broker, out, partitions=2)
+    batches = [groupkit.produce_batch(broker, inp, 2, 15, "a")]
+
+    def round_trip(count: int, end: str) -> Result:
+        r = run(broker, "ctp", "--input", inp, "--output", out, "--group", group, "--count", str(count),
+                "--end", end, "--consumer.enable.auto.commit", "false",
+                "--consumer.auto.offset.reset", "earliest", "-X", f"transactional.id=ctp-{topic}")
+        assert r.events(end), r.lines[-3:]
+        return r
+
+    def transformed(recs: list[Rec]) -> list[tuple[int, bytes, bytes]]:
+        return sorted((x.partition, x.key, b"ctp " + x.value) for x in recs)
+
+    def output(isolation: str, expect: int) -> list[tuple[int, bytes, bytes]]:
+        got = ck.consume_all(broker, out, 2, expect=expect, **{"isolation.level": isolation})
+        return sorted((g.partition, g.key, g.value) for g in got)
+
+    r = round_trip(30, "commit")
+    assert sorted((x["partition"], x["offset"]) for x in r.events("consumed")) == sorted(groupkit.positions(batches[0]))
+    assert groupkit.committed(broker, group, inp, 2) == {0: 15, 1: 15}
+    assert output("read_committed", 30) == transformed(batches[0])
+
+    batches.append(groupkit.produce_batch(broker, inp, 2, 5, "b"))
+    round_trip(10, "abort")
+    assert groupkit.committed(broker, group, inp, 2) == {0: 15, 1: 15}, "an aborted transaction moved the offsets"
+    assert output("read_committed", 30) == transformed(batches[0])
+    assert len(output("read_uncommitted", 40)) == 40
+
+    r = round_trip(10, "commit")
+    assert sorted((x["partition"], x["offset"]) for x in r.events("consumed")) == sorted(groupkit.positions(batches[1]))
+    assert groupkit.committed(broker, group, inp, 2) == {0: 20, 1: 20}
+    assert output("read_committed", 40) == transformed(batches[0] + batches[1])
+
+
 # ------------------------------------------------------------------- consumer group
 
 
@@ -364,6 +406,12 @@ def test_consumer_group_commit_and_resume(broker, topic):
             m.client_id: {tp.partition for tp in m.assignment.topic_partitions if tp.topic == topic}
             for m in desc.members
         } == {m.name: m.owned() for m in members}, desc
+        # ... and as rdkafka's own fetch_group_list (ListGroups + DescribeGroups) sees it.
+        (info,) = run(broker, "offsets", "--topic", topic, "--group", group).lines
+        assert [{**g, "members": sorted(g["members"])} for g in info["groups"]] == [
+            {"name": group, "state": "Stable", "protocol_type": "consumer", "protocol": "range",
+             "members": ["rdk-0", "rdk-1"]}
+        ], info["groups"]
         first = groupkit.produce_batch(broker, topic, 4, 30, "first")
         want = groupkit.positions(first)
         wait_until(lambda: set(members[0].positions()) | set(members[1].positions()) >= want, "120 records", members)
@@ -444,3 +492,35 @@ def test_admin_client(broker, topic):
 
     r = run(broker, "admin", "delete-topic", "--topic", topic)
     assert r.lines == [{"op": "delete-topic", "topic": topic, "error": "UnknownTopicOrPartition"}], r.lines
+
+
+# ------------------------------------------------------------------- client lookups
+
+
+def test_metadata_watermarks_offsets_for_times(broker, topic):
+    """BaseConsumer lookups: fetch_metadata (the one broker at the bootstrap address,
+    each partition led by it), fetch_watermarks (= confluent-kafka's) and
+    offsets_for_times (= confluent-kafka's; -1 past the newest timestamp)."""
+    ck.create_topic(broker, topic, partitions=2)
+    base = int(time.time() * 1000) - 100_000
+    recs = [Rec(i % 2, f"k{i}".encode(), f"v{i}".encode(), [], base + i * 1000) for i in range(40)]
+    ck.produce_records(ck.producer(broker), topic, recs)
+    query = base + 10_500  # between record 10 (p0 offset 5) and record 11 (p1 offset 5)
+
+    (info,) = run(broker, "offsets", "--topic", topic, "--timestamp", str(query)).lines
+    host, port = broker.rsplit(":", 1)
+    assert [(b["host"], b["port"]) for b in info["brokers"]] == [(host, int(port))], info["brokers"]
+    leader = info["brokers"][0]["id"]
+    assert {p: (x["leader"], x["low"], x["high"]) for p, x in info["partitions"].items()} == {
+        str(p): (leader, *ck.watermarks(broker, topic, p)) for p in range(2)
+    } == {"0": (leader, 0, 20), "1": (leader, 0, 20)}
+
+    c = ck.consumer(broker)
+    try:
+        theirs = c.offsets_for_times([TopicPartition(topic, p, query) for p in range(2)], timeout=10)
+    finally:
+        c.close()
+    assert info["for_time"] == {str(tp.partition): tp.offset for tp in theirs} == {"0": 6, "1": 5}, info["for_time"]
+
+    (late,) = run(broker, "offsets", "--topic", topic, "--timestamp", str(base + 100_000)).lines
+    assert late["for_time"] == {"0": -1, "1": -1}, late["for_time"]

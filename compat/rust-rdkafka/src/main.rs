@@ -11,6 +11,9 @@
 //!                                     create-partitions --topic T --total N
 //!                                     delete-topic --topic T
 //! rdkafka-driver txn     -b HOST:PORT --topic T --plan commit:5,abort:3 [-X key=value]...
+//! rdkafka-driver offsets -b HOST:PORT --topic T [--timestamp MS] [--group G]
+//! rdkafka-driver ctp     -b HOST:PORT --input I --output O --group G --count N --end commit|abort
+//!                        [--consumer.KEY VALUE]... [-X key=value]...
 //! ```
 //!
 //! Only what a scenario is about is configured; everything else stays at the client's
@@ -277,6 +280,80 @@ async fn read(a: &Args) -> Res<()> {
     Ok(())
 }
 
+/// Client-level lookups on a BaseConsumer: Metadata for `--topic` (brokers, partitions
+/// and leaders), each partition's watermarks (ListOffsets), the offsets for
+/// `--timestamp` (ListOffsets by time; -1 past the end) and, with `--group`, the group
+/// as ListGroups/DescribeGroups report it.
+fn offsets(a: &Args) -> Res<()> {
+    let topic = a.get("topic")?;
+    let timeout = Duration::from_secs(15);
+    let mut cfg = a.client_config()?;
+    if cfg.get("group.id").is_none() {
+        cfg.set("group.id", "rdkafka-driver-offsets");
+    }
+    let consumer: BaseConsumer = cfg.create()?;
+    let md = consumer.fetch_metadata(Some(topic), timeout)?;
+    let brokers: Vec<Value> = md
+        .brokers()
+        .iter()
+        .map(|b| json!({"id": b.id(), "host": b.host(), "port": b.port()}))
+        .collect();
+    let mt = md
+        .topics()
+        .iter()
+        .find(|t| t.name() == topic)
+        .ok_or("topic missing from metadata")?;
+    if let Some(e) = mt.error() {
+        return Err(format!("metadata for {topic}: {e:?}").into());
+    }
+    let mut partitions = BTreeMap::new();
+    let mut query = TopicPartitionList::new();
+    for p in mt.partitions() {
+        let (lo, hi) = consumer.fetch_watermarks(topic, p.id(), timeout)?;
+        partitions.insert(
+            p.id().to_string(),
+            json!({"leader": p.leader(), "low": lo, "high": hi}),
+        );
+        if let Some(ts) = a.flags.get("timestamp") {
+            query.add_partition_offset(topic, p.id(), Offset::Offset(ts.parse()?))?;
+        }
+    }
+    let mut for_time = BTreeMap::new();
+    if query.count() > 0 {
+        for e in consumer.offsets_for_times(query, timeout)?.elements() {
+            if let Some(err) = e.error().err() {
+                return Err(format!("offsets_for_times {}: {err}", e.partition()).into());
+            }
+            let off = match e.offset() {
+                Offset::Offset(o) => o,
+                other => other.to_raw().unwrap_or(-1),
+            };
+            for_time.insert(e.partition().to_string(), off);
+        }
+    }
+    let mut groups = Vec::new();
+    if let Some(g) = a.flags.get("group") {
+        for gi in consumer.fetch_group_list(Some(g), timeout)?.groups() {
+            let members: Vec<&str> = gi.members().iter().map(|m| m.client_id()).collect();
+            groups.push(json!({
+                "name": gi.name(),
+                "state": gi.state(),
+                "protocol_type": gi.protocol_type(),
+                "protocol": gi.protocol(),
+                "members": members,
+            }));
+        }
+    }
+    emit(json!({
+        "orig_broker_id": md.orig_broker_id(),
+        "brokers": brokers,
+        "partitions": partitions,
+        "for_time": for_time,
+        "groups": groups,
+    }));
+    Ok(())
+}
+
 /// Prints each assignment change of a group member.
 struct GroupContext;
 
@@ -452,6 +529,81 @@ async fn txn(a: &Args) -> Res<()> {
     Ok(())
 }
 
+/// Consume-transform-produce with exactly-once semantics: a StreamConsumer in `--group`
+/// (`enable.auto.commit=false` from the caller, as EOS requires) reads `--count` records
+/// of `--input`; one transaction writes each, its value prefixed with "ctp ", to the same
+/// partition of `--output`, adds the consumed positions with send_offsets_to_transaction
+/// and ends with `--end commit|abort`.
+async fn ctp(a: &Args) -> Res<()> {
+    let (input, output) = (a.get("input")?, a.get("output")?);
+    let count: usize = a.num("count")?;
+    let end = a.get("end")?;
+    let timeout = Duration::from_secs(30);
+    let mut ccfg = a.client_config()?;
+    ccfg.set("group.id", a.get("group")?);
+    for (k, v) in a
+        .flags
+        .iter()
+        .filter_map(|(k, v)| Some((k.strip_prefix("consumer.")?, v)))
+    {
+        ccfg.set(k, v);
+    }
+    ccfg.remove("transactional.id");
+    let consumer: StreamConsumer = ccfg.create()?;
+    consumer.subscribe(&[input])?;
+    let producer: FutureProducer = a.client_config()?.create()?;
+    producer.init_transactions(timeout)?;
+
+    let mut consumed = Vec::with_capacity(count);
+    let deadline = Instant::now() + timeout;
+    while consumed.len() < count {
+        let left = deadline.saturating_duration_since(Instant::now());
+        let m = tokio::time::timeout(left, consumer.recv())
+            .await
+            .map_err(|_| format!("consumed {} of {count} in {timeout:?}", consumed.len()))??;
+        emit(json!({"event": "consumed", "partition": m.partition(), "offset": m.offset()}));
+        consumed.push(m.detach());
+    }
+
+    producer.begin_transaction()?;
+    let mut pending = Vec::new();
+    let mut next: BTreeMap<i32, i64> = BTreeMap::new();
+    for m in &consumed {
+        let mut value = b"ctp ".to_vec();
+        value.extend_from_slice(m.payload().unwrap_or_default());
+        let mut rec = FutureRecord::to(output)
+            .payload(&value)
+            .partition(m.partition());
+        if let Some(k) = m.key() {
+            rec = rec.key(k);
+        }
+        let fut = producer
+            .send_result(rec)
+            .map_err(|(e, _)| format!("enqueue: {e}"))?;
+        pending.push(fut);
+        next.insert(m.partition(), m.offset() + 1);
+    }
+    for fut in pending {
+        let d = fut.await?.map_err(|(e, _)| format!("delivery: {e}"))?;
+        emit(json!({"event": "delivered", "partition": d.partition, "offset": d.offset}));
+    }
+    let mut tpl = TopicPartitionList::new();
+    for (p, o) in &next {
+        tpl.add_partition_offset(input, *p, Offset::Offset(*o))?;
+    }
+    let cgm = consumer
+        .group_metadata()
+        .ok_or("no consumer group metadata")?;
+    producer.send_offsets_to_transaction(&tpl, &cgm, timeout)?;
+    match end {
+        "commit" => producer.commit_transaction(timeout)?,
+        "abort" => producer.abort_transaction(timeout)?,
+        _ => return Err(format!("--end {end:?}: expected commit or abort").into()),
+    }
+    emit(json!({"event": end, "offsets": next}));
+    Ok(())
+}
+
 #[tokio::main]
 async fn main() {
     let mut raw = std::env::args().skip(1);
@@ -464,6 +616,8 @@ async fn main() {
             "group" => group(&a).await,
             "admin" => admin(&a).await,
             "txn" => txn(&a).await,
+            "offsets" => offsets(&a),
+            "ctp" => ctp(&a).await,
             _ => Err(format!("unknown subcommand {cmd:?}").into()),
         },
     };
