@@ -5,7 +5,8 @@
 //! ```text
 //! rdkafka-driver produce -b HOST:PORT --topic T --count N --tag TAG [--partition P] [-X key=value]...
 //! rdkafka-driver read    -b HOST:PORT --topic T --partitions P --count N [-X key=value]...
-//! rdkafka-driver group   -b HOST:PORT --topic T --group G [-X key=value]...   (stdin "stop" ends it)
+//! rdkafka-driver group   -b HOST:PORT --topic T --group G [--on-stop commit|close] [-X key=value]...
+//!                        (a line "stop" on stdin ends it)
 //! rdkafka-driver admin   -b HOST:PORT create-topic --topic T --partitions P [-c key=value]...
 //!                                     describe-configs --topic T
 //!                                     create-partitions --topic T --total N
@@ -31,7 +32,7 @@ use rdkafka::admin::{
     AdminClient, AdminOptions, NewPartitions, NewTopic, ResourceSpecifier, TopicReplication,
 };
 use rdkafka::client::DefaultClientContext;
-use rdkafka::config::ClientConfig;
+use rdkafka::config::{ClientConfig, RDKafkaLogLevel};
 use rdkafka::consumer::{
     BaseConsumer, CommitMode, Consumer, ConsumerContext, Rebalance, StreamConsumer,
 };
@@ -108,6 +109,9 @@ impl Args {
         c.set("bootstrap.servers", self.get("bootstrap")?);
         for (k, v) in &self.props {
             c.set(k, v);
+            if k == "debug" {
+                c.set_log_level(RDKafkaLogLevel::Debug);
+            }
         }
         Ok(c)
     }
@@ -357,7 +361,13 @@ fn offsets(a: &Args) -> Res<()> {
 /// Prints each assignment change of a group member.
 struct GroupContext;
 
-impl ClientContext for GroupContext {}
+impl ClientContext for GroupContext {
+    /// librdkafka's log lines (`-X debug=...`) to stderr; the crate's default sends them
+    /// to the `log` facade, which nothing here prints.
+    fn log(&self, level: RDKafkaLogLevel, fac: &str, log_message: &str) {
+        eprintln!("{level:?} {fac} {log_message}");
+    }
+}
 
 fn parts(tpl: &TopicPartitionList) -> Vec<i32> {
     let mut v: Vec<i32> = tpl.elements().iter().map(|e| e.partition()).collect();
@@ -378,8 +388,8 @@ impl ConsumerContext for GroupContext {
 }
 
 /// A StreamConsumer subscribed to `--topic` in `--group`. Prints every record; when a
-/// line "stop" arrives on stdin it commits its positions synchronously, prints them and
-/// closes (leaving the group).
+/// line "stop" arrives on stdin it commits its positions synchronously (not with
+/// `--on-stop close`), prints them and closes (leaving the group).
 async fn group(a: &Args) -> Res<()> {
     let topic = a.get("topic")?;
     let mut cfg = a.client_config()?;
@@ -407,7 +417,10 @@ async fn group(a: &Args) -> Res<()> {
     }
     let mut committed = BTreeMap::new();
     let assignment = consumer.assignment()?;
-    if assignment.count() > 0 {
+    // `--on-stop close`: no explicit commit; closing commits what auto-commit (the
+    // default) has stored.
+    let explicit = a.flags.get("on-stop").map(String::as_str) != Some("close");
+    if explicit && assignment.count() > 0 {
         consumer.commit_consumer_state(CommitMode::Sync)?;
         let tpl = consumer.committed_offsets(assignment, Duration::from_secs(10))?;
         for e in tpl.elements() {
@@ -417,6 +430,10 @@ async fn group(a: &Args) -> Res<()> {
             };
             committed.insert(e.partition().to_string(), off);
         }
+    } else {
+        // A TopicPartitionList holds references to librdkafka's partition objects: one
+        // still alive when the consumer is dropped hangs rd_kafka_destroy for good.
+        drop(assignment);
     }
     emit(json!({"event": "committed", "offsets": committed}));
     drop(consumer);
