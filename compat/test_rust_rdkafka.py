@@ -59,6 +59,7 @@ def driver_path() -> Path:
 
 DRIVER = None if _missing else driver_path()
 BUILD_TIMEOUT = 1800
+CODEC_IDS = {"gzip": 1, "snappy": 2, "lz4": 3, "zstd": 4}
 pytestmark = [
     pytest.mark.skipif(
         bool(_missing),
