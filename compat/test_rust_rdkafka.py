@@ -9,7 +9,9 @@ of its sources and the toolchain. scripts/test.sh fetches its crates beforehand.
 The driver keeps the crate's defaults (default features: bundled librdkafka, zlib; plus
 `zstd`, without which the bundled librdkafka refuses compression.codec=zstd) and sets
 only what a test is about: a codec, `enable.idempotence`, a `transactional.id`, a group
-id, `auto.offset.reset=earliest` for group members that join before the records exist.
+id, `group.protocol=consumer` (KIP-848), `auto.offset.reset=earliest` for group members
+that join before the records exist, `enable.auto.commit=false` for exactly-once
+consume-transform-produce.
 Everything it writes is read back with confluent-kafka (compat/ck.py); everything it
 reads was written by confluent-kafka.
 """
@@ -19,7 +21,6 @@ from __future__ import annotations
 import hashlib
 import json
 import os
-import queue
 import shutil
 import subprocess
 import threading
@@ -333,7 +334,6 @@ class GroupMember:
         )
         self.lines: list[dict] = []
         self.lock = threading.Lock()
-        self.q: queue.Queue = queue.Queue()
         self.reader = threading.Thread(target=self._read, daemon=True)
         self.reader.start()
 
