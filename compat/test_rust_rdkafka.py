@@ -479,6 +479,11 @@ def test_consumer_group_commit_and_resume(broker, topic, protocol, on_stop):
     assert third_offsets == ({} if on_stop == "close" else {p: 40 for p in range(4)})
     assert groupkit.committed(broker, group, topic, 4) == {p: 40 for p in range(4)}
 
+    # The empty group deleted by rdkafka's admin: its offsets are gone.
+    r = run(broker, "admin", "delete-group", "--group", group)
+    assert r.lines == [{"op": "delete-group", "group": group, "error": None}], r.lines
+    assert groupkit.committed(broker, group, topic, 4) == {p: -1001 for p in range(4)}
+
 
 # ------------------------------------------------------------------- admin
 
@@ -491,8 +496,9 @@ def confluent_configs(bootstrap: str, topic: str) -> dict[str, str | None]:
 
 
 def test_admin_client(broker, topic):
-    """AdminClient: create a topic with configs, describe its configs, add partitions,
-    delete it; each step checked with confluent-kafka's admin and metadata."""
+    """AdminClient: create a topic with configs, describe its configs, DeleteRecords
+    (refused while compacted), AlterConfigs, add partitions, delete it; each step checked
+    with confluent-kafka's admin, metadata and watermarks."""
     r = run(broker, "admin", "create-topic", "--topic", topic, "--partitions", "3",
             "-c", "retention.ms=3600000", "-c", "cleanup.policy=compact")
     assert r.lines == [{"op": "create-topic", "topic": topic, "error": None}], r.lines
@@ -510,6 +516,22 @@ def test_admin_client(broker, topic):
     assert entries["retention.ms"]["source"] == "DynamicTopic" and not entries["retention.ms"]["is_default"]
     assert entries["segment.bytes"]["is_default"], entries["segment.bytes"]
     assert entries["segment.bytes"]["source"] in ("Default", "StaticBroker"), entries["segment.bytes"]
+
+    # DeleteRecords: refused on a compacted topic (Kafka's POLICY_VIOLATION) ...
+    ck.produce_records(ck.producer(broker), topic, [Rec(0, f"k{i}".encode(), b"v") for i in range(10)])
+    (r,) = run(broker, "admin", "delete-records", "--topic", topic, "--partition", "0", "--offset", "4").lines
+    assert r["error"] is not None and "olicy" in r["error"], r
+
+    # AlterConfigs (the legacy, replace-all one): what is not named goes back to its default.
+    r = run(broker, "admin", "alter-configs", "--topic", topic, "-c", "retention.ms=7200000")
+    assert r.lines == [{"op": "alter-configs", "topic": topic, "error": None}], r.lines
+    theirs = confluent_configs(broker, topic)
+    assert theirs["retention.ms"] == "7200000" and theirs["cleanup.policy"] == "delete", theirs
+
+    # ... and done once the topic is cleanup.policy=delete: the low watermark moves.
+    (r,) = run(broker, "admin", "delete-records", "--topic", topic, "--partition", "0", "--offset", "4").lines
+    assert r == {"op": "delete-records", "partition": 0, "low": 4, "error": None}, r
+    assert ck.watermarks(broker, topic, 0) == (4, 10)
 
     r = run(broker, "admin", "create-partitions", "--topic", topic, "--total", "5")
     assert r.lines == [{"op": "create-partitions", "topic": topic, "error": None}], r.lines

@@ -11,6 +11,9 @@
 //!                                     describe-configs --topic T
 //!                                     create-partitions --topic T --total N
 //!                                     delete-topic --topic T
+//!                                     alter-configs --topic T [-c key=value]...  (replaces all)
+//!                                     delete-records --topic T --partition P --offset O
+//!                                     delete-group --group G
 //! rdkafka-driver txn     -b HOST:PORT --topic T --plan commit:5,abort:3 [-X key=value]...
 //! rdkafka-driver offsets -b HOST:PORT --topic T [--timestamp MS] [--group G]
 //! rdkafka-driver ctp     -b HOST:PORT --input I --output O --group G --count N --end commit|abort
@@ -29,7 +32,8 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use rdkafka::admin::{
-    AdminClient, AdminOptions, NewPartitions, NewTopic, ResourceSpecifier, TopicReplication,
+    AdminClient, AdminOptions, AlterConfig, NewPartitions, NewTopic, ResourceSpecifier,
+    TopicReplication,
 };
 use rdkafka::client::DefaultClientContext;
 use rdkafka::config::{ClientConfig, RDKafkaLogLevel};
@@ -444,8 +448,12 @@ async fn group(a: &Args) -> Res<()> {
 async fn admin(a: &Args) -> Res<()> {
     let client: AdminClient<DefaultClientContext> = a.client_config()?.create()?;
     let opts = AdminOptions::new().operation_timeout(Some(Duration::from_secs(10)));
-    let topic = a.get("topic")?;
     let op = a.words.first().map(String::as_str).unwrap_or("");
+    let topic = if op == "delete-group" {
+        ""
+    } else {
+        a.get("topic")?
+    };
     match op {
         "create-topic" => {
             let mut nt = NewTopic::new(topic, a.num("partitions")?, TopicReplication::Fixed(1));
@@ -503,6 +511,39 @@ async fn admin(a: &Args) -> Res<()> {
                 emit(match r {
                     Ok(t) => json!({"op": op, "topic": t, "error": null}),
                     Err((t, e)) => json!({"op": op, "topic": t, "error": format!("{e:?}")}),
+                });
+            }
+        }
+        "alter-configs" => {
+            let mut ac = AlterConfig::new(ResourceSpecifier::Topic(topic));
+            for (k, v) in &a.configs {
+                ac = ac.set(k, v);
+            }
+            for r in client.alter_configs([&ac], &opts).await? {
+                emit(match r {
+                    Ok(_) => json!({"op": op, "topic": topic, "error": null}),
+                    Err((_, e)) => json!({"op": op, "topic": topic, "error": format!("{e:?}")}),
+                });
+            }
+        }
+        "delete-records" => {
+            let mut tpl = TopicPartitionList::new();
+            tpl.add_partition_offset(topic, a.num("partition")?, Offset::Offset(a.num("offset")?))?;
+            let res = client.delete_records(&tpl, &opts).await?;
+            for e in res.elements() {
+                let low = match e.offset() {
+                    Offset::Offset(o) => o,
+                    other => other.to_raw().unwrap_or(-1),
+                };
+                let error = e.error().err().map(|x| x.to_string());
+                emit(json!({"op": op, "partition": e.partition(), "low": low, "error": error}));
+            }
+        }
+        "delete-group" => {
+            for r in client.delete_groups(&[a.get("group")?], &opts).await? {
+                emit(match r {
+                    Ok(g) => json!({"op": op, "group": g, "error": null}),
+                    Err((g, e)) => json!({"op": op, "group": g, "error": format!("{e:?}")}),
                 });
             }
         }
