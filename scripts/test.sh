@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # The whole Rill test suite, runnable on a fresh Debian machine:
 #   1. installs what it needs (kcat, a Python venv with the pinned clients, KafkaJS, and
-#      from Debian: Go with sarama and kafka-go, python3-kafka, rsyslog with omkafka),
+#      from Debian: Go with sarama and kafka-go, python3-kafka, rsyslog with omkafka; the
+#      crates of the Rust rdkafka driver in compat/rust-rdkafka),
 #   2. Rust checks: fmt, clippy, build, unit + protocol tests, a short fuzzing pass
 #      (scripts/fuzz.sh), bench smoke run,
 #   3. container tests: starts dockerd if none answers (installs docker.io if missing),
@@ -66,8 +67,9 @@ command -v npm >/dev/null 2>&1 || missing+=(npm)
 # Debian's own clients for compat/test_go.py, test_debian_clients.py and test_log_shippers.py:
 # Go (sarama and kafka-go sources, built offline in GOPATH mode), kafka-python 2.0.2 for the
 # system python, rsyslog with omkafka. gcc and libc6-dev (golang-go only recommends them): sarama
-# imports a cgo zstd binding.
-for pkg in golang-go gcc libc6-dev golang-github-shopify-sarama-dev golang-github-segmentio-kafka-go-dev \
+# imports a cgo zstd binding. make (with gcc): rdkafka-sys builds the librdkafka it bundles
+# for compat/test_rust_rdkafka.py (its configure script and Makefile).
+for pkg in golang-go gcc libc6-dev make golang-github-shopify-sarama-dev golang-github-segmentio-kafka-go-dev \
     python3-kafka rsyslog rsyslog-kafka; do
     dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q 'install ok installed' || missing+=("$pkg")
 done
@@ -118,6 +120,11 @@ else
     echo "up to date"
 fi
 (cd "$KAFKAJS_DIR" && node compat.js selftest - -)
+
+# The Rust rdkafka driver (compat/rust-rdkafka, its own workspace) is built by its test
+# into target/compat-rdkafka; its crates are fetched here so nothing downloads at test time.
+step "prerequisites: crates of compat/rust-rdkafka (cargo fetch --locked)"
+cargo fetch --locked --manifest-path compat/rust-rdkafka/Cargo.toml
 
 # ------------------------------------------------------------------------ Rust
 rust_checks() {
