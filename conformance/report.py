@@ -75,9 +75,9 @@ BY_FILE: dict[str, str] = {
 }
 # Files and modules with tests of several features: keyword rules, first match wins.
 FEATURES: list[tuple[str, str]] = [
-    ("transactions", r"transaction|read_committed"),
+    ("transactions", r"transaction|read_committed|transform"),
     ("idempotence", r"idempoten|producer_id"),
-    (GROUPS_848, r"kip848"),
+    (GROUPS_848, r"kip848|\[consumer-"),  # [consumer-...]: group.protocol=consumer
     (GROUPS_CLASSIC, r"group"),
     ("produce/fetch: gzip", r"gzip"),
     ("produce/fetch: snappy", r"snappy"),
