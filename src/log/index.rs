@@ -113,12 +113,18 @@ impl MmapIndex {
         self.map = None;
     }
 
-    /// Flushes, unmaps and trims the file to its used length.
+    /// Flushes, unmaps and trims the file to its used length (a sealed index already
+    /// has it, so its file is not opened again: an ephemeral broker's data dir may be
+    /// gone by the time the last reference to a segment drops).
     pub fn close(&mut self) -> io::Result<()> {
         if let Some(map) = self.map.take() {
             map.flush()?;
+            let used = self.len * self.entry_size;
+            let trimmed = map.len() == used;
             drop(map);
-            open_rw(&self.path, false)?.set_len((self.len * self.entry_size) as u64)?;
+            if !trimmed {
+                open_rw(&self.path, false)?.set_len(used as u64)?;
+            }
         }
         Ok(())
     }
