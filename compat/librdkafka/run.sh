@@ -480,7 +480,7 @@ if [ -n "${RILL_LIBRDKAFKA_RESULTS:-}" ]; then
     {
         printf '# librdkafka %s test suite, %s entries (%s)\n' "$LIBRDKAFKA_VERSION" "${#IDS[@]}" "$MODE"
         printf '# %s passed, %s failed, %s skipped\n' "$passed" "$failed" "$skipped"
-        printf '# run %s\n' "$(date -u +%Y-%m-%dT%H:%MZ)"
+        printf '# run %s against rill at %s\n' "$(date -u +%Y-%m-%dT%H:%MZ)" "$(git -C "$(dirname "$0")" rev-parse --short HEAD 2>/dev/null || echo '?')"
         for entry in "${IDS[@]}"; do
             printf '%s\t%s\t%s\n' "$entry" "${STATUS[$entry]}" "${DETAIL[$entry]}"
         done
