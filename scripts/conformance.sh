@@ -67,7 +67,7 @@ if [ -n "$BOOTSTRAP" ]; then
     RUN="$ROOT/target/conformance/${BOOTSTRAP//[^A-Za-z0-9._-]/_}"
     : "${OUT:=$RUN}"
 else
-    TARGET="rill serve ($(git rev-parse --short HEAD 2>/dev/null || echo '?'), started by the suites)"
+    TARGET="rill serve, started by the suites"
     RUN="$ROOT/target/conformance/rill"
     : "${OUT:=$ROOT/conformance}"
 fi
