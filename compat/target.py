@@ -97,9 +97,15 @@ def _read(s: socket.socket, n: int) -> bytes:
 
 
 def offered(bootstrap: str) -> set[str]:
-    """The needs an external target satisfies: the capabilities its APIs show."""
+    """The needs an external target satisfies: the capabilities its APIs show, less those
+    named in RILL_TARGET_WITHOUT (comma-separated; a feature the broker lists but has
+    turned off, e.g. KIP-848 groups on a Kafka 3.x cluster)."""
     apis = api_versions(bootstrap)
-    return {need for need, keys in CAPABILITIES.items() if all(k in apis for k in keys)}
+    without = {n.strip() for n in os.environ.get("RILL_TARGET_WITHOUT", "").split(",") if n.strip()}
+    unknown = without - set(CAPABILITIES)
+    if unknown:
+        raise ValueError(f"RILL_TARGET_WITHOUT: not a capability: {sorted(unknown)} (one of {sorted(CAPABILITIES)})")
+    return {need for need, keys in CAPABILITIES.items() if all(k in apis for k in keys)} - without
 
 
 def missing_reason(needs: list[str], have: set[str]) -> str | None:

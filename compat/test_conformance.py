@@ -155,3 +155,24 @@ def test_conformance_sh_makes_the_report_card(broker, tmp_path):
             [str(ROOT / "scripts" / "conformance.sh"), "--bootstrap", broker, "--security", "SASL_SSL"],
             cwd=ROOT, capture_output=True, check=True, timeout=60,
         )
+
+
+def test_a_capability_the_target_lacks_skips_its_tests(broker, tmp_path, monkeypatch):
+    """RILL_TARGET_WITHOUT=kip848 (conformance.sh --without kip848), as for a broker that
+    lists ConsumerGroupHeartbeat with KIP-848 turned off: test_groups_kip848.py declares
+    needs("kip848") and is skipped whole, with that reason."""
+    out = tmp_path / "kip848.xml"
+    env = {**os.environ, "RILL_BOOTSTRAP": broker, "RILL_RUN_ID": "w1", "RILL_TARGET_WITHOUT": "kip848"}
+    r = subprocess.run(
+        [sys.executable, "-m", "pytest", "compat/test_groups_kip848.py", "-q", "-rs", f"--junitxml={out}"],
+        cwd=ROOT, env=env, capture_output=True, text=True, timeout=300,
+    )
+    assert r.returncode == 0, r.stdout[-3000:]
+    cases = list(ET.parse(out).getroot().iter("testcase"))
+    assert len(cases) >= 6
+    for case in cases:
+        (skip,) = case.findall("skipped")
+        assert "target lacks: kip848 (KIP-848 consumer groups (ConsumerGroupHeartbeat))" in skip.get("message"), skip
+    monkeypatch.setenv("RILL_TARGET_WITHOUT", "kip849")
+    with pytest.raises(ValueError, match="not a capability"):
+        target.offered(broker)

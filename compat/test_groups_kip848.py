@@ -24,6 +24,8 @@ from groupkit import (
     union_got,
 )
 
+pytestmark = pytest.mark.needs("kip848")  # ConsumerGroupHeartbeat
+
 # Rill's default group.consumer.heartbeat.interval.ms is Kafka's 5000; reassignments move
 # one heartbeat at a time, so most tests run the broker with a shorter interval.
 FAST_HEARTBEAT_MS = 300

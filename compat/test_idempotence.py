@@ -33,6 +33,8 @@ import pytest
 import ck
 from ck import Rec
 
+pytestmark = pytest.mark.needs("idempotence")  # InitProducerId
+
 NOW_MS = int(time.time() * 1000)
 KJS_DIR = Path(__file__).resolve().parent / "kafkajs"
 HAVE_KAFKAJS = shutil.which("node") is not None and (KJS_DIR / "node_modules" / "kafkajs").is_dir()
@@ -638,6 +640,7 @@ def test_kafka_python_distinct_producer_ids(broker, topic):
         assert len(bs) >= 4, f"producer {key}: {len(bs)} batches"
 
 
+@pytest.mark.needs("describe-producers")  # DescribeProducers
 def test_kafka_python_admin_describe_producers(broker, topic):
     """KafkaAdminClient.describe_producers (DescribeProducers, API 61) lists the
     active idempotent producers of a partition with their last sequence."""

@@ -414,6 +414,7 @@ def test_console_consumer_prints_confluent_records_in_kafkas_format(broker, topi
     assert p.stdout == "" and "Processed a total of 0 messages" in p.stderr
 
 
+@pytest.mark.needs("transactions")  # a transactional producer
 def test_console_consumer_read_committed_skips_aborted_transactions(broker, topic, kafka_home):
     ck.create_topic(broker, topic, partitions=1)
     p = ck.producer(broker, **{"transactional.id": topic + "-tx", "enable.idempotence": True})
@@ -598,6 +599,7 @@ def test_errors_and_command_config(broker, topic, kafka_home, tmp_path):
     assert p.returncode == 1 and "SASL_SSL" in p.stderr
 
 
+@pytest.mark.needs("kip848")  # a KIP-848 group
 def test_consumer_groups_describe_a_kip848_group(broker, topic, kafka_home):
     group = topic + "-848"
     ck.create_topic(broker, topic, partitions=2)

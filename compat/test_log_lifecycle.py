@@ -488,6 +488,7 @@ def test_retention_from_cluster_default_and_cleanup_policy(lbroker, topic):
 # =================================================================== DeleteRecords
 
 
+@pytest.mark.needs("delete-records")  # DeleteRecords
 def test_delete_records_confluent(lbroker, topic):
     """AdminClient.delete_records: the returned low watermark, watermarks and
     ListOffsets EARLIEST follow, a consumer from the beginning sees only the records
@@ -529,6 +530,7 @@ def test_delete_records_confluent(lbroker, topic):
             assert ck.watermarks(b, t, 0) == (0, 3)
 
 
+@pytest.mark.needs("delete-records")  # DeleteRecords
 def test_kafka_python_delete_records_and_describe_log_dirs(lbroker, topic):
     """kafka-python admin: describe_log_dirs (one dir, the broker's `logs`, sizes per
     partition = the segment files on disk, 0 for an empty partition, growing with
@@ -578,6 +580,7 @@ def test_kafka_python_delete_records_and_describe_log_dirs(lbroker, topic):
     assert ck.watermarks(b, topic, 0) == (13, 32)
 
 
+@pytest.mark.needs("delete-records")  # DeleteRecords
 @needs_kafkajs
 def test_kafkajs_delete_topic_records(lbroker, topic):
     """KafkaJS admin.deleteTopicRecords: to 5, below the low watermark (KafkaJS warns,
@@ -597,6 +600,7 @@ def test_kafkajs_delete_topic_records(lbroker, topic):
     assert ck.watermarks(b, topic, 0) == (20, 21)
 
 
+@pytest.mark.needs("delete-records")  # DeleteRecords
 @pytest.mark.parametrize("hard", [False, True], ids=["sigterm", "kill9"])
 def test_delete_records_survives_restart(broker_factory, topic, hard):
     """delete_records to the middle of a segment, then a restart (SIGTERM or kill -9):

@@ -235,6 +235,7 @@ def test_rdkafka_reads_confluent_records(broker, topic, codec):
     ck.assert_records([got_of(x) for x in r.records()], recs)
 
 
+@pytest.mark.needs("idempotence")  # InitProducerId
 def test_idempotent_producer(broker, topic):
     """enable.idempotence=true: 600 records over 3 partitions, offsets 0..k-1 per partition
     in produce order, no duplicates, read back exactly; the stored batches (raw Fetch)
@@ -249,6 +250,7 @@ def test_idempotent_producer(broker, topic):
     assert len(seen) == 1, f"(producer id, epoch) pairs in the stored batches: {seen}"
 
 
+@pytest.mark.needs("idempotence", "transactions")  # a transactional producer
 def test_transactional_producer(broker, topic):
     """A transactional producer (transactional.id set, the rest default): commit, abort,
     commit. A read_committed confluent consumer sees exactly the committed records at
@@ -274,6 +276,7 @@ def test_transactional_producer(broker, topic):
     ck.assert_records(got_all, committed + aborted)
 
 
+@pytest.mark.needs("idempotence", "transactions")  # a transactional producer
 def test_consume_transform_produce(broker, topic):
     """Exactly-once consume-transform-produce: a StreamConsumer (enable.auto.commit=false)
     and a transactional FutureProducer that adds the consumed positions to its
@@ -400,7 +403,12 @@ def wait_until(cond, what: str, members: list[GroupMember], timeout: float = 45.
 
 
 @pytest.mark.parametrize(
-    "protocol,on_stop", [("classic", "commit"), ("consumer", "commit"), ("classic", "close")]
+    "protocol,on_stop",
+    [
+        ("classic", "commit"),
+        pytest.param("consumer", "commit", marks=pytest.mark.needs("kip848")),
+        ("classic", "close"),
+    ],
 )
 def test_consumer_group_commit_and_resume(broker, topic, protocol, on_stop):
     """Two StreamConsumers in one group split 4 partitions, read 120 records (written by

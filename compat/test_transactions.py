@@ -44,6 +44,8 @@ from confluent_kafka import OFFSET_BEGINNING, KafkaError, KafkaException, Produc
 import ck
 from ck import Rec
 
+pytestmark = pytest.mark.needs("idempotence", "transactions")  # every test runs a transactional producer
+
 NOW_MS = int(time.time() * 1000)
 KJS_DIR = Path(__file__).resolve().parent / "kafkajs"
 HAVE_KAFKAJS = shutil.which("node") is not None and (KJS_DIR / "node_modules" / "kafkajs").is_dir()
@@ -872,6 +874,7 @@ def new_transactions(admin, topic: str, **filters) -> list:
     return [t for ts in admin.list_transactions(**filters).values() for t in ts if t.transactional_id.startswith(topic)]
 
 
+@pytest.mark.needs("list-transactions", "describe-producers")  # admin on a hanging transaction
 def test_kafka_python_admin_hanging_transaction(broker, topic):
     """kafka-python's KafkaAdminClient on a hanging transaction (open, never ended):
     list_transactions (state filter Ongoing, duration filter v1, id pattern v2),
@@ -971,6 +974,7 @@ def test_kafka_python_admin_hanging_transaction(broker, topic):
         a.close()
 
 
+@pytest.mark.needs("list-transactions")  # List/DescribeTransactions
 def test_kafka_python_admin_transaction_states(broker, topic):
     """describe_transactions/list_transactions through a transactional id's life:
     Empty after init_transactions (no start time, no partitions), Ongoing with its

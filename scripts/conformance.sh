@@ -13,6 +13,8 @@
 #                       report includes that file's last recorded result
 #   --out DIR           where the report and the raw results go
 #   --security PLAINTEXT  the target listener's protocol; only PLAINTEXT today
+#   --without NEED,...  capabilities the target lacks although its ApiVersions lists them
+#                       (kip848, transactions, ...: compat/target.py CAPABILITIES)
 #   -- ARGS             pytest arguments instead of `compat` (e.g. compat/test_kcat.py,
 #                       or compat -k codec)
 #
@@ -20,8 +22,8 @@
 # answers with Rill's field by field (RILL_DIFF_BOOTSTRAP); the report lists differences.
 #
 # Against another broker, tests that need what it cannot offer (a broker they may
-# restart or start with flags, its log, Rill itself, capabilities missing from its
-# ApiVersions) are skipped with the reason, never failed: compat/README.md, "Against
+# restart or start with flags, its log, a broker of their own, capabilities missing
+# from its ApiVersions) are skipped with the reason, never failed: compat/README.md, "Against
 # another broker". Installs what the suites need, as scripts/test.sh does.
 # Exit status: 0 when nothing failed.
 set -euo pipefail
@@ -44,8 +46,9 @@ while [ $# -gt 0 ]; do
         --out) OUT="${2:?--out needs a directory}"; shift 2 ;;
         --librdkafka) LIBRDKAFKA=1; shift ;;
         --security) SECURITY="${2:?--security needs a protocol}"; shift 2 ;;
+        --without) export RILL_TARGET_WITHOUT="${2:?--without needs a list}"; shift 2 ;;
         --) shift; PYTEST_ARGS=("$@"); break ;;
-        -h | --help) sed -n '2,22p' "$0"; exit 0 ;;
+        -h | --help) sed -n '2,28p' "$0"; exit 0 ;;
         *) die "unknown argument $1 (see --help)" ;;
     esac
 done
