@@ -27,7 +27,7 @@ FILES = ["compat/test_kcat.py", "compat/test_restart.py", "compat/test_debian_cl
 
 def nested_run(bootstrap: str, out: Path, run_id: str) -> dict[str, tuple[str, str]]:
     """pytest FILES against `bootstrap`; returns test -> (outcome, skip reason)."""
-    env = {**os.environ, "RILL_BOOTSTRAP": bootstrap, "RILL_RUN_ID": run_id}
+    env = {**os.environ, "RILL_BOOTSTRAP": bootstrap, "RILL_RUN_ID": f"{run_id}{os.getpid()}"}
     r = subprocess.run(
         [sys.executable, "-m", "pytest", *FILES, "-q", "-p", "no:cacheprovider", f"--junitxml={out}"],
         cwd=ROOT,
@@ -125,9 +125,13 @@ def test_conformance_sh_makes_the_report_card(broker, tmp_path):
     file): protocol-tests with their declared skips, differential mode against the
     target, the report card printed and written, exit 0."""
     out = tmp_path / "report"
+    # Names of its own: under `conformance.sh --bootstrap` this test shares the target
+    # with the outer run, whose RILL_RUN_ID it would inherit.
+    env = {**os.environ, "RILL_RUN_ID": f"cs{os.getpid()}"}
     r = subprocess.run(
         [str(ROOT / "scripts" / "conformance.sh"), "--bootstrap", broker, "--out", str(out), "--", "compat/test_kcat.py"],
         cwd=ROOT,
+        env=env,
         capture_output=True,
         text=True,
         timeout=1200,
@@ -162,7 +166,7 @@ def test_a_capability_the_target_lacks_skips_its_tests(broker, tmp_path, monkeyp
     lists ConsumerGroupHeartbeat with KIP-848 turned off: test_groups_kip848.py declares
     needs("kip848") and is skipped whole, with that reason."""
     out = tmp_path / "kip848.xml"
-    env = {**os.environ, "RILL_BOOTSTRAP": broker, "RILL_RUN_ID": "w1", "RILL_TARGET_WITHOUT": "kip848"}
+    env = {**os.environ, "RILL_BOOTSTRAP": broker, "RILL_RUN_ID": f"w{os.getpid()}", "RILL_TARGET_WITHOUT": "kip848"}
     r = subprocess.run(
         [sys.executable, "-m", "pytest", "compat/test_groups_kip848.py", "-q", "-rs", f"--junitxml={out}"],
         cwd=ROOT, env=env, capture_output=True, text=True, timeout=300,

@@ -11,7 +11,7 @@
 #                       compat/librdkafka/run.sh, ~20 min; only with a broker it starts)
 #                       and record it in conformance/librdkafka.tsv; without it the
 #                       report includes that file's last recorded result
-#   --out DIR           where the report and the raw results go
+#   --out DIR           where the report goes (raw results in DIR/raw)
 #   --security PLAINTEXT  the target listener's protocol; only PLAINTEXT today
 #   --without NEED,...  capabilities the target lacks although its ApiVersions lists them
 #                       (kip848, transactions, ...: compat/target.py CAPABILITIES)
@@ -65,14 +65,20 @@ step() {
     printf '\n==== %s [%s] ====\n' "$*" "$(date +%T)"
 }
 
+# RUN: this run's raw results (JUnit XML, cargo output, skip list), wiped first.
+if [ -n "$OUT" ]; then
+    RUN="$OUT/raw"
+elif [ -n "$BOOTSTRAP" ]; then
+    RUN="$ROOT/target/conformance/${BOOTSTRAP//[^A-Za-z0-9._-]/_}"
+    OUT="$RUN"
+else
+    RUN="$ROOT/target/conformance/rill"
+    OUT="$ROOT/conformance"
+fi
 if [ -n "$BOOTSTRAP" ]; then
     TARGET="$BOOTSTRAP"
-    RUN="$ROOT/target/conformance/${BOOTSTRAP//[^A-Za-z0-9._-]/_}"
-    : "${OUT:=$RUN}"
 else
     TARGET="rill serve, started by the suites"
-    RUN="$ROOT/target/conformance/rill"
-    : "${OUT:=$ROOT/conformance}"
 fi
 rm -rf "$RUN"
 mkdir -p "$RUN" "$OUT"
