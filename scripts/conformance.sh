@@ -30,6 +30,9 @@ set -euo pipefail
 
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 ROOT="$(pwd)"
+# The target is what the arguments say, never an environment left over from a caller
+# (e.g. this script run by a test that itself runs against --bootstrap).
+unset RILL_BOOTSTRAP RILL_CONFORMANCE_SKIPS RILL_DIFF_BOOTSTRAP
 
 BOOTSTRAP=""
 OUT=""
