@@ -25,11 +25,13 @@ ROOT = Path(__file__).resolve().parent.parent
 FILES = ["compat/test_kcat.py", "compat/test_restart.py", "compat/test_debian_clients.py"]
 
 
-def nested_run(bootstrap: str, out: Path, run_id: str) -> dict[str, tuple[str, str]]:
-    """pytest FILES against `bootstrap`; returns test -> (outcome, skip reason)."""
-    env = {**os.environ, "RILL_BOOTSTRAP": bootstrap, "RILL_RUN_ID": f"{run_id}{os.getpid()}"}
+def nested_run(
+    bootstrap: str, out: Path, run_id: str, files: list[str] = FILES, **env_extra: str
+) -> dict[str, tuple[str, str]]:
+    """pytest `files` against `bootstrap`; returns test -> (outcome, skip reason)."""
+    env = {**os.environ, "RILL_BOOTSTRAP": bootstrap, "RILL_RUN_ID": f"{run_id}{os.getpid()}", **env_extra}
     r = subprocess.run(
-        [sys.executable, "-m", "pytest", *FILES, "-q", "-p", "no:cacheprovider", f"--junitxml={out}"],
+        [sys.executable, "-m", "pytest", *files, "-q", "-p", "no:cacheprovider", f"--junitxml={out}"],
         cwd=ROOT,
         env=env,
         capture_output=True,
@@ -165,18 +167,13 @@ def test_a_capability_the_target_lacks_skips_its_tests(broker, tmp_path, monkeyp
     """RILL_TARGET_WITHOUT=kip848 (conformance.sh --without kip848), as for a broker that
     lists ConsumerGroupHeartbeat with KIP-848 turned off: test_groups_kip848.py declares
     needs("kip848") and is skipped whole, with that reason."""
-    out = tmp_path / "kip848.xml"
-    env = {**os.environ, "RILL_BOOTSTRAP": broker, "RILL_RUN_ID": f"w{os.getpid()}", "RILL_TARGET_WITHOUT": "kip848"}
-    r = subprocess.run(
-        [sys.executable, "-m", "pytest", "compat/test_groups_kip848.py", "-q", "-rs", f"--junitxml={out}"],
-        cwd=ROOT, env=env, capture_output=True, text=True, timeout=300,
+    verdicts = nested_run(
+        broker, tmp_path / "kip848.xml", "w", ["compat/test_groups_kip848.py"], RILL_TARGET_WITHOUT="kip848"
     )
-    assert r.returncode == 0, r.stdout[-3000:]
-    cases = list(ET.parse(out).getroot().iter("testcase"))
-    assert len(cases) >= 6
-    for case in cases:
-        (skip,) = case.findall("skipped")
-        assert "target lacks: kip848 (KIP-848 consumer groups (ConsumerGroupHeartbeat))" in skip.get("message"), skip
+    assert len(verdicts) >= 6
+    for name, (outcome, reason) in verdicts.items():
+        assert outcome == "skip", (name, outcome)
+        assert "target lacks: kip848 (KIP-848 consumer groups (ConsumerGroupHeartbeat))" in reason, (name, reason)
     monkeypatch.setenv("RILL_TARGET_WITHOUT", "kip849")
     with pytest.raises(ValueError, match="not a capability"):
         target.offered(broker)

@@ -187,7 +187,8 @@ def compat_results(path: Path) -> list[dict]:
         outcome, reason = "pass", ""
         for child in case:
             if child.tag in ("failure", "error"):
-                outcome, reason = "fail", (child.get("message") or "").splitlines()[0][:300] if child.get("message") else child.tag
+                message = child.get("message") or child.tag
+                outcome, reason = "fail", message.splitlines()[0][:300]
             elif child.tag == "skipped":
                 if child.get("type") == "pytest.xfail":
                     outcome, reason = "xfail", child.get("message") or ""
